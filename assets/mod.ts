@@ -1,0 +1,29 @@
+/**
+ * Every asset of the pipeline. Adding an asset: one file in this folder and
+ * one line in {@linkcode ASSETS}.
+ *
+ * @example
+ * ```ts
+ * import { ASSETS } from "./mod.ts";
+ * ASSETS.map((asset) => asset.name);
+ * ```
+ *
+ * @module
+ */
+
+import type { Asset } from "../materializer/asset.ts";
+import { rawPartition } from "./raw_partition.ts";
+import { dedupedImpressions } from "./deduped_impressions.ts";
+import { hourlyCampaignCounts } from "./hourly_campaign_counts.ts";
+import { publishedCsv } from "./published_csv.ts";
+
+export { dedupedImpressions, hourlyCampaignCounts, publishedCsv, rawPartition };
+
+/** The registered assets, in any order; the materializer sorts them. */
+// deno-lint-ignore no-explicit-any
+export const ASSETS: readonly Asset<any>[] = [
+  rawPartition,
+  dedupedImpressions,
+  hourlyCampaignCounts,
+  publishedCsv,
+];

@@ -1,0 +1,221 @@
+/**
+ * `raw_partition`: the day's raw CSV objects, listed (all pages), fetched
+ * into the cache (only those new or changed since the cached copy) and
+ * their headers read. Rows are parsed downstream.
+ *
+ * @module
+ */
+
+import { resolveColumns } from "../engine/columns.ts";
+import { readHeader } from "../engine/read_header.ts";
+import { type AssetContext, defineAsset } from "../materializer/asset.ts";
+import { type EntryWriter, sha256Hex } from "../materializer/cache.ts";
+import { errorLine } from "../materializer/materialize.ts";
+import { type RetryPolicy, withRetries } from "../resources/retry.ts";
+import { mapConcurrent } from "../materializer/concurrency.ts";
+import { isGzipKey, readObjectFile } from "../resources/object_file.ts";
+import { StorageError } from "../resources/errors.ts";
+import type { Bucket, ObjectInfo } from "../resources/storage.ts";
+
+/** One raw object of the day, as cached. */
+export interface RawObject extends ObjectInfo {
+  /** File name inside the cache entry. */
+  file: string;
+  /** Absolute path of the cached copy (set when read). */
+  path: string;
+  /** Whether it is gzip-compressed. */
+  gzip: boolean;
+  /** Header names as written (untrimmed). */
+  header: string[];
+}
+
+/** The value of `raw_partition`. */
+export interface RawPartition {
+  /** Bucket URI. */
+  bucket: string;
+  /** The listed prefix, `YYYY/MM/DD/`. */
+  prefix: string;
+  /** CSV objects in processing (lexicographic key) order. */
+  objects: RawObject[];
+}
+
+/** What listing the prefix saw; kept in the manifest for `plan`. */
+export interface Listing {
+  /** Prefix listed. */
+  prefix: string;
+  /** CSV objects in key order. */
+  objects: ObjectInfo[];
+  /** Other objects under the prefix, ignored. */
+  ignored: string[];
+}
+
+const CSV_KEY = /\.csv(\.gz)?$/i;
+
+/** The listing prefix of a partition date: `2021-01-30` → `2021/01/30/`. */
+export function datePrefix(date: string): string {
+  return `${date.replaceAll("-", "/")}/`;
+}
+
+/** Cache file name of an object: stable per (key, ETag), safe whatever the key. */
+export function objectFileName(object: ObjectInfo): string {
+  const ext = isGzipKey(object.key) ? ".csv.gz" : ".csv";
+  return `objects/${sha256Hex(object.key).slice(0, 32)}-${
+    sha256Hex(object.etag).slice(0, 12)
+  }${ext}`;
+}
+
+/** Lines `added: KEY`, `changed: KEY`, `removed: KEY` between two listings. */
+export function diffListings(previous: Listing | undefined, current: Listing): string[] {
+  const before = new Map((previous?.objects ?? []).map((o) => [o.key, o.etag]));
+  const after = new Map(current.objects.map((o) => [o.key, o.etag]));
+  const lines: string[] = [];
+  for (const [key, etag] of after) {
+    if (!before.has(key)) lines.push(`added: ${key}`);
+    else if (before.get(key) !== etag) lines.push(`changed: ${key}`);
+  }
+  for (const key of before.keys()) if (!after.has(key)) lines.push(`removed: ${key}`);
+  return lines;
+}
+
+/**
+ * Lists a partition's prefix, splitting CSV objects from the rest; fails
+ * when there is no CSV object.
+ */
+async function listPartition(
+  bucket: { uri: string; list(prefix: string): AsyncIterable<ObjectInfo> },
+  date: string,
+): Promise<Listing> {
+  const prefix = datePrefix(date);
+  const objects: ObjectInfo[] = [];
+  const ignored: string[] = [];
+  for await (const object of bucket.list(prefix)) {
+    if (CSV_KEY.test(object.key)) objects.push(object);
+    else ignored.push(object.key);
+  }
+  objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  if (objects.length === 0) {
+    throw new StorageError(`no CSV objects under ${bucket.uri.replace(/\/$/, "")}/${prefix}`);
+  }
+  return { prefix, objects, ignored };
+}
+
+/** The retry policy of a run, logging each retry. */
+function retryPolicy(ctx: AssetContext): RetryPolicy {
+  return {
+    retries: ctx.params.retries,
+    onRetry: ({ attempt, delayMs, error, what }) =>
+      ctx.log.log(
+        "warn",
+        `retry ${attempt}/${ctx.params.retries} of ${what} in ${delayMs} ms: ${error.message}`,
+      ),
+  };
+}
+
+/** Streams one object into the cache entry; a body cut short is transient. */
+async function download(
+  out: EntryWriter,
+  bucket: Bucket,
+  object: ObjectInfo,
+  file: string,
+): Promise<number> {
+  let size: number;
+  try {
+    size = await out.writeStream(file, await bucket.get(object.key, { ifMatch: object.etag }));
+  } catch (error) {
+    if (error instanceof StorageError) throw error;
+    throw new StorageError(
+      `GetObject ${bucket.uri}/${object.key}: body ended early: ${errorLine(error)}`,
+      { transient: true, cause: error },
+    );
+  }
+  if (size !== object.size) {
+    throw new StorageError(
+      `GetObject ${bucket.uri}/${object.key}: read ${size} bytes, the listing said ${object.size}`,
+      { transient: true },
+    );
+  }
+  return size;
+}
+
+/** The `raw_partition` asset. */
+export const rawPartition = defineAsset({
+  name: "raw_partition",
+  description: "every *.csv / *.csv.gz object under YYYY/MM/DD/, fetched and header-checked",
+  deps: {},
+  codeVersion: "1",
+  io: {
+    write(value: RawPartition, out) {
+      out.setValue({ ...value, objects: value.objects.map(({ path: _, ...o }) => o) });
+      return Promise.resolve();
+    },
+    read(entry) {
+      const value = entry.manifest.value as RawPartition;
+      return Promise.resolve({
+        ...value,
+        objects: value.objects.map((o) => ({ ...o, path: entry.path(o.file) })),
+      });
+    },
+  },
+  async observe(ctx) {
+    const listing = await listPartition(ctx.resources.bucket, ctx.partition);
+    return {
+      version: JSON.stringify(listing.objects.map((o) => [o.key, o.etag, o.size])),
+      detail: listing,
+    };
+  },
+  explain: (previous, current) => diffListings(previous as Listing | undefined, current as Listing),
+  async compute(_deps, ctx): Promise<RawPartition> {
+    const listing = ctx.observation as Listing;
+    const bucket = ctx.resources.bucket;
+    const cached = new Map((ctx.previous?.manifest.files ?? []).map((f) => [f.name, f]));
+    let downloaded = 0, reused = 0, bytes = 0;
+    const objects = await mapConcurrent(
+      listing.objects,
+      ctx.params.downloadConcurrency,
+      async (object): Promise<RawObject> => {
+        const file = objectFileName(object);
+        const kept = cached.get(file);
+        if (kept && kept.size === object.size) {
+          ctx.output.keepFile(kept);
+          reused++;
+        } else {
+          const size = await withRetries(
+            `GetObject ${bucket.uri}/${object.key}`,
+            retryPolicy(ctx),
+            () => download(ctx.output, bucket, object, file),
+          );
+          downloaded++;
+          bytes += size;
+        }
+        const path = `${ctx.output.dir}/${file}`;
+        const gzip = isGzipKey(object.key);
+        const header = await readHeader(readObjectFile({ path, gzip, chunkSize: 64 * 1024 }));
+        return { ...object, file, path, gzip, header };
+      },
+    );
+    ctx.record({
+      objects: objects.length,
+      objectsDownloaded: downloaded,
+      objectsReused: reused,
+      bytes: objects.reduce((n, o) => n + o.size, 0),
+      bytesDownloaded: bytes,
+      ignoredObjects: listing.ignored,
+    });
+    return { bucket: bucket.uri, prefix: listing.prefix, objects };
+  },
+  checks: [{
+    name: "required_columns",
+    severity: "error",
+    evaluate(value: RawPartition) {
+      for (const object of value.objects) {
+        if (object.header.length === 0) continue; // a 0-byte file is empty
+        try {
+          resolveColumns(object.key, object.header);
+        } catch (error) {
+          return { passed: false, detail: (error as Error).message };
+        }
+      }
+      return { passed: true, detail: `${value.objects.length} headers have the required columns` };
+    },
+  }],
+});

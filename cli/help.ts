@@ -1,0 +1,106 @@
+/**
+ * `--help` texts, one per command.
+ *
+ * @module
+ */
+
+const RUN_FLAGS_HELP = `
+Dates (one of):
+  --date D              one date: YYYY-MM-DD, today or yesterday (UTC)
+  --from D --to D       every date in the inclusive range (a backfill)
+
+Where:
+  --bucket B            s3://NAME, NAME, file:///abs/path or ./path (env IMPRESSIONS_BUCKET;
+                        default: the sample bucket shipped in sample/bucket)
+  --endpoint-url URL    S3-compatible endpoint (env AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)
+  --region R            AWS region (env AWS_REGION; default us-east-1)
+  --initials XX         initials in result names, [A-Za-z0-9_-]{1,32}
+                        (env IMPRESSIONS_INITIALS; default Guy_Fawkes)
+  --cache-dir DIR       everything the tool keeps: cached assets, run records, locks (default .cache)
+  --config PATH         config file with profiles (default pipeline.config.json if present)
+  --profile NAME        profile to use (default "default")
+
+What:
+  --select SEL          assets to run: name (with its upstreams), +name (same), name+ (also
+                        downstream); a,b for several; repeatable (default: published_csv)
+  --force               recompute the selected assets even when up to date
+
+How:
+  --parallel N          dates at a time (default 2)
+  --fail-fast           stop starting dates after the first failure
+  --retries N           retries of transient S3 errors (default 4)
+  --timeout T           per-request S3 timeout, e.g. 30s (default: none)
+  --max-invalid-rows N  leave out up to N invalid rows per day, listed in rejected_*.csv (default 0)
+  --memory-budget SIZE  memory for row processing, shared by parallel dates (default 1GiB)
+  --workers N           parser workers per date, 0 for none (default 2)
+  --wait                wait for another process's lock on a date instead of failing
+  --log-format F        text (default) or json, one event per line on stderr
+  --quiet               only errors on stderr
+  -h, --help            this help
+`;
+
+/** Help per command. */
+export const HELP: Record<string, string> = {
+  main: `impressions: ad-impression logs on S3 to hourly campaign counts, as an asset graph.
+
+Usage: deno task <command> [flags]     (or: impressions <command> [flags])
+
+Commands:
+  materialize   run the assets for a date or a range of dates
+  plan          say what materialize would do and why, without doing it
+  graph         print the asset graph (text or --format mermaid)
+  runs          list recent runs; runs show ID prints one
+  clean         remove cached dates (--date D or --older-than 30d)
+
+Run 'deno task <command> --help' for a command's flags.
+
+Example:
+  deno task materialize --date 2021-01-30
+`,
+  materialize: `Usage: deno task materialize --date YYYY-MM-DD [flags]
+
+Runs published_csv and what it needs for each date (or the --select'ed assets), reusing
+what is cached and up to date. Stdout lists the published URIs, one per line; stderr has one
+line per asset. Exit 0 on success, 1 on a data or storage error, 2 on a usage error.
+${RUN_FLAGS_HELP}
+Examples:
+  deno task materialize --date 2021-01-30
+  deno task materialize --date yesterday --bucket s3://my-impressions --initials GF
+  deno task materialize --from 2021-01-01 --to 2021-01-31 --parallel 2
+  deno task materialize --date 2021-01-30 --select hourly_campaign_counts+
+`,
+  plan: `Usage: deno task plan --date YYYY-MM-DD [flags]
+
+For each date and asset, says whether a run would find it up to date or stale, and why:
+the code version changed; input objects were added, changed or removed (listed as
+'added: KEY', 'changed: KEY', 'removed: KEY'); an upstream is stale; or it was never
+materialized. Lists the prefix but downloads nothing. Takes the same flags as materialize.
+${RUN_FLAGS_HELP}
+Example:
+  deno task plan --date 2021-01-30
+`,
+  graph: `Usage: deno task graph [--format text|mermaid]
+
+Prints the asset graph: each asset with its upstreams, code version and checks.
+
+Example:
+  deno task graph --format mermaid
+`,
+  runs: `Usage: deno task runs [--limit N] [--cache-dir DIR]
+       deno task runs show ID [--cache-dir DIR]
+
+Lists recent runs (newest first), or prints one run record as JSON.
+
+Example:
+  deno task runs --limit 5
+`,
+  clean: `Usage: deno task clean (--date D | --older-than AGE) [--cache-dir DIR] [--dry-run]
+
+Removes cached date folders: one date, or every date folder not modified within AGE
+(units h and d, e.g. 30d or 12h). Never removes run records, locks or the warehouse, and
+nothing outside the cache dir.
+
+Example:
+  deno task clean --older-than 30d
+`,
+};

@@ -1,0 +1,170 @@
+/**
+ * The command line: picks the subcommand, turns flags into options and
+ * calls the materializer. Returns an exit code; never prints a stack trace
+ * for an expected error.
+ *
+ * @module
+ */
+
+import { ASSETS } from "../assets/mod.ts";
+import { ImpressionDataError } from "../engine/scan_impressions.ts";
+import { HeaderError } from "../engine/columns.ts";
+import { createGraph, SelectionError } from "../materializer/graph.ts";
+import { LockedError } from "../materializer/lock.ts";
+import { redact } from "../materializer/log.ts";
+import { listRunRecords, readRunRecord } from "../materializer/runs.ts";
+import { StorageError } from "../resources/errors.ts";
+import { cleanCache, parseAge } from "./clean_command.ts";
+import { parseDate } from "./dates.ts";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.ts";
+import { formatGraph } from "./graph_command.ts";
+import { HELP } from "./help.ts";
+import type { CliIO } from "./io.ts";
+import { parseFlags, resolveRunOptions, RUN_FLAGS } from "./options.ts";
+import { runCommand, secretsOf } from "./run_command.ts";
+import { formatTable } from "./table.ts";
+
+/** What the command line needs besides its arguments. */
+export interface MainOptions {
+  /** Output streams and environment. */
+  io: CliIO;
+  /** Bucket used when none is given (the sample), if any. */
+  defaultBucket?: string;
+  /** What `today` means (tests). */
+  now?: Date;
+}
+
+const COMMANDS = ["materialize", "plan", "graph", "runs", "clean"];
+
+/**
+ * Runs a command line; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./main.ts";
+ * import { processIO } from "./io.ts";
+ * const code = await main(["graph"], { io: processIO() });
+ * ```
+ */
+export async function main(args: string[], options: MainOptions): Promise<number> {
+  const { io } = options;
+  const [command, ...rest] = args;
+  try {
+    if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+      io.stderr(HELP.main);
+      return command === undefined ? EXIT_USAGE : EXIT_OK;
+    }
+    if (!COMMANDS.includes(command)) {
+      throw new UsageError(
+        `unknown command ${JSON.stringify(command)}; commands: ${COMMANDS.join(", ")}`,
+      );
+    }
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.stderr(HELP[command]);
+      return EXIT_OK;
+    }
+    switch (command) {
+      case "materialize":
+      case "plan": {
+        const flags = parseFlags(rest, RUN_FLAGS);
+        const runOptions = await resolveRunOptions(flags, {
+          env: io.env,
+          defaultBucket: options.defaultBucket,
+          now: options.now,
+        });
+        return await runCommand({ command, options: runOptions, io });
+      }
+      case "graph": {
+        const flags = parseFlags(rest, { format: { type: "string" } });
+        const format = (flags.format as string | undefined) ?? "text";
+        if (format !== "text" && format !== "mermaid") {
+          throw new UsageError(`--format must be text or mermaid, not ${JSON.stringify(format)}`);
+        }
+        io.stdout(formatGraph(createGraph(ASSETS), format));
+        return EXIT_OK;
+      }
+      case "runs":
+        return await runsCommand(rest, io);
+      case "clean": {
+        const flags = parseFlags(rest, {
+          date: { type: "string" },
+          "older-than": { type: "string" },
+          "cache-dir": { type: "string" },
+          "dry-run": { type: "boolean" },
+        });
+        const date = flags.date as string | undefined;
+        const age = flags["older-than"] as string | undefined;
+        if ((date === undefined) === (age === undefined)) {
+          throw new UsageError("clean needs exactly one of --date D or --older-than AGE");
+        }
+        const removed = await cleanCache({
+          cacheDir: (flags["cache-dir"] as string | undefined) ?? ".cache",
+          date: date === undefined ? undefined : parseDate(date, options.now),
+          olderThanMs: age === undefined ? undefined : parseAge(age),
+          dryRun: flags["dry-run"] === true,
+          now: options.now,
+        });
+        const verb = flags["dry-run"] ? "would remove" : "removed";
+        io.stderr(removed.length ? `${verb}: ${removed.join(", ")}` : "nothing to remove");
+        return EXIT_OK;
+      }
+    }
+    return EXIT_USAGE;
+  } catch (error) {
+    const message = redact(
+      error instanceof Error ? error.message.split("\n")[0] : String(error),
+      secretsOf(io.env),
+    );
+    if (error instanceof UsageError || error instanceof SelectionError) {
+      io.stderr(`usage error: ${message}`);
+      io.stderr(`run with --help for the flags`);
+      return EXIT_USAGE;
+    }
+    if (
+      error instanceof StorageError || error instanceof ImpressionDataError ||
+      error instanceof HeaderError || error instanceof LockedError
+    ) {
+      io.stderr(`error: ${message}`);
+      return EXIT_FAILURE;
+    }
+    io.stderr(`internal error: ${message}`);
+    return EXIT_FAILURE;
+  }
+}
+
+async function runsCommand(args: string[], io: CliIO): Promise<number> {
+  const show = args[0] === "show";
+  const flags = parseFlags(show ? args.slice(2) : args, {
+    limit: { type: "string" },
+    "cache-dir": { type: "string" },
+  });
+  const cacheDir = (flags["cache-dir"] as string | undefined) ?? ".cache";
+  if (show) {
+    if (!args[1] || args[1].startsWith("-")) throw new UsageError("runs show needs a run id");
+    const record = await readRunRecord(cacheDir, args[1]);
+    if (!record) {
+      throw new UsageError(`no single run matches ${JSON.stringify(args[1])} in ${cacheDir}/runs`);
+    }
+    io.stdout(JSON.stringify(record, null, 2));
+    return EXIT_OK;
+  }
+  const limitText = (flags.limit as string | undefined) ?? "20";
+  if (!/^\d+$/.test(limitText)) {
+    throw new UsageError(`--limit must be a number, not ${JSON.stringify(limitText)}`);
+  }
+  const records = await listRunRecords(cacheDir, +limitText);
+  io.stdout(formatTable(
+    ["run", "command", "started", "seconds", "dates", "status"],
+    records.map((r) => [
+      r.runId,
+      r.command,
+      r.startedAt,
+      ((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1),
+      r.partitions.length === 1
+        ? r.partitions[0].partition
+        : `${r.partitions[0]?.partition ?? ""}..${r.partitions.at(-1)?.partition ?? ""}`,
+      r.status,
+    ]),
+  ));
+  return EXIT_OK;
+}

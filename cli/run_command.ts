@@ -1,0 +1,211 @@
+/**
+ * `materialize` and `plan`: run (or plan) the selected assets for each date,
+ * several dates at a time, then report per asset on stderr, published URIs
+ * on stdout, and write a run record.
+ *
+ * @module
+ */
+
+import { ASSETS } from "../assets/mod.ts";
+import type { RunParams } from "../materializer/asset.ts";
+import { createGraph, selectAssets } from "../materializer/graph.ts";
+import { acquireLock } from "../materializer/lock.ts";
+import { createLogger, type Logger } from "../materializer/log.ts";
+import {
+  type AssetOutcome,
+  errorLine,
+  materializePartition,
+  type PartitionOutcome,
+} from "../materializer/materialize.ts";
+import { mapConcurrent } from "../materializer/concurrency.ts";
+import {
+  newRunId,
+  RUN_RECORD_FORMAT,
+  type RunRecord,
+  writeRunRecord,
+} from "../materializer/runs.ts";
+import { openBucket } from "../resources/bucket.ts";
+import type { RunOptions } from "./options.ts";
+import { formatTable } from "./table.ts";
+import type { CliIO } from "./io.ts";
+import { EXIT_FAILURE, EXIT_OK } from "./errors.ts";
+
+/** Options for {@linkcode runCommand}. */
+export interface RunCommandOptions {
+  /** `materialize` or `plan`. */
+  command: "materialize" | "plan";
+  /** Resolved options. */
+  options: RunOptions;
+  /** Where output goes. */
+  io: CliIO;
+}
+
+/** Figures worth a glance, from an asset's metadata. */
+export function keyFigures(metadata: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(metadata)) {
+    if (key === "durationMs" || typeof value !== "number") continue;
+    parts.push(`${key}=${value}`);
+  }
+  return parts.join(" ");
+}
+
+function assetLine(outcome: AssetOutcome): string {
+  const seconds = (outcome.durationMs / 1000).toFixed(2);
+  const base = `${outcome.asset}: ${outcome.status} in ${seconds} s`;
+  if (outcome.status === "failed" || outcome.status === "skipped") {
+    return `${base}: ${outcome.error}`;
+  }
+  const figures = keyFigures(outcome.metadata);
+  const warnings = outcome.checks.filter((c) => !c.passed)
+    .map((c) => ` [${c.severity} ${c.name}: ${c.detail}]`).join("");
+  return `${base}${figures ? ` (${figures})` : ""}${warnings}`;
+}
+
+function runParams(options: RunOptions): RunParams {
+  const concurrentDates = Math.max(1, Math.min(options.parallel, options.dates.length));
+  return {
+    endpoint: options.endpoint,
+    initials: options.initials,
+    resultsPrefix: options.resultsPrefix,
+    maxInvalidRows: options.maxInvalidRows,
+    retries: options.retries,
+    downloadConcurrency: 8,
+    thresholds: options.thresholds,
+    memoryBudget: Math.floor(options.memoryBudget / concurrentDates),
+    workers: options.workers,
+  };
+}
+
+/** Secret values from the environment that must never be printed. */
+export function secretsOf(env: Record<string, string | undefined>): string[] {
+  return ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PGPASSWORD"]
+    .map((name) => env[name])
+    .filter((v): v is string => typeof v === "string" && v.length > 0);
+}
+
+/**
+ * Runs or plans the dates of `options`; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { runCommand } from "./run_command.ts";
+ * // const code = await runCommand({ command: "materialize", options, io });
+ * ```
+ */
+export async function runCommand({ command, options, io }: RunCommandOptions): Promise<number> {
+  const log: Logger = createLogger({
+    format: options.logFormat,
+    level: options.quiet ? "error" : "info",
+    write: io.stderr,
+    redact: secretsOf(io.env),
+  });
+  const graph = createGraph(ASSETS);
+  const selection = selectAssets(graph, options.select);
+  const startedAt = new Date();
+  const runId = newRunId(startedAt);
+  const bucket = await openBucket({
+    bucket: options.bucket,
+    endpoint: options.endpoint,
+    region: options.region,
+    timeoutMs: options.timeoutMs,
+    retry: {
+      retries: options.retries,
+      onRetry: ({ attempt, delayMs, error }) =>
+        log.log("warn", `retry ${attempt}/${options.retries} in ${delayMs} ms: ${error.message}`),
+    },
+  });
+  const params = runParams(options);
+  let stop = false;
+  let outcomes: PartitionOutcome[];
+  try {
+    outcomes = await mapConcurrent(options.dates, options.parallel, async (date) => {
+      const dateLog = log.child({ date });
+      if (stop) {
+        return { partition: date, status: "failed", assets: [], error: "not run (--fail-fast)" };
+      }
+      let release: (() => Promise<void>) | undefined;
+      try {
+        if (command === "materialize") {
+          release = await acquireLock({ cacheDir: options.cacheDir, date, wait: options.wait });
+        }
+        const outcome = await materializePartition({
+          selection,
+          partition: date,
+          cacheDir: options.cacheDir,
+          resources: { bucket },
+          params,
+          log: dateLog,
+          force: options.force,
+          plan: command === "plan",
+          onAsset: (a) => {
+            if (command === "materialize") {
+              dateLog.log(a.status === "failed" ? "error" : "info", assetLine(a), {
+                event: "asset",
+                ...a,
+              });
+            }
+          },
+        });
+        if (outcome.status === "failed" && options.failFast) stop = true;
+        return outcome;
+      } catch (error) {
+        if (options.failFast) stop = true;
+        const message = errorLine(error);
+        dateLog.log("error", message);
+        return {
+          partition: date,
+          status: "failed",
+          assets: [],
+          error: message,
+        } as PartitionOutcome;
+      } finally {
+        await release?.();
+      }
+    });
+  } finally {
+    bucket.close();
+  }
+
+  const failed = outcomes.filter((o) => o.status === "failed");
+  if (command === "plan") {
+    for (const outcome of outcomes) io.stdout(formatPlan(outcome));
+    return failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
+  }
+  for (const outcome of outcomes) {
+    for (const asset of outcome.assets) for (const uri of asset.published) io.stdout(uri);
+  }
+  if (options.dates.length > 1) {
+    io.stderr(formatTable(
+      ["date", "status", "reason"],
+      outcomes.map((o) => [o.partition, o.status, o.error ?? ""]),
+    ));
+  } else if (failed.length > 0 && options.logFormat === "text") {
+    io.stderr(`error: ${failed[0].error}`);
+  }
+  const record: RunRecord = {
+    format: RUN_RECORD_FORMAT,
+    runId,
+    command,
+    flags: options.flags,
+    startedAt: startedAt.toISOString(),
+    endedAt: new Date().toISOString(),
+    status: failed.length > 0 ? "failed" : "success",
+    partitions: outcomes,
+  };
+  await writeRunRecord(options.cacheDir, record);
+  log.log("debug", `run record ${runId}`);
+  return failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
+}
+
+/** The plan of one date: each asset, up to date or stale with its reasons. */
+export function formatPlan(outcome: PartitionOutcome): string {
+  const lines = [outcome.partition];
+  for (const asset of outcome.assets) {
+    const status = asset.status === "failed" ? `cannot plan: ${asset.error}` : asset.status;
+    lines.push(`  ${asset.asset}: ${status}`);
+    for (const reason of asset.reasons) lines.push(`    ${reason}`);
+  }
+  if (outcome.assets.length === 0 && outcome.error) lines.push(`  cannot plan: ${outcome.error}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,345 @@
+/**
+ * A streaming RFC 4180 record scanner that works on bytes.
+ *
+ * It never builds a string per line: for each record it reports the byte
+ * offsets of every field inside a buffer, and the caller decodes only the
+ * fields it needs. Quoted fields may hold commas, doubled quotes and line
+ * breaks; records end in LF or CRLF; completely empty lines are skipped; a
+ * UTF-8 byte order mark at the start of the input is ignored. A quote inside
+ * an unquoted field is kept as data (the ad server writes `55" TV`), but
+ * anything other than a separator after a closing quote is an error.
+ *
+ * @module
+ */
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Flag set in {@linkcode CsvRecord.flags} for a field written in quotes. */
+export const FIELD_QUOTED = 1;
+/** Flag set in {@linkcode CsvRecord.flags} for a field holding `""` escapes. */
+export const FIELD_ESCAPED = 2;
+
+/**
+ * One record, as offsets into {@linkcode CsvRecord.bytes}. The scanner reuses
+ * the object for every record: read what you need inside the callback.
+ */
+export interface CsvRecord {
+  /** The buffer holding the record; valid only during the callback. */
+  bytes: Uint8Array;
+  /** Offset of the record's first byte in `bytes`. */
+  start: number;
+  /** Number of fields in the record. */
+  count: number;
+  /** Offset of each field's content (after the opening quote if quoted). */
+  starts: Int32Array;
+  /** Exclusive end of each field's content (before the closing quote). */
+  ends: Int32Array;
+  /** {@linkcode FIELD_QUOTED} and {@linkcode FIELD_ESCAPED} per field. */
+  flags: Uint8Array;
+  /** Physical line (1-based) on which the record starts. */
+  line: number;
+}
+
+/** A syntax error in the CSV input, with the physical line where it is. */
+export class CsvSyntaxError extends Error {
+  /** Physical line (1-based) of the error. */
+  readonly line: number;
+  /** Field number (1-based) in the record, when known. */
+  readonly field: number;
+  /** Builds the error; `reason` says what is wrong. */
+  constructor(reason: string, line: number, field: number) {
+    super(`${reason} (line ${line}, field ${field})`);
+    this.name = "CsvSyntaxError";
+    this.line = line;
+    this.field = field;
+  }
+  /** What is wrong, without the location. */
+  get reason(): string {
+    return this.message.replace(/ \(line \d+, field \d+\)$/, "");
+  }
+}
+
+/** Receives the scanner's input chunk by chunk. */
+export interface CsvScanner {
+  /** Feeds the next chunk of bytes; calls `onRecord` for each complete record. */
+  push(chunk: Uint8Array): void;
+  /** Signals the end of input; reports the last record if it had no newline. */
+  end(): void;
+}
+
+/** Options for {@linkcode createCsvScanner}. */
+export interface CsvScannerOptions {
+  /** Called once per record, with a reused {@linkcode CsvRecord}. */
+  onRecord: (record: CsvRecord) => void;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Decodes one field of a record as UTF-8 text, undoing `""` escapes.
+ *
+ * @example
+ * ```ts
+ * import { createCsvScanner, fieldText } from "./csv_reader.ts";
+ * const values: string[] = [];
+ * const scanner = createCsvScanner({
+ *   onRecord: (r) => values.push(fieldText(r, 1)),
+ * });
+ * scanner.push(new TextEncoder().encode('a,"say ""hi"""\n'));
+ * scanner.end();
+ * // values is ['say "hi"']
+ * ```
+ */
+export function fieldText(record: CsvRecord, index: number): string {
+  const text = decoder.decode(
+    record.bytes.subarray(record.starts[index], record.ends[index]),
+  );
+  return record.flags[index] & FIELD_ESCAPED ? text.replaceAll('""', '"') : text;
+}
+
+/** Physical line (1-based) on which field `index` of `record` starts. */
+export function fieldLine(record: CsvRecord, index: number): number {
+  let line = record.line;
+  const bytes = record.bytes;
+  for (let i = record.start; i < record.starts[index]; i++) {
+    if (bytes[i] === LF) line++;
+  }
+  return line;
+}
+
+/**
+ * Creates a streaming scanner. Chunks may split records anywhere, including
+ * inside a quoted field or between CR and LF.
+ *
+ * @example
+ * ```ts
+ * import { createCsvScanner, fieldText } from "./csv_reader.ts";
+ * const rows: string[][] = [];
+ * const scanner = createCsvScanner({
+ *   onRecord(record) {
+ *     const row = [];
+ *     for (let i = 0; i < record.count; i++) row.push(fieldText(record, i));
+ *     rows.push(row);
+ *   },
+ * });
+ * scanner.push(new TextEncoder().encode('id,note\r\n1,"a, b"\n'));
+ * scanner.end();
+ * // rows is [["id", "note"], ["1", "a, b"]]
+ * ```
+ */
+export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
+  const onRecord = options.onRecord;
+  const record: CsvRecord = {
+    bytes: new Uint8Array(0),
+    start: 0,
+    count: 0,
+    starts: new Int32Array(32),
+    ends: new Int32Array(32),
+    flags: new Uint8Array(32),
+    line: 1,
+  };
+  let pending: Uint8Array | null = null; // bytes of an incomplete record
+  let pendingChunks: Uint8Array[] = [];
+  let pendingLength = 0;
+  let line = 1;
+  let atStart = true;
+
+  function grow(): void {
+    const size = record.starts.length * 2;
+    const starts = new Int32Array(size);
+    starts.set(record.starts);
+    const ends = new Int32Array(size);
+    ends.set(record.ends);
+    const flags = new Uint8Array(size);
+    flags.set(record.flags);
+    record.starts = starts;
+    record.ends = ends;
+    record.flags = flags;
+  }
+
+  /**
+   * Scans the complete records in `bytes`; returns the offset where an
+   * incomplete record starts (or `bytes.length`). With `final`, the end of
+   * the buffer ends the last record.
+   */
+  function scan(bytes: Uint8Array, final: boolean): number {
+    const n = bytes.length;
+    let pos = 0;
+    if (atStart) {
+      if (n >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+        pos = 3;
+      } else if (!final && n < 3 && bytes[0] === 0xef) return 0;
+      atStart = false;
+    }
+    record.bytes = bytes;
+    while (pos < n) {
+      const recordStart = pos;
+      let recordLines = 0;
+      let count = 0;
+      let complete = false;
+      // One field per iteration.
+      while (true) {
+        if (count === record.starts.length) grow();
+        if (pos < n && bytes[pos] === QUOTE) {
+          let flag = FIELD_QUOTED;
+          const fieldStart = ++pos;
+          let closed = -1;
+          while (pos < n) {
+            const b = bytes[pos];
+            if (b === QUOTE) {
+              if (pos + 1 < n && bytes[pos + 1] === QUOTE) {
+                flag = FIELD_QUOTED | FIELD_ESCAPED;
+                pos += 2;
+                continue;
+              }
+              if (pos + 1 === n && !final) break; // need the next byte
+              closed = pos;
+              pos++;
+              break;
+            }
+            if (b === LF) recordLines++;
+            pos++;
+          }
+          if (closed < 0) {
+            if (!final) return recordStart;
+            throw new CsvSyntaxError(
+              "unterminated quoted field",
+              line + recordLines - countLf(bytes, fieldStart, n),
+              count + 1,
+            );
+          }
+          record.starts[count] = fieldStart;
+          record.ends[count] = closed;
+          record.flags[count] = flag;
+          count++;
+          if (pos === n) {
+            if (!final) return recordStart;
+            complete = true;
+            break;
+          }
+          const next = bytes[pos];
+          if (next === COMMA) {
+            pos++;
+            continue;
+          }
+          if (next === LF) {
+            pos++;
+            complete = true;
+            break;
+          }
+          if (next === CR) {
+            if (pos + 1 === n && !final) return recordStart;
+            if (pos + 1 === n || bytes[pos + 1] === LF) {
+              pos += 2;
+              complete = true;
+              break;
+            }
+          }
+          throw new CsvSyntaxError(
+            `unexpected ${describeByte(next)} after a closing quote`,
+            line + recordLines,
+            count,
+          );
+        }
+        const fieldStart = pos;
+        while (pos < n) {
+          const b = bytes[pos];
+          if (b === COMMA || b === LF) break;
+          pos++;
+        }
+        if (pos === n && !final) return recordStart;
+        record.starts[count] = fieldStart;
+        record.flags[count] = 0;
+        if (pos < n && bytes[pos] === COMMA) {
+          record.ends[count] = pos;
+          count++;
+          pos++;
+          continue;
+        }
+        // End of line (LF) or of input: drop a CR before the LF.
+        const end = pos > fieldStart && bytes[pos - 1] === CR ? pos - 1 : pos;
+        record.ends[count] = end;
+        count++;
+        if (pos < n) pos++;
+        complete = true;
+        break;
+      }
+      if (complete) {
+        const empty = count === 1 && record.flags[0] === 0 &&
+          record.ends[0] === record.starts[0];
+        if (!empty) {
+          record.start = recordStart;
+          record.count = count;
+          record.line = line;
+          onRecord(record);
+        }
+        line += recordLines + 1;
+      }
+    }
+    return n;
+  }
+
+  function flushPending(final: boolean): void {
+    if (pendingChunks.length === 0) return;
+    const buffer = concat(pendingChunks, pendingLength);
+    pendingChunks = [];
+    pendingLength = 0;
+    const rest = scan(buffer, final);
+    if (rest < buffer.length) {
+      pending = buffer.subarray(rest);
+      pendingChunks = [pending];
+      pendingLength = pending.length;
+    } else pending = null;
+  }
+
+  return {
+    push(chunk: Uint8Array): void {
+      if (chunk.length === 0) return;
+      if (pending !== null) {
+        // Rescan an incomplete record only once enough new bytes arrived,
+        // so a very long record costs linear, not quadratic, time.
+        pendingChunks.push(chunk);
+        pendingLength += chunk.length;
+        if (pendingLength < pending.length * 2) return;
+        flushPending(false);
+        return;
+      }
+      const rest = scan(chunk, false);
+      if (rest < chunk.length) {
+        // Copy: the caller may reuse its chunk buffer.
+        pending = chunk.slice(rest);
+        pendingChunks = [pending];
+        pendingLength = pending.length;
+      }
+    },
+    end(): void {
+      flushPending(true);
+      pending = null;
+    },
+  };
+}
+
+function countLf(bytes: Uint8Array, from: number, to: number): number {
+  let lines = 0;
+  for (let i = from; i < to; i++) if (bytes[i] === LF) lines++;
+  return lines;
+}
+
+function describeByte(b: number): string {
+  if (b >= 0x20 && b < 0x7f) return `character '${String.fromCharCode(b)}'`;
+  return `byte 0x${b.toString(16).padStart(2, "0")}`;
+}
+
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}

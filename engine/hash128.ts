@@ -1,0 +1,92 @@
+/**
+ * A 128-bit hash of an impression key: the `IMPRESSION_ID` bytes and the
+ * parsed instant. It follows the structure of MurmurHash3 (x86, 128-bit),
+ * with the instant and the id's length mixed in as one last block, so that
+ * `12:15:02` and `12:15:02.000` (the same instant) hash alike.
+ *
+ * Deduplication compares these hashes only. For n keys the chance that any
+ * two distinct keys share all 128 bits is about n² / 2^129: for 50 million
+ * keys a day, about 4 × 10^-24, far below the rate of undetected hardware
+ * memory errors.
+ *
+ * @module
+ */
+
+const C1 = 0x239b961b;
+const C2 = 0xab0e9789;
+const C3 = 0x38b34ae5;
+const C4 = 0xa1e38b93;
+
+function rotl(x: number, r: number): number {
+  return (x << r) | (x >>> (32 - r));
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+let scratch = new Uint8Array(256);
+let words = new Int32Array(scratch.buffer);
+
+/**
+ * Hashes `bytes[start:end]` together with an instant, writing four 32-bit
+ * lanes into `out[at..at+3]`. The key is copied into a scratch buffer and
+ * read as little-endian 32-bit words; the instant and the key's length form
+ * the last 16-byte block.
+ *
+ * @example
+ * ```ts
+ * import { hashKey } from "./hash128.ts";
+ * const out = new Uint32Array(4);
+ * const id = new TextEncoder().encode("6f1c2a9e-0d7b-4c55-9a61-3f0e8d2b7c10");
+ * hashKey(id, 0, id.length, 1612008902, 0, out, 0);
+ * ```
+ */
+export function hashKey(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  seconds: number,
+  nanos: number,
+  out: Uint32Array,
+  at: number,
+): void {
+  const length = end - start;
+  const padded = (length + 15) & ~15;
+  if (padded + 16 > scratch.length) {
+    scratch = new Uint8Array(padded * 2 + 16);
+    words = new Int32Array(scratch.buffer);
+  }
+  for (let i = 0; i < length; i++) scratch[i] = bytes[start + i];
+  for (let i = length; i < padded; i++) scratch[i] = 0;
+  const last = padded >> 2;
+  words[last] = seconds | 0;
+  words[last + 1] = Math.floor(seconds / 4294967296) | 0;
+  words[last + 2] = nanos | 0;
+  words[last + 3] = length;
+  let h1 = 0x9747b28c | 0, h2 = 0x1b873593, h3 = 0x52dce729, h4 = 0x38495ab5;
+  for (let w = 0; w <= last; w += 4) {
+    const k1 = Math.imul(rotl(Math.imul(words[w], C1), 15), C2);
+    h1 = (Math.imul(rotl(h1 ^ k1, 19) + h2, 5) + 0x561ccd1b) | 0;
+    const k2 = Math.imul(rotl(Math.imul(words[w + 1], C2), 16), C3);
+    h2 = (Math.imul(rotl(h2 ^ k2, 17) + h3, 5) + 0x0bcaa747) | 0;
+    const k3 = Math.imul(rotl(Math.imul(words[w + 2], C3), 17), C4);
+    h3 = (Math.imul(rotl(h3 ^ k3, 15) + h4, 5) + 0x96cd1c35) | 0;
+    const k4 = Math.imul(rotl(Math.imul(words[w + 3], C4), 18), C1);
+    h4 = (Math.imul(rotl(h4 ^ k4, 13) + h1, 5) + 0x32ac3b17) | 0;
+  }
+  const total = padded + 16;
+  h1 ^= total, h2 ^= total, h3 ^= total, h4 ^= total;
+  h1 = (h1 + h2 + h3 + h4) | 0;
+  h2 = (h2 + h1) | 0, h3 = (h3 + h1) | 0, h4 = (h4 + h1) | 0;
+  h1 = fmix(h1), h2 = fmix(h2), h3 = fmix(h3), h4 = fmix(h4);
+  h1 = (h1 + h2 + h3 + h4) | 0;
+  out[at] = h1;
+  out[at + 1] = h2 + h1;
+  out[at + 2] = h3 + h1;
+  out[at + 3] = h4 + h1;
+}

@@ -1,0 +1,76 @@
+/**
+ * Impressions per campaign and UTC hour, and their CSV form.
+ *
+ * @module
+ */
+
+import { compareCampaigns } from "./campaign.ts";
+import type { ImpressionDay } from "./impression_day.ts";
+
+/** One output row. */
+export interface CampaignHourCount {
+  /** Canonical campaign id, `""` for the empty campaign. */
+  campaign: string;
+  /** UTC hour, 0-23. */
+  hour: number;
+  /** Impressions in that campaign and hour (at least 1). */
+  count: number;
+}
+
+/** The header of the published CSV. */
+export const COUNTS_HEADER = "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT";
+
+/**
+ * Counts the kept, in-date rows of a day per (campaign, hour), sorted by
+ * campaign as a number (the empty campaign last), then by hour.
+ *
+ * @example
+ * ```ts
+ * import { countCampaignHours } from "./hourly_counts.ts";
+ * const counts = countCampaignHours({
+ *   rows: 3,
+ *   hours: new Int8Array([5, 5, -1]),
+ *   campaigns: new Uint32Array([0, 0, 0]),
+ *   campaignIds: ["42"],
+ *   kept: new Uint8Array([1, 1, 1]),
+ *   objects: [],
+ * });
+ * // counts is [{ campaign: "42", hour: 5, count: 2 }]
+ * ```
+ */
+export function countCampaignHours(day: ImpressionDay): CampaignHourCount[] {
+  const cells = new Float64Array(day.campaignIds.length * 24);
+  const { hours, campaigns, kept } = day;
+  for (let r = 0; r < day.rows; r++) {
+    const hour = hours[r];
+    if (hour >= 0 && kept[r] === 1) cells[campaigns[r] * 24 + hour]++;
+  }
+  const order = day.campaignIds
+    .map((id, index) => ({ id, index }))
+    .sort((a, b) => compareCampaigns(a.id, b.id));
+  const out: CampaignHourCount[] = [];
+  for (const { id, index } of order) {
+    for (let hour = 0; hour < 24; hour++) {
+      const count = cells[index * 24 + hour];
+      if (count > 0) out.push({ campaign: id, hour, count });
+    }
+  }
+  return out;
+}
+
+/**
+ * Formats counts as the published CSV: header, LF line endings, a final
+ * newline, no quoting.
+ *
+ * @example
+ * ```ts
+ * import { formatCountsCsv } from "./hourly_counts.ts";
+ * formatCountsCsv([{ campaign: "", hour: 3, count: 2 }]);
+ * // "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT\n,3,2\n"
+ * ```
+ */
+export function formatCountsCsv(counts: readonly CampaignHourCount[]): string {
+  const lines = [COUNTS_HEADER];
+  for (const c of counts) lines.push(`${c.campaign},${c.hour},${c.count}`);
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,193 @@
+/**
+ * What an asset is: a name, typed upstreams, a code version, a cache format
+ * and a function from upstream values and a context to its value.
+ *
+ * @module
+ */
+
+import type { EntryReader, EntryWriter } from "./cache.ts";
+import type { Bucket } from "../resources/storage.ts";
+import type { Logger } from "./log.ts";
+
+/** Shared services a run hands to its assets. */
+export interface Resources {
+  /** Where raw files are read and results published. */
+  bucket: Bucket;
+}
+
+/** Run-wide settings that assets read (never from env vars or globals). */
+export interface RunParams {
+  /** S3-compatible endpoint in use, if any (part of sinks' versions). */
+  endpoint?: string;
+  /** Initials in published object names. */
+  initials: string;
+  /** Prefix of published results, `results` by default. */
+  resultsPrefix: string;
+  /** Invalid rows tolerated before a day fails (0: strict). */
+  maxInvalidRows: number;
+  /** Retries of transient storage failures. */
+  retries: number;
+  /** Concurrent object downloads. */
+  downloadConcurrency: number;
+  /** Check thresholds by check name (fractions, e.g. 0.2 for 20%). */
+  thresholds: Record<string, number>;
+  /** Memory budget in bytes for one partition's row processing. */
+  memoryBudget: number;
+  /** Worker threads for parsing (0: parse on the main thread). */
+  workers: number;
+}
+
+/** What an asset receives besides its upstream values. */
+export interface AssetContext {
+  /** The partition date, `YYYY-MM-DD`. */
+  partition: string;
+  /** Storage and other services. */
+  resources: Resources;
+  /** Run-wide settings. */
+  params: RunParams;
+  /** Where to log; goes to stderr. */
+  log: Logger;
+  /** Adds metadata to this asset's cache manifest and run record. */
+  record(metadata: Record<string, unknown>): void;
+  /** A scratch folder of this partition for temporary files (spills). */
+  scratchDir: string;
+  /** Files of the cache entry being written. */
+  output: EntryWriter;
+  /** The previous cache entry, for incremental work, or `null`. */
+  previous: EntryReader | null;
+  /** What `observe` returned in this run (sources only). */
+  observation: unknown;
+  /** Cached metadata of this asset for earlier partitions (newest first). */
+  history(days: number): Promise<Record<string, unknown>[]>;
+}
+
+/** A source's view of the outside world, from which its version derives. */
+export interface Observation {
+  /** Stable text whose hash is the data version. */
+  version: string;
+  /** Anything `compute` and `explain` need (kept in the manifest). */
+  detail: unknown;
+}
+
+/** How an asset's value is written to and read from its cache entry. */
+export interface AssetIO<T> {
+  /** Writes `value` into the entry; may call `out.setValue` for JSON. */
+  write(value: T, out: EntryWriter): Promise<void>;
+  /** Reads the value back. */
+  read(entry: EntryReader): Promise<T>;
+}
+
+/** `error` checks block downstream assets; `warn` checks are reported. */
+export type Severity = "error" | "warn";
+
+/** The outcome of one check for one partition. */
+export interface CheckResult {
+  /** Check name. */
+  name: string;
+  /** Asset it is attached to. */
+  asset: string;
+  /** Its severity. */
+  severity: Severity;
+  /** Whether it passed. */
+  passed: boolean;
+  /** One line saying what was measured. */
+  detail: string;
+}
+
+/** A check attached to an asset, evaluated after it materializes. */
+export interface AssetCheck<T> {
+  /** Name, unique within the asset. */
+  name: string;
+  /** Severity when it fails. */
+  severity: Severity;
+  /** Evaluates the check; returns whether it passed and what was measured. */
+  evaluate(
+    value: T,
+    ctx: AssetContext,
+    metadata: Record<string, unknown>,
+  ): Promise<{ passed: boolean; detail: string }> | {
+    passed: boolean;
+    detail: string;
+  };
+}
+
+// deno-lint-ignore no-explicit-any
+type AnyAsset = Asset<any>;
+
+/** The values of a dependency map, by key. */
+export type DepValues<D extends Record<string, AnyAsset>> = {
+  [K in keyof D]: D[K] extends Asset<infer V> ? V : never;
+};
+
+/** An asset definition. */
+export interface Asset<T> {
+  /** Unique name, `snake_case`. */
+  readonly name: string;
+  /** Upstream assets by the name `compute` receives them under. */
+  readonly deps: Record<string, AnyAsset>;
+  /** Bump when the output for the same input changes. */
+  readonly codeVersion: string;
+  /** Cache format. */
+  readonly io: AssetIO<T>;
+  /** One line for `graph` and `--help`. */
+  readonly description: string;
+  /** Whether a plain `materialize` runs it (with its upstreams). */
+  readonly defaultSelected: boolean;
+  /** Output-changing parameters, part of the data version. */
+  params?(ctx: AssetContext): Record<string, unknown>;
+  /** Sources: observes the outside world to derive the data version. */
+  observe?(ctx: AssetContext): Promise<Observation>;
+  /** Sources: why the observation differs from the cached one (`added: KEY`). */
+  explain?(previous: unknown, current: unknown): string[];
+  /** Computes the value from upstream values. */
+  // deno-lint-ignore no-explicit-any
+  compute(deps: any, ctx: AssetContext): Promise<T>;
+  /** Sinks: whether a cached value is still true outside (e.g. HEAD). */
+  isCurrent?(value: T, ctx: AssetContext): Promise<boolean>;
+  /** Sinks: URIs of what the value published. */
+  published?(value: T): string[];
+  /** Checks evaluated after the asset materializes. */
+  readonly checks: AssetCheck<T>[];
+}
+
+/** The fields of {@linkcode defineAsset}'s argument. */
+export interface AssetSpec<T, D extends Record<string, AnyAsset>>
+  extends Omit<Asset<T>, "deps" | "compute" | "checks" | "defaultSelected" | "description"> {
+  /** Upstream assets. */
+  deps: D;
+  /** Computes the value from the upstream values. */
+  compute(deps: DepValues<D>, ctx: AssetContext): Promise<T>;
+  /** Checks; none by default. */
+  checks?: AssetCheck<T>[];
+  /** Whether a plain `materialize` runs it; default `false`. */
+  defaultSelected?: boolean;
+  /** One line for `graph`. */
+  description?: string;
+}
+
+/**
+ * Defines an asset, typing `compute`'s first argument from `deps`.
+ *
+ * @example
+ * ```ts
+ * import { defineAsset } from "./asset.ts";
+ * import { jsonIO } from "./io.ts";
+ * const answer = defineAsset({
+ *   name: "answer",
+ *   deps: {},
+ *   codeVersion: "1",
+ *   io: jsonIO<number>(),
+ *   compute: () => Promise.resolve(42),
+ * });
+ * ```
+ */
+export function defineAsset<T, D extends Record<string, AnyAsset>>(
+  spec: AssetSpec<T, D>,
+): Asset<T> {
+  return {
+    ...spec,
+    checks: spec.checks ?? [],
+    defaultSelected: spec.defaultSelected ?? false,
+    description: spec.description ?? "",
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * Cache entries: one folder per partition and asset, holding data files and
+ * a `manifest.json` written last. Every file is written under a temporary
+ * name and renamed; the manifest lists each file with its size and (for
+ * derived data) its SHA-256, verified when the entry is read, so a crash or
+ * a damaged file never yields an entry that looks valid.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { temporaryPath, writeFileAtomic } from "../resources/atomic_file.ts";
+import type { CheckResult } from "./asset.ts";
+
+/** A data file of an entry. */
+export interface FileRecord {
+  /** Name relative to the entry folder (may contain `/`). */
+  name: string;
+  /** Size in bytes. */
+  size: number;
+  /** Hex SHA-256 of the content, when it is verified on read. */
+  sha256?: string;
+}
+
+/** The manifest of a cache entry; `manifest.json` in the entry folder. */
+export interface Manifest {
+  /** Manifest format version. */
+  format: 1;
+  /** Asset name. */
+  asset: string;
+  /** Partition date. */
+  partition: string;
+  /** Data version the entry holds. */
+  dataVersion: string;
+  /** Code version of the asset that wrote it. */
+  codeVersion: string;
+  /** When it was written (ISO 8601). */
+  createdAt: string;
+  /** Figures recorded by the asset (rows, bytes, duration, ...). */
+  metadata: Record<string, unknown>;
+  /** A source's observation (e.g. the listing), for `plan`'s reasons. */
+  observation?: unknown;
+  /** Small JSON part of the value. */
+  value?: unknown;
+  /** Check results when the entry was written. */
+  checks?: CheckResult[];
+  /** Data files. */
+  files: FileRecord[];
+}
+
+/** Writes the files of an entry being materialized. */
+export interface EntryWriter {
+  /** The entry folder. */
+  readonly dir: string;
+  /** Writes a file atomically, with a checksum verified on read. */
+  writeFile(name: string, data: Uint8Array): Promise<void>;
+  /**
+   * Streams a file in atomically; verified by size only (for large raw
+   * objects). Returns the number of bytes written.
+   */
+  writeStream(name: string, stream: ReadableStream<Uint8Array>): Promise<number>;
+  /** Keeps a file of the previous entry as it is. */
+  keepFile(record: FileRecord): void;
+  /** Sets the small JSON part of the value. */
+  setValue(value: unknown): void;
+  /** The files written or kept so far. */
+  readonly files: readonly FileRecord[];
+  /** The JSON value set so far. */
+  readonly value: unknown;
+}
+
+/** Reads a verified entry. */
+export interface EntryReader {
+  /** The entry folder. */
+  readonly dir: string;
+  /** Its manifest. */
+  readonly manifest: Manifest;
+  /** Absolute path of a data file. */
+  path(name: string): string;
+  /** Reads a data file whole. */
+  readFile(name: string): Promise<Uint8Array>;
+}
+
+const MANIFEST = "manifest.json";
+
+/** Hex SHA-256 of bytes. */
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+function safeName(name: string): string {
+  if (
+    name === "" || name.startsWith("/") || name.split("/").includes("..") ||
+    name === MANIFEST
+  ) throw new Error(`unsafe cache file name: ${JSON.stringify(name)}`);
+  return name;
+}
+
+/**
+ * Starts writing an entry into `dir`; nothing is visible until
+ * {@linkcode commitEntry}.
+ *
+ * @example
+ * ```ts
+ * import { commitEntry, createEntryWriter } from "./cache.ts";
+ * const out = createEntryWriter("/tmp/cache/2021-01-30/demo");
+ * await out.writeFile("data.bin", new Uint8Array([1, 2, 3]));
+ * await commitEntry(out, {
+ *   asset: "demo", partition: "2021-01-30", dataVersion: "v", codeVersion: "1",
+ *   metadata: {},
+ * });
+ * ```
+ */
+export function createEntryWriter(dir: string): EntryWriter {
+  const files = new Map<string, FileRecord>();
+  let value: unknown = undefined;
+  return {
+    dir,
+    async writeFile(name, data) {
+      await writeFileAtomic(`${dir}/${safeName(name)}`, data);
+      files.set(name, { name, size: data.length, sha256: sha256Hex(data) });
+    },
+    async writeStream(name, stream) {
+      const path = `${dir}/${safeName(name)}`;
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      const temporary = temporaryPath(path);
+      let size = 0;
+      const counter = new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          size += chunk.length;
+          controller.enqueue(chunk);
+        },
+      });
+      try {
+        await Deno.writeFile(temporary, stream.pipeThrough(counter));
+        await Deno.rename(temporary, path);
+      } catch (error) {
+        await Deno.remove(temporary).catch(() => {});
+        throw error;
+      }
+      files.set(name, { name, size });
+      return size;
+    },
+    keepFile(record) {
+      files.set(record.name, record);
+    },
+    setValue(v) {
+      value = v;
+    },
+    get files() {
+      return [...files.values()];
+    },
+    get value() {
+      return value;
+    },
+  };
+}
+
+/** The manifest fields a caller supplies to {@linkcode commitEntry}. */
+export type ManifestFields = Omit<Manifest, "format" | "files" | "createdAt" | "value">;
+
+/**
+ * Makes an entry visible: writes its manifest atomically (last), then
+ * removes files no longer listed.
+ */
+export async function commitEntry(
+  out: EntryWriter,
+  fields: ManifestFields,
+): Promise<Manifest> {
+  const manifest: Manifest = {
+    format: 1,
+    ...fields,
+    createdAt: new Date().toISOString(),
+    value: out.value,
+    files: [...out.files],
+  };
+  await writeFileAtomic(
+    `${out.dir}/${MANIFEST}`,
+    new TextEncoder().encode(JSON.stringify(manifest, null, 1) + "\n"),
+  );
+  const keep = new Set(manifest.files.map((f) => f.name));
+  await removeUnlisted(out.dir, "", keep);
+  return manifest;
+}
+
+async function removeUnlisted(dir: string, prefix: string, keep: Set<string>): Promise<void> {
+  for await (const entry of Deno.readDir(`${dir}/${prefix}`)) {
+    const name = prefix + entry.name;
+    if (entry.isDirectory) await removeUnlisted(dir, `${name}/`, keep);
+    else if (name !== MANIFEST && !keep.has(name) && !name.endsWith(".tmp")) {
+      await Deno.remove(`${dir}/${name}`).catch(() => {});
+    }
+  }
+}
+
+/** The outcome of {@linkcode openEntry}. */
+export type OpenedEntry =
+  | { entry: EntryReader; problem?: undefined }
+  | { entry: null; problem: string };
+
+/**
+ * Opens the entry in `dir` and verifies it: the manifest parses, every file
+ * exists with its size, and checksummed files match. Returns the problem
+ * when it does not verify (or `never materialized` when there is none).
+ */
+export async function openEntry(dir: string, verify = true): Promise<OpenedEntry> {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await Deno.readTextFile(`${dir}/${MANIFEST}`));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return { entry: null, problem: "never materialized" };
+    }
+    return { entry: null, problem: "its cache manifest is unreadable" };
+  }
+  if (manifest.format !== 1 || !Array.isArray(manifest.files)) {
+    return { entry: null, problem: "its cache manifest is unreadable" };
+  }
+  for (const file of manifest.files) {
+    const path = `${dir}/${file.name}`;
+    try {
+      const info = await Deno.stat(path);
+      if (info.size !== file.size) {
+        return { entry: null, problem: `cached file ${file.name} has the wrong size` };
+      }
+      if (verify && file.sha256 !== undefined) {
+        if (sha256Hex(await Deno.readFile(path)) !== file.sha256) {
+          return { entry: null, problem: `cached file ${file.name} fails its checksum` };
+        }
+      }
+    } catch {
+      return { entry: null, problem: `cached file ${file.name} is missing` };
+    }
+  }
+  return {
+    entry: {
+      dir,
+      manifest,
+      path: (name) => `${dir}/${safeName(name)}`,
+      readFile: (name) => Deno.readFile(`${dir}/${safeName(name)}`),
+    },
+  };
+}

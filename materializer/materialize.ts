@@ -1,0 +1,302 @@
+/**
+ * Materializes one partition: for each selected asset in topological order,
+ * derives its data version, reuses a verified cache entry with the same
+ * version, or computes the value and writes a new entry (files first,
+ * manifest last). With `plan`, it only says what would happen and why.
+ *
+ * @module
+ */
+
+import type { Asset, AssetContext, CheckResult, Resources, RunParams } from "./asset.ts";
+import { commitEntry, createEntryWriter, type EntryReader, openEntry } from "./cache.ts";
+import type { Logger } from "./log.ts";
+import { dataVersion } from "./versions.ts";
+import { partitionHistory } from "./history.ts";
+
+// deno-lint-ignore no-explicit-any
+type AnyAsset = Asset<any>;
+
+/** What happened to one asset of a partition. */
+export type AssetStatus =
+  | "materialized"
+  | "up to date"
+  | "failed"
+  | "skipped"
+  | "stale";
+
+/** The outcome for one asset of one partition. */
+export interface AssetOutcome {
+  /** Asset name. */
+  asset: string;
+  /** What happened (`stale` only when planning). */
+  status: AssetStatus;
+  /** Why it was (or would be) recomputed. */
+  reasons: string[];
+  /** Data version, when known. */
+  dataVersion?: string;
+  /** Code version of the asset. */
+  codeVersion: string;
+  /** Wall time in milliseconds. */
+  durationMs: number;
+  /** Recorded figures. */
+  metadata: Record<string, unknown>;
+  /** Check results. */
+  checks: CheckResult[];
+  /** One-line error, when it failed or was skipped. */
+  error?: string;
+  /** URIs published by a sink. */
+  published: string[];
+}
+
+/** The outcome of a partition. */
+export interface PartitionOutcome {
+  /** Partition date. */
+  partition: string;
+  /** `materialized` when anything was computed, `failed` when anything failed. */
+  status: "materialized" | "up to date" | "failed" | "planned";
+  /** Per asset, in order. */
+  assets: AssetOutcome[];
+  /** The first error, one line. */
+  error?: string;
+}
+
+/** Options for {@linkcode materializePartition}. */
+export interface MaterializeOptions {
+  /** Assets to run, in topological order, upstreams included. */
+  selection: readonly AnyAsset[];
+  /** Partition date, `YYYY-MM-DD`. */
+  partition: string;
+  /** Root of the cache. */
+  cacheDir: string;
+  /** Storage and services. */
+  resources: Resources;
+  /** Run-wide settings. */
+  params: RunParams;
+  /** Logger for this partition. */
+  log: Logger;
+  /** Recompute every selected asset. */
+  force?: boolean;
+  /** Only say what would happen. */
+  plan?: boolean;
+  /** Called when an asset finishes (for progress and summaries). */
+  onAsset?: (outcome: AssetOutcome) => void;
+}
+
+/** Folder of one asset's cache entry. */
+export function entryDir(cacheDir: string, partition: string, asset: string): string {
+  return `${cacheDir}/${partition}/${asset}`;
+}
+
+/** One line for an error: its message, never a stack trace. */
+export function errorLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n")[0];
+}
+
+/**
+ * Runs (or plans) the selected assets for one partition.
+ *
+ * @example
+ * ```ts
+ * import { materializePartition } from "./materialize.ts";
+ * // const outcome = await materializePartition({ selection, partition: "2021-01-30", ... });
+ * // outcome.assets.map((a) => `${a.asset} ${a.status}`)
+ * ```
+ */
+export async function materializePartition(
+  options: MaterializeOptions,
+): Promise<PartitionOutcome> {
+  const { selection, partition, cacheDir, resources, params, log } = options;
+  const versions = new Map<string, string>();
+  const stale = new Set<string>();
+  const values = new Map<string, unknown>();
+  const entries = new Map<string, EntryReader | null>();
+  const blocked = new Map<string, string>();
+  const outcomes: AssetOutcome[] = [];
+  let firstError: string | undefined;
+
+  const contextFor = (asset: AnyAsset, previous: EntryReader | null, dir: string) => {
+    const metadata: Record<string, unknown> = {};
+    const ctx: AssetContext = {
+      partition,
+      resources,
+      params,
+      log: log.child({ asset: asset.name }),
+      record: (m) => Object.assign(metadata, m),
+      scratchDir: `${cacheDir}/${partition}/.scratch`,
+      output: createEntryWriter(dir),
+      previous,
+      observation: undefined,
+      history: (days) => partitionHistory({ cacheDir, asset: asset.name, before: partition, days }),
+    };
+    return { ctx, metadata };
+  };
+
+  const valueOf = async (asset: AnyAsset): Promise<unknown> => {
+    if (values.has(asset.name)) return values.get(asset.name);
+    const entry = entries.get(asset.name);
+    if (!entry) throw new Error(`no cached value for ${asset.name}`);
+    const value = await asset.io.read(entry);
+    values.set(asset.name, value);
+    return value;
+  };
+
+  for (const asset of selection) {
+    const started = performance.now();
+    const dir = entryDir(cacheDir, partition, asset.name);
+    const outcome: AssetOutcome = {
+      asset: asset.name,
+      status: "failed",
+      reasons: [],
+      codeVersion: asset.codeVersion,
+      durationMs: 0,
+      metadata: {},
+      checks: [],
+      published: [],
+    };
+    outcomes.push(outcome);
+    const finish = () => {
+      outcome.durationMs = Math.round(performance.now() - started);
+      options.onAsset?.(outcome);
+    };
+    const blocker = Object.values(asset.deps).map((d) => blocked.get(d.name)).find((b) => b);
+    if (blocker) {
+      outcome.status = "skipped";
+      outcome.error = blocker;
+      blocked.set(asset.name, blocker);
+      finish();
+      continue;
+    }
+    try {
+      const opened = await openEntry(dir, !options.plan);
+      const previous = opened.entry;
+      const { ctx, metadata } = contextFor(asset, previous, dir);
+      let observedVersion: string | undefined;
+      if (asset.observe) {
+        const observation = await asset.observe(ctx);
+        ctx.observation = observation.detail;
+        observedVersion = observation.version;
+      }
+      const upstream: Record<string, string> = {};
+      for (const dep of Object.values(asset.deps)) upstream[dep.name] = versions.get(dep.name)!;
+      const version = dataVersion({
+        asset: asset.name,
+        codeVersion: asset.codeVersion,
+        params: asset.params?.(ctx) ?? {},
+        upstream,
+        observed: observedVersion,
+      });
+      outcome.dataVersion = version;
+      versions.set(asset.name, version);
+
+      const reasons = staleReasons(asset, previous, opened.problem, version, ctx.observation);
+      for (const dep of Object.values(asset.deps)) {
+        if (stale.has(dep.name)) reasons.push(`upstream ${dep.name} is stale`);
+      }
+      if (reasons.length === 0 && previous && asset.isCurrent) {
+        entries.set(asset.name, previous);
+        const current = await asset.isCurrent(await valueOf(asset), ctx);
+        if (!current) reasons.push("the published object is missing or differs");
+      }
+      if (reasons.length === 0 && options.force && !options.plan) reasons.push("forced");
+
+      if (reasons.length === 0) {
+        entries.set(asset.name, previous);
+        outcome.status = "up to date";
+        outcome.metadata = previous!.manifest.metadata;
+        outcome.checks = previous!.manifest.checks ?? [];
+        if (asset.published) outcome.published = asset.published(await valueOf(asset));
+      } else if (options.plan) {
+        outcome.status = "stale";
+        outcome.reasons = reasons;
+        stale.add(asset.name);
+      } else {
+        outcome.reasons = reasons;
+        const deps: Record<string, unknown> = {};
+        for (const [key, dep] of Object.entries(asset.deps)) deps[key] = await valueOf(dep);
+        const computeStart = performance.now();
+        const value = await asset.compute(deps, ctx);
+        metadata.durationMs = Math.round(performance.now() - computeStart);
+        await asset.io.write(value, ctx.output);
+        outcome.checks = await evaluateChecks(asset, value, ctx, metadata);
+        const manifest = await commitEntry(ctx.output, {
+          asset: asset.name,
+          partition,
+          dataVersion: version,
+          codeVersion: asset.codeVersion,
+          metadata,
+          observation: ctx.observation,
+          checks: outcome.checks,
+        });
+        values.set(asset.name, value);
+        entries.set(asset.name, null);
+        outcome.status = "materialized";
+        outcome.metadata = manifest.metadata;
+        if (asset.published) outcome.published = asset.published(value);
+      }
+      const failed = outcome.checks.find((c) => !c.passed && c.severity === "error");
+      if (failed) {
+        blocked.set(
+          asset.name,
+          `blocked by failed check ${asset.name}.${failed.name}: ${failed.detail}`,
+        );
+        firstError ??= blocked.get(asset.name);
+      }
+    } catch (error) {
+      outcome.status = "failed";
+      outcome.error = errorLine(error);
+      firstError ??= outcome.error;
+      blocked.set(asset.name, `upstream ${asset.name} failed`);
+    }
+    finish();
+  }
+  const status = options.plan
+    ? "planned"
+    : firstError !== undefined
+    ? "failed"
+    : outcomes.some((o) => o.status === "materialized")
+    ? "materialized"
+    : "up to date";
+  return { partition, status, assets: outcomes, error: firstError };
+}
+
+function staleReasons(
+  asset: AnyAsset,
+  previous: EntryReader | null,
+  problem: string | undefined,
+  version: string,
+  observation: unknown,
+): string[] {
+  if (!previous) return [problem ?? "never materialized"];
+  const manifest = previous.manifest;
+  if (manifest.dataVersion === version) return [];
+  const reasons: string[] = [];
+  if (manifest.codeVersion !== asset.codeVersion) {
+    reasons.push(`code version changed (${manifest.codeVersion} -> ${asset.codeVersion})`);
+  }
+  if (asset.explain) reasons.push(...asset.explain(manifest.observation, observation));
+  if (reasons.length === 0 && Object.keys(asset.deps).length === 0) {
+    reasons.push("parameters changed");
+  }
+  if (reasons.length === 0 && asset.params) reasons.push("parameters or upstream versions changed");
+  return reasons;
+}
+
+async function evaluateChecks(
+  asset: AnyAsset,
+  value: unknown,
+  ctx: AssetContext,
+  metadata: Record<string, unknown>,
+): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const check of asset.checks) {
+    let outcome: { passed: boolean; detail: string };
+    try {
+      outcome = await check.evaluate(value, ctx, metadata);
+    } catch (error) {
+      outcome = { passed: false, detail: `check raised: ${errorLine(error)}` };
+    }
+    results.push({ name: check.name, asset: asset.name, severity: check.severity, ...outcome });
+  }
+  return results;
+}

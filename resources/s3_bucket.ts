@@ -1,0 +1,217 @@
+/**
+ * An S3 bucket through `@aws-sdk/client-s3`, with the standard credential
+ * chain. The SDK is imported when a bucket is opened, so local runs never
+ * load it. With an endpoint URL (an S3-compatible store) requests use
+ * path-style addressing and checksums only where required.
+ *
+ * @module
+ */
+
+import type { S3Client } from "@aws-sdk/client-s3";
+import {
+  AccessDeniedError,
+  BucketNotFoundError,
+  CredentialsError,
+  ObjectChangedError,
+  StorageError,
+} from "./errors.ts";
+import type { Bucket, ObjectHead, ObjectInfo } from "./storage.ts";
+import { type RetryPolicy, withRetries } from "./retry.ts";
+
+/** Options for {@linkcode openS3Bucket}. */
+export interface S3BucketOptions {
+  /** Bucket name. */
+  bucket: string;
+  /** Endpoint of an S3-compatible store; `undefined` for AWS. */
+  endpoint?: string;
+  /** Region; defaults to the SDK's resolution, then `us-east-1`. */
+  region?: string;
+  /** A ready client (tests pass a mocked one). */
+  client?: S3Client;
+  /** Request timeout in milliseconds. */
+  timeoutMs?: number;
+  /** Retries of transient failures; none by default. */
+  retry?: RetryPolicy;
+}
+
+const TRANSIENT_CODES = new Set([
+  "SlowDown",
+  "Throttling",
+  "ThrottlingException",
+  "RequestTimeout",
+  "RequestTimeTooSkewed",
+  "InternalError",
+  "ServiceUnavailable",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ECONNREFUSED",
+  "TimeoutError",
+  "AbortError",
+]);
+
+/**
+ * Turns an SDK failure into a one-line {@linkcode StorageError}.
+ *
+ * @example
+ * ```ts
+ * import { storageError } from "./s3_bucket.ts";
+ * storageError({ name: "NoSuchBucket" }, "ListObjectsV2", "impressions", "2021/01/30/");
+ * // BucketNotFoundError: bucket not found: s3://impressions
+ * ```
+ */
+export function storageError(
+  error: unknown,
+  operation: string,
+  bucket: string,
+  key: string,
+): StorageError {
+  if (error instanceof StorageError) return error;
+  const e = error as {
+    name?: string;
+    code?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const name = e?.name ?? "";
+  const status = e?.$metadata?.httpStatusCode ?? 0;
+  const target = `s3://${bucket}/${key}`;
+  if (name === "NoSuchBucket") return new BucketNotFoundError(`s3://${bucket}`);
+  if (name === "AccessDenied" || name === "Forbidden" || status === 403) {
+    return new AccessDeniedError(operation, target);
+  }
+  if (name === "CredentialsProviderError" || /credential/i.test(e?.message ?? "")) {
+    return new CredentialsError(String(e?.message ?? name).split("\n")[0]);
+  }
+  if (name === "PreconditionFailed" || status === 412 || name === "NoSuchKey") {
+    return new ObjectChangedError(target);
+  }
+  const transient = status >= 500 || status === 429 || TRANSIENT_CODES.has(name) ||
+    TRANSIENT_CODES.has(e?.code ?? "") ||
+    /socket|reset|premature|ended|timed? ?out|aborted/i.test(e?.message ?? "");
+  const detail = (e?.message ?? String(error)).split("\n")[0];
+  return new StorageError(
+    `${operation} ${target} failed: ${name || "error"}${
+      status ? ` (HTTP ${status})` : ""
+    }: ${detail}`,
+    { transient, cause: error },
+  );
+}
+
+function unquote(etag: string | undefined): string {
+  return (etag ?? "").replace(/^"|"$/g, "");
+}
+
+/**
+ * Opens an S3 bucket. Nothing is requested until the first operation.
+ *
+ * @example
+ * ```ts
+ * import { openS3Bucket } from "./s3_bucket.ts";
+ * const bucket = await openS3Bucket({ bucket: "impressions" });
+ * for await (const object of bucket.list("2021/01/30/")) console.log(object.key);
+ * ```
+ */
+export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
+  const sdk = await import("@aws-sdk/client-s3");
+  const name = options.bucket;
+  const client = options.client ?? new sdk.S3Client({
+    region: options.region ?? "us-east-1",
+    ...(options.endpoint
+      ? {
+        endpoint: options.endpoint,
+        forcePathStyle: true,
+        requestChecksumCalculation: "WHEN_REQUIRED",
+        responseChecksumValidation: "WHEN_REQUIRED",
+      }
+      : {}),
+    maxAttempts: 1, // retries are ours: counted, logged, bounded
+    ...(options.timeoutMs
+      ? {
+        requestHandler: { requestTimeout: options.timeoutMs, connectionTimeout: options.timeoutMs },
+      }
+      : {}),
+  });
+  const policy = options.retry ?? { retries: 0 };
+  const call = <T>(operation: string, key: string, run: () => Promise<T>) =>
+    withRetries(`${operation} s3://${name}/${key}`, policy, async () => {
+      try {
+        return await run();
+      } catch (error) {
+        throw storageError(error, operation, name, key);
+      }
+    });
+  return {
+    uri: `s3://${name}`,
+    async *list(prefix: string): AsyncIterable<ObjectInfo> {
+      let token: string | undefined;
+      do {
+        const page = await call("ListObjectsV2", prefix, () =>
+          client.send(
+            new sdk.ListObjectsV2Command({
+              Bucket: name,
+              Prefix: prefix,
+              ContinuationToken: token,
+            }),
+          ));
+        for (const object of page.Contents ?? []) {
+          if (object.Key === undefined) continue;
+          yield { key: object.Key, etag: unquote(object.ETag), size: object.Size ?? 0 };
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    },
+    async get(key, getOptions) {
+      const response = await call("GetObject", key, () =>
+        client.send(
+          new sdk.GetObjectCommand({
+            Bucket: name,
+            Key: key,
+            IfMatch: getOptions?.ifMatch === undefined ? undefined : `"${getOptions.ifMatch}"`,
+          }),
+          { abortSignal: getOptions?.signal },
+        ));
+      const body = response.Body as
+        | { transformToWebStream(): ReadableStream<Uint8Array> }
+        | undefined;
+      if (!body) return new Blob([]).stream();
+      return body.transformToWebStream();
+    },
+    async head(key): Promise<ObjectHead | null> {
+      try {
+        const response = await client.send(new sdk.HeadObjectCommand({ Bucket: name, Key: key }));
+        const etag = unquote(response.ETag);
+        return {
+          key,
+          etag,
+          size: response.ContentLength ?? 0,
+          md5: /^[0-9a-f]{32}$/.test(etag) ? etag : undefined,
+        };
+      } catch (error) {
+        const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (
+          e?.name === "NotFound" || e?.name === "NoSuchKey" || e?.$metadata?.httpStatusCode === 404
+        ) {
+          // A missing bucket also answers 404 to HEAD: tell them apart.
+          if (e?.name !== "NoSuchBucket") return null;
+        }
+        throw storageError(error, "HeadObject", name, key);
+      }
+    },
+    async put(key, body, putOptions) {
+      const response = await call("PutObject", key, () =>
+        client.send(
+          new sdk.PutObjectCommand({
+            Bucket: name,
+            Key: key,
+            Body: body,
+            ContentType: putOptions?.contentType,
+          }),
+        ));
+      return { key, etag: unquote(response.ETag), size: body.length };
+    },
+    close() {
+      if (!options.client) client.destroy();
+    },
+  };
+}

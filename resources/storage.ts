@@ -1,0 +1,56 @@
+/**
+ * The storage interface shared by S3 and local-folder buckets.
+ *
+ * @module
+ */
+
+/** An object seen in a listing or a HEAD request. */
+export interface ObjectInfo {
+  /** Object key. */
+  key: string;
+  /** Version token: the S3 ETag (without quotes), or size and mtime. */
+  etag: string;
+  /** Size in bytes. */
+  size: number;
+}
+
+/** The result of {@linkcode Bucket.head}. */
+export interface ObjectHead extends ObjectInfo {
+  /** Hex MD5 of the content when the store knows it, else `undefined`. */
+  md5?: string;
+}
+
+/** Options for {@linkcode Bucket.get}. */
+export interface GetOptions {
+  /** Fail with `ObjectChangedError` unless the object still has this ETag. */
+  ifMatch?: string;
+  /** Abort the request. */
+  signal?: AbortSignal;
+}
+
+/** Options for {@linkcode Bucket.put}. */
+export interface PutOptions {
+  /** MIME type of the body. */
+  contentType?: string;
+}
+
+/** A bucket of objects: an S3 bucket or a local folder laid out like one. */
+export interface Bucket {
+  /** `s3://name` or `file:///absolute/path`. */
+  readonly uri: string;
+  /** Lists every object under `prefix`, at any depth, across all pages. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Streams an object's bytes. */
+  get(key: string, options?: GetOptions): Promise<ReadableStream<Uint8Array>>;
+  /** Describes an object, or returns `null` when it does not exist. */
+  head(key: string): Promise<ObjectHead | null>;
+  /** Writes an object whole. */
+  put(key: string, body: Uint8Array, options?: PutOptions): Promise<ObjectInfo>;
+  /** Releases connections. */
+  close(): void;
+}
+
+/** The URI of an object in a bucket. */
+export function objectUri(bucket: Bucket, key: string): string {
+  return `${bucket.uri.replace(/\/$/, "")}/${key}`;
+}
