@@ -76,7 +76,9 @@ export interface CsvScannerOptions {
   onRecord: (record: CsvRecord) => void;
 }
 
-const decoder = new TextDecoder();
+// `ignoreBOM`: only the byte order mark at the very start of the input is
+// dropped (by the scanner); a U+FEFF that begins a later field is data.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Decodes one field of a record as UTF-8 text, undoing `""` escapes.
@@ -301,9 +303,14 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
       if (pending !== null) {
         // Rescan an incomplete record only once enough new bytes arrived,
         // so a very long record costs linear, not quadratic, time.
-        pendingChunks.push(chunk);
         pendingLength += chunk.length;
-        if (pendingLength < pending.length * 2) return;
+        if (pendingLength < pending.length * 2) {
+          // Copy: the caller may reuse its chunk buffer before the rescan.
+          pendingChunks.push(chunk.slice());
+          return;
+        }
+        // No copy needed: flushPending concatenates into a new buffer.
+        pendingChunks.push(chunk);
         flushPending(false);
         return;
       }

@@ -52,7 +52,8 @@ export class ImpressionDataError extends Error {
 /** One line of text for an invalid row: object, line, column, value, reason. */
 export function formatInvalidRow(row: InvalidRow): string {
   const where = row.column === "*" ? "" : `, column ${row.column}`;
-  return `${row.key} line ${row.line}${where}: ${row.reason} (value ${JSON.stringify(row.value)})`;
+  const value = row.value === "" ? "" : ` (value ${JSON.stringify(row.value)})`;
+  return `${row.key} line ${row.line}${where}: ${row.reason}${value}`;
 }
 
 /** The columns scanned from one object. */

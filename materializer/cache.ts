@@ -42,6 +42,8 @@ export interface Manifest {
   observation?: unknown;
   /** Small JSON part of the value. */
   value?: unknown;
+  /** Parameters and upstream data versions the data version came from. */
+  inputs?: { params: Record<string, unknown>; upstream: Record<string, string> };
   /** Check results when the entry was written. */
   checks?: CheckResult[];
   /** Data files. */

@@ -11,6 +11,13 @@ import type { Asset, AssetContext, CheckResult, Resources, RunParams } from "./a
 import { commitEntry, createEntryWriter, type EntryReader, openEntry } from "./cache.ts";
 import type { Logger } from "./log.ts";
 import { dataVersion } from "./versions.ts";
+
+/** What a data version was derived from, kept to explain staleness. */
+interface VersionInputs {
+  params: Record<string, unknown>;
+  upstream: Record<string, string>;
+  observation?: unknown;
+}
 import { partitionHistory } from "./history.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -179,19 +186,28 @@ export async function materializePartition(
       }
       const upstream: Record<string, string> = {};
       for (const dep of Object.values(asset.deps)) upstream[dep.name] = versions.get(dep.name)!;
+      const inputs = { params: asset.params?.(ctx) ?? {}, upstream };
       const version = dataVersion({
         asset: asset.name,
         codeVersion: asset.codeVersion,
-        params: asset.params?.(ctx) ?? {},
-        upstream,
+        ...inputs,
         observed: observedVersion,
       });
       outcome.dataVersion = version;
       versions.set(asset.name, version);
 
-      const reasons = staleReasons(asset, previous, opened.problem, version, ctx.observation);
-      for (const dep of Object.values(asset.deps)) {
-        if (stale.has(dep.name)) reasons.push(`upstream ${dep.name} is stale`);
+      const reasons = staleReasons(asset, previous, opened.problem, version, {
+        ...inputs,
+        observation: ctx.observation,
+      });
+      if (options.plan) {
+        // Planning: an upstream that would be recomputed makes this stale too.
+        const upstreamStale = Object.values(asset.deps).filter((d) => stale.has(d.name));
+        const kept = reasons.filter((r) => !/^upstream .* changed$|^its inputs changed$/.test(r));
+        if (upstreamStale.length > 0) {
+          reasons.length = 0;
+          reasons.push(...kept, ...upstreamStale.map((d) => `upstream ${d.name} is stale`));
+        }
       }
       if (reasons.length === 0 && previous && asset.isCurrent) {
         entries.set(asset.name, previous);
@@ -226,6 +242,7 @@ export async function materializePartition(
           codeVersion: asset.codeVersion,
           metadata,
           observation: ctx.observation,
+          inputs,
           checks: outcome.checks,
         });
         values.set(asset.name, value);
@@ -265,7 +282,7 @@ function staleReasons(
   previous: EntryReader | null,
   problem: string | undefined,
   version: string,
-  observation: unknown,
+  inputs: VersionInputs,
 ): string[] {
   if (!previous) return [problem ?? "never materialized"];
   const manifest = previous.manifest;
@@ -274,11 +291,17 @@ function staleReasons(
   if (manifest.codeVersion !== asset.codeVersion) {
     reasons.push(`code version changed (${manifest.codeVersion} -> ${asset.codeVersion})`);
   }
-  if (asset.explain) reasons.push(...asset.explain(manifest.observation, observation));
-  if (reasons.length === 0 && Object.keys(asset.deps).length === 0) {
-    reasons.push("parameters changed");
+  const before = manifest.inputs;
+  if (asset.explain) reasons.push(...asset.explain(manifest.observation, inputs.observation));
+  for (const [name, value] of Object.entries(inputs.params)) {
+    if (before && JSON.stringify(before.params[name]) !== JSON.stringify(value)) {
+      reasons.push(`parameter ${name} changed`);
+    }
   }
-  if (reasons.length === 0 && asset.params) reasons.push("parameters or upstream versions changed");
+  for (const [name, value] of Object.entries(inputs.upstream)) {
+    if (before && before.upstream[name] !== value) reasons.push(`upstream ${name} changed`);
+  }
+  if (reasons.length === 0) reasons.push("its inputs changed");
   return reasons;
 }
 
