@@ -177,26 +177,25 @@ export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
       if (!body) return new Blob([]).stream();
       return body.transformToWebStream();
     },
-    async head(key): Promise<ObjectHead | null> {
-      try {
-        const response = await client.send(new sdk.HeadObjectCommand({ Bucket: name, Key: key }));
-        const etag = unquote(response.ETag);
-        return {
-          key,
-          etag,
-          size: response.ContentLength ?? 0,
-          md5: /^[0-9a-f]{32}$/.test(etag) ? etag : undefined,
-        };
-      } catch (error) {
-        const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-        if (
-          e?.name === "NotFound" || e?.name === "NoSuchKey" || e?.$metadata?.httpStatusCode === 404
-        ) {
-          // A missing bucket also answers 404 to HEAD: tell them apart.
-          if (e?.name !== "NoSuchBucket") return null;
+    head(key): Promise<ObjectHead | null> {
+      return call("HeadObject", key, async () => {
+        try {
+          const response = await client.send(new sdk.HeadObjectCommand({ Bucket: name, Key: key }));
+          const etag = unquote(response.ETag);
+          return {
+            key,
+            etag,
+            size: response.ContentLength ?? 0,
+            md5: /^[0-9a-f]{32}$/.test(etag) ? etag : undefined,
+          };
+        } catch (error) {
+          const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+          const missing = e?.name === "NotFound" || e?.name === "NoSuchKey" ||
+            e?.$metadata?.httpStatusCode === 404;
+          if (missing && e?.name !== "NoSuchBucket") return null;
+          throw error;
         }
-        throw storageError(error, "HeadObject", name, key);
-      }
+      });
     },
     async put(key, body, putOptions) {
       const response = await call("PutObject", key, () =>

@@ -142,3 +142,35 @@ export function s3Env(endpoint: string): Record<string, string> {
     AWS_ENDPOINT_URL: endpoint,
   };
 }
+
+/** The permission flags of the `materialize` task in deno.json. */
+export function taskPermissions(): string[] {
+  const config = JSON.parse(
+    Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
+  );
+  return (config.tasks.materialize as string).split(" ").filter((w) => w.startsWith("--allow-"));
+}
+
+/** The repository root. */
+export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Runs `main.ts` in a child process with the tasks' permissions. */
+export async function runProcess(
+  args: string[],
+  options: { env?: Record<string, string>; clearEnv?: boolean; cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command("deno", {
+    args: ["run", ...taskPermissions(), `${REPO}/main.ts`, ...args],
+    env: { NO_COLOR: "1", AWS_EC2_METADATA_DISABLED: "true", ...options.env },
+    clearEnv: options.clearEnv,
+    cwd: options.cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
