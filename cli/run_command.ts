@@ -132,6 +132,7 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
         const outcome = await materializePartition({
           selection,
           partition: date,
+          runId,
           cacheDir: options.cacheDir,
           resources: { bucket },
           params,

@@ -41,12 +41,16 @@ export interface RunParams {
 export interface AssetContext {
   /** The partition date, `YYYY-MM-DD`. */
   partition: string;
+  /** Id of the run (as in its run record). */
+  runId: string;
   /** Storage and other services. */
   resources: Resources;
   /** Run-wide settings. */
   params: RunParams;
   /** Where to log; goes to stderr. */
   log: Logger;
+  /** Reports progress (bytes downloaded, rows parsed) for progress bars. */
+  progress(update: ProgressUpdate): void;
   /** Adds metadata to this asset's cache manifest and run record. */
   record(metadata: Record<string, unknown>): void;
   /** A scratch folder of this partition for temporary files (spills). */
@@ -59,6 +63,18 @@ export interface AssetContext {
   observation: unknown;
   /** Cached metadata of this asset for earlier partitions (newest first). */
   history(days: number): Promise<Record<string, unknown>[]>;
+}
+
+/** How far an asset has come with one kind of work. */
+export interface ProgressUpdate {
+  /** What is being counted, e.g. `download` or `parse`. */
+  phase: string;
+  /** Units done so far. */
+  done: number;
+  /** Units in all, when known. */
+  total?: number;
+  /** `bytes`, `rows` or `objects`. */
+  unit: "bytes" | "rows" | "objects";
 }
 
 /** A source's view of the outside world, from which its version derives. */

@@ -7,7 +7,14 @@
  * @module
  */
 
-import type { Asset, AssetContext, CheckResult, Resources, RunParams } from "./asset.ts";
+import type {
+  Asset,
+  AssetContext,
+  CheckResult,
+  ProgressUpdate,
+  Resources,
+  RunParams,
+} from "./asset.ts";
 import { commitEntry, createEntryWriter, type EntryReader, openEntry } from "./cache.ts";
 import type { Logger } from "./log.ts";
 import { dataVersion } from "./versions.ts";
@@ -73,6 +80,10 @@ export interface MaterializeOptions {
   selection: readonly AnyAsset[];
   /** Partition date, `YYYY-MM-DD`. */
   partition: string;
+  /** Run id, passed to assets. */
+  runId?: string;
+  /** Receives progress updates from assets. */
+  onProgress?: (asset: string, update: ProgressUpdate) => void;
   /** Root of the cache. */
   cacheDir: string;
   /** Storage and services. */
@@ -126,9 +137,11 @@ export async function materializePartition(
     const metadata: Record<string, unknown> = {};
     const ctx: AssetContext = {
       partition,
+      runId: options.runId ?? "",
       resources,
       params,
       log: log.child({ asset: asset.name }),
+      progress: (update) => options.onProgress?.(asset.name, update),
       record: (m) => Object.assign(metadata, m),
       scratchDir: `${cacheDir}/${partition}/.scratch`,
       output: createEntryWriter(dir),

@@ -120,6 +120,8 @@ export function testContext(
   const dir = options.dir ?? Deno.makeTempDirSync({ prefix: "impressions-ctx-" });
   return {
     partition,
+    runId: "test-run",
+    progress: () => {},
     resources: { bucket: options.bucket ?? (null as unknown as Bucket) },
     params: testParams(options.params),
     log: createLogger({ write: () => {} }),

@@ -23,7 +23,15 @@ Deno.test({
         // Every object repeats the previous object's row: 1,049 duplicates.
         objects[`2021/01/30/part-${String(i).padStart(5, "0")}.csv`] = csv(
           row(`id-${i}`, `2021-01-30 ${hour}:00:00`, String(i % 3)),
-          ...(i > 0 ? [row(`id-${i - 1}`, `2021-01-30 ${String((i - 1) % 24).padStart(2, "0")}:00:00`, String((i - 1) % 3))] : []),
+          ...(i > 0
+            ? [
+              row(
+                `id-${i - 1}`,
+                `2021-01-30 ${String((i - 1) % 24).padStart(2, "0")}:00:00`,
+                String((i - 1) % 3),
+              ),
+            ]
+            : []),
         );
       }
       objects["2021/01/30/_SUCCESS"] = "";
@@ -46,7 +54,10 @@ Deno.test({
           const r = await runCli(args);
           assert.equal(r.code, 0, r.stderr);
           assert.deepEqual(r.stdout, [`s3://impressions-e2e/${RESULT}`]);
-          assert.match(r.stderr, /raw_partition: materialized .*objects=1050 objectsDownloaded=1050/);
+          assert.match(
+            r.stderr,
+            /raw_partition: materialized .*objects=1050 objectsDownloaded=1050/,
+          );
           assert.match(r.stderr, /rowsIn=2099 rowsOut=1050 duplicates=1049 lateRows=0/);
           const body = await s3.text("impressions-e2e", RESULT);
           const lines = body!.trimEnd().split("\n");

@@ -8,7 +8,9 @@ import { csv, REPO, row, runProcess, withTempDir, writeObjects } from "./_helper
 
 Deno.test("stdout has only the published URIs; stderr has one line per asset", async () => {
   await withTempDir(async (dir) => {
-    await writeObjects(`${dir}/b`, { "2021/01/30/a.csv": csv(row("a", "2021-01-30 01:00:00", "7")) });
+    await writeObjects(`${dir}/b`, {
+      "2021/01/30/a.csv": csv(row("a", "2021-01-30 01:00:00", "7")),
+    });
     const r = await runProcess(
       ["materialize", "--date", "2021-01-30", "--bucket", `${dir}/b`, "--initials", "ZZ"],
       { cwd: dir },

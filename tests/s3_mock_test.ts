@@ -72,7 +72,8 @@ Deno.test("permanent errors fail at once with one clear line", async (t) => {
     const bucket = await openS3Bucket({ bucket: "missing-bucket", client, retry: { retries: 4 } });
     await assert.rejects(
       Array.fromAsync(bucket.list("2021/01/30/")),
-      (e) => e instanceof BucketNotFoundError && e.message === "bucket not found: s3://missing-bucket",
+      (e) =>
+        e instanceof BucketNotFoundError && e.message === "bucket not found: s3://missing-bucket",
     );
     assert.equal(mock.commandCalls(ListObjectsV2Command).length, 1);
   });
@@ -136,7 +137,9 @@ Deno.test("transient errors are retried with backoff, then succeed or give up", 
     });
     await assert.rejects(
       bucket.put("results/x.csv", new Uint8Array([1])),
-      (e) => e instanceof StorageError && e.transient && /PutObject s3:\/\/imps\/results\/x\.csv failed/.test(e.message),
+      (e) =>
+        e instanceof StorageError && e.transient &&
+        /PutObject s3:\/\/imps\/results\/x\.csv failed/.test(e.message),
     );
     assert.equal(mock.commandCalls(PutObjectCommand).length, 4);
   });
