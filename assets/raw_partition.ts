@@ -64,17 +64,35 @@ export function objectFileName(object: ObjectInfo): string {
   }${ext}`;
 }
 
-/** Lines `added: KEY`, `changed: KEY`, `removed: KEY` between two listings. */
+/** At most this many keys of each kind are named by {@linkcode diffListings}. */
+const NAMED_KEYS = 10;
+
+/**
+ * Lines `added: KEY`, then `changed: KEY`, then `removed: KEY` between two
+ * listings, naming up to ten keys of each kind.
+ *
+ * @example
+ * ```ts
+ * import { diffListings } from "./raw_partition.ts";
+ * diffListings(
+ *   { prefix: "p/", ignored: [], objects: [{ key: "p/a.csv", etag: "1", size: 1 }] },
+ *   { prefix: "p/", ignored: [], objects: [{ key: "p/b.csv", etag: "2", size: 1 }] },
+ * ); // ["added: p/b.csv", "removed: p/a.csv"]
+ * ```
+ */
 export function diffListings(previous: Listing | undefined, current: Listing): string[] {
   const before = new Map((previous?.objects ?? []).map((o) => [o.key, o.etag]));
   const after = new Map(current.objects.map((o) => [o.key, o.etag]));
-  const lines: string[] = [];
+  const kinds: Record<string, string[]> = { added: [], changed: [], removed: [] };
   for (const [key, etag] of after) {
-    if (!before.has(key)) lines.push(`added: ${key}`);
-    else if (before.get(key) !== etag) lines.push(`changed: ${key}`);
+    if (!before.has(key)) kinds.added.push(key);
+    else if (before.get(key) !== etag) kinds.changed.push(key);
   }
-  for (const key of before.keys()) if (!after.has(key)) lines.push(`removed: ${key}`);
-  return lines;
+  for (const key of before.keys()) if (!after.has(key)) kinds.removed.push(key);
+  return Object.entries(kinds).flatMap(([kind, keys]) => [
+    ...keys.slice(0, NAMED_KEYS).map((key) => `${kind}: ${key}`),
+    ...(keys.length > NAMED_KEYS ? [`${kind}: ... and ${keys.length - NAMED_KEYS} more`] : []),
+  ]);
 }
 
 /**

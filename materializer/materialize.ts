@@ -213,7 +213,7 @@ export async function materializePartition(
         ...inputs,
         observation: ctx.observation,
       });
-      if (options.plan) {
+      if (options.plan && previous) {
         // Planning: an upstream that would be recomputed makes this stale too.
         const upstreamStale = Object.values(asset.deps).filter((d) => stale.has(d.name));
         const kept = reasons.filter((r) => !/^upstream .* changed$|^its inputs changed$/.test(r));
