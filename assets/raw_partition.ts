@@ -135,10 +135,20 @@ async function download(
   bucket: Bucket,
   object: ObjectInfo,
   file: string,
+  onBytes: (n: number) => void,
 ): Promise<number> {
   let size: number;
   try {
-    size = await out.writeStream(file, await bucket.get(object.key, { ifMatch: object.etag }));
+    const body = await bucket.get(object.key, { ifMatch: object.etag });
+    const counted = body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          onBytes(chunk.length);
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    size = await out.writeStream(file, counted);
   } catch (error) {
     if (error instanceof StorageError) throw error;
     throw new StorageError(
@@ -186,7 +196,12 @@ export const rawPartition = defineAsset({
     const listing = ctx.observation as Listing;
     const bucket = ctx.resources.bucket;
     const cached = new Map((ctx.previous?.manifest.files ?? []).map((f) => [f.name, f]));
-    let downloaded = 0, reused = 0, bytes = 0;
+    let downloaded = 0, reused = 0, bytes = 0, streamed = 0;
+    const total = listing.objects.reduce((n, o) => n + o.size, 0);
+    const onBytes = (n: number) => {
+      streamed += n;
+      ctx.progress({ phase: "download", done: streamed, total, unit: "bytes" });
+    };
     const objects = await mapConcurrent(
       listing.objects,
       ctx.params.downloadConcurrency,
@@ -196,11 +211,12 @@ export const rawPartition = defineAsset({
         if (kept && kept.size === object.size) {
           ctx.output.keepFile(kept);
           reused++;
+          onBytes(object.size);
         } else {
           const size = await withRetries(
             `GetObject ${bucket.uri}/${object.key}`,
             retryPolicy(ctx),
-            () => download(ctx.output, bucket, object, file),
+            () => download(ctx.output, bucket, object, file, onBytes),
           );
           downloaded++;
           bytes += size;

@@ -11,6 +11,10 @@ export interface CliIO {
   stdout(line: string): void;
   /** Writes one line to stderr. */
   stderr(line: string): void;
+  /** Writes raw text to stderr (progress bars). */
+  stderrRaw(text: string): void;
+  /** Terminal width, when stderr is a terminal. */
+  columns?: number;
   /** Environment variables. */
   env: Record<string, string | undefined>;
   /** Whether stderr is a terminal (progress bars). */
@@ -52,6 +56,8 @@ export function processIO(): CliIO {
   return {
     stdout: (line) => Deno.stdout.writeSync(encoder.encode(line + "\n")),
     stderr: (line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
+    stderrRaw: (text) => Deno.stderr.writeSync(encoder.encode(text)),
+    columns: Deno.stderr.isTerminal() ? Deno.consoleSize().columns : undefined,
     env: readEnv(),
     stderrIsTerminal: Deno.stderr.isTerminal(),
   };

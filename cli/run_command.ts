@@ -26,6 +26,7 @@ import {
 } from "../materializer/runs.ts";
 import { openBucket } from "../resources/bucket.ts";
 import type { RunOptions } from "./options.ts";
+import { createProgress } from "./progress.ts";
 import { formatTable } from "./table.ts";
 import type { CliIO } from "./io.ts";
 import { EXIT_FAILURE, EXIT_OK } from "./errors.ts";
@@ -94,10 +95,13 @@ export function secretsOf(env: Record<string, string | undefined>): string[] {
  * ```
  */
 export async function runCommand({ command, options, io }: RunCommandOptions): Promise<number> {
+  const progress = io.stderrIsTerminal && !options.quiet && options.logFormat === "text"
+    ? createProgress({ write: io.stderrRaw, columns: io.columns })
+    : undefined;
   const log: Logger = createLogger({
     format: options.logFormat,
     level: options.quiet ? "error" : "info",
-    write: io.stderr,
+    write: progress ? progress.line : io.stderr,
     redact: secretsOf(io.env),
   });
   const graph = createGraph(ASSETS);
@@ -133,6 +137,7 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
           selection,
           partition: date,
           runId,
+          onProgress: progress && ((asset, update) => progress.update(date, asset, update)),
           cacheDir: options.cacheDir,
           resources: { bucket },
           params,
@@ -165,6 +170,7 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
       }
     });
   } finally {
+    progress?.done();
     bucket.close();
   }
 

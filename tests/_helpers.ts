@@ -81,6 +81,7 @@ export async function runCli(
   const io: CliIO = {
     stdout: (line) => stdout.push(line),
     stderr: (line) => stderr.push(line),
+    stderrRaw: () => {},
     env: { AWS_EC2_METADATA_DISABLED: "true", ...options.env },
     stderrIsTerminal: false,
   };
