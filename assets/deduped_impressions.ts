@@ -4,84 +4,45 @@
  * across all files; the first row in processing order is kept.
  *
  * The cached form is compact: per row, the UTC hour (1 byte), the campaign
- * (4 bytes) and whether it was kept (1 byte), next to the raw files already
+ * (4 bytes) and whether it was kept (1 byte), beside the raw files already
  * in `raw_partition`'s entry, so downstream assets can still read every
- * column of the kept rows.
+ * column of the kept rows. Parsing uses both cores and stays within the
+ * memory budget (see `_day_scan.ts`).
  *
  * @module
  */
 
-import { type DayStats, dedupeDay, type ImpressionDay } from "../engine/impression_day.ts";
-import {
-  formatInvalidRow,
-  ImpressionDataError,
-  type InvalidRow,
-  type ObjectScan,
-  scanImpressions,
-} from "../engine/scan_impressions.ts";
+import type { DayStats, ObjectRows } from "../engine/impression_day.ts";
+import { formatInvalidRow, type InvalidRow } from "../engine/scan_impressions.ts";
 import { defineAsset } from "../materializer/asset.ts";
-import { readObjectFile } from "../resources/object_file.ts";
+import { scanDay } from "./_day_scan.ts";
 import { type RawObject, rawPartition } from "./raw_partition.ts";
+
+export { TooManyInvalidRowsError } from "./_day_scan.ts";
 
 /** The value of `deduped_impressions`. */
 export interface DedupedImpressions {
-  /** Per-row columns and the kept flags. */
-  day: ImpressionDay;
+  /** Rows, campaign dictionary, kept flags and object ranges. */
+  day: {
+    /** Rows read across all objects, including invalid ones. */
+    rows: number;
+    /** Canonical campaign ids (`""` is the empty campaign). */
+    campaignIds: string[];
+    /** Per row: 1 when kept (first of its key and valid). */
+    kept: Uint8Array;
+    /** Per row: UTC hour 0-23, -1 for another date, -2 for invalid. */
+    hours: Int8Array;
+    /** Row ranges of each object, in processing order. */
+    objects: ObjectRows[];
+  };
+  /** Per-row columns on disk: hours (Int8) and campaigns (Uint32, little-endian). */
+  files: { hours: string; campaigns: string };
   /** Figures. */
   stats: DayStats;
   /** The raw objects the rows come from, in processing order. */
   objects: RawObject[];
   /** Rows left out as invalid (only with `maxInvalidRows` > 0). */
   invalid: InvalidRow[];
-}
-
-/** A day with more invalid rows than allowed. */
-export class TooManyInvalidRowsError extends ImpressionDataError {}
-
-function bytesOf(array: ArrayBufferView): Uint8Array {
-  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-}
-
-/** Scans the day's objects in order, collecting invalid rows within a budget. */
-export async function scanDay(
-  objects: readonly RawObject[],
-  options: { date: string; maxInvalidRows: number },
-): Promise<{ scans: ObjectScan[]; invalid: InvalidRow[] }> {
-  const invalid: InvalidRow[] = [];
-  const onInvalid = options.maxInvalidRows > 0
-    ? (row: InvalidRow) => {
-      invalid.push(row);
-      if (invalid.length > options.maxInvalidRows) {
-        throw new TooManyInvalidRowsError({
-          ...row,
-          reason: `more than ${options.maxInvalidRows} invalid rows; this one: ${row.reason}`,
-        });
-      }
-    }
-    : undefined;
-  const scans: ObjectScan[] = [];
-  for (const object of objects) {
-    try {
-      scans.push(
-        await scanImpressions(readObjectFile({ path: object.path, gzip: object.gzip }), {
-          key: object.key,
-          date: options.date,
-          onInvalid,
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ImpressionDataError || !(error instanceof TypeError)) throw error;
-      // DecompressionStream reports a damaged gzip stream as a TypeError.
-      throw new ImpressionDataError({
-        key: object.key,
-        line: 0,
-        column: "*",
-        value: "",
-        reason: `cannot decompress: ${error.message}`,
-      });
-    }
-  }
-  return { scans, invalid };
 }
 
 /** The `deduped_impressions` asset. */
@@ -92,10 +53,8 @@ export const dedupedImpressions = defineAsset({
   codeVersion: "1",
   params: (ctx) => ({ maxInvalidRows: ctx.params.maxInvalidRows }),
   io: {
-    async write(value: DedupedImpressions, out) {
-      await out.writeFile("hours.bin", bytesOf(value.day.hours));
-      await out.writeFile("campaigns.bin", bytesOf(value.day.campaigns));
-      await out.writeFile("kept.bin", value.day.kept);
+    write(value: DedupedImpressions, out) {
+      // hours.bin, campaigns.bin and kept.bin were written while computing.
       out.setValue({
         rows: value.day.rows,
         campaignIds: value.day.campaignIds,
@@ -104,27 +63,26 @@ export const dedupedImpressions = defineAsset({
         objects: value.objects,
         invalid: value.invalid,
       });
+      return Promise.resolve();
     },
     async read(entry) {
       const v = entry.manifest.value as {
         rows: number;
         campaignIds: string[];
-        dayObjects: ImpressionDay["objects"];
+        dayObjects: ObjectRows[];
         stats: DayStats;
         objects: RawObject[];
         invalid: InvalidRow[];
       };
-      const hours = await entry.readFile("hours.bin");
-      const campaigns = await entry.readFile("campaigns.bin");
       return {
         day: {
           rows: v.rows,
-          hours: new Int8Array(hours.buffer, hours.byteOffset, hours.byteLength),
-          campaigns: new Uint32Array(campaigns.slice().buffer),
           campaignIds: v.campaignIds,
           kept: await entry.readFile("kept.bin"),
+          hours: asInt8(await entry.readFile("hours.bin")),
           objects: v.dayObjects,
         },
+        files: { hours: entry.path("hours.bin"), campaigns: entry.path("campaigns.bin") },
         stats: v.stats,
         objects: v.objects,
         invalid: v.invalid,
@@ -132,16 +90,41 @@ export const dedupedImpressions = defineAsset({
     },
   },
   async compute({ raw }, ctx): Promise<DedupedImpressions> {
-    const { scans, invalid } = await scanDay(raw.objects, {
+    const scan = await scanDay({
+      objects: raw.objects,
       date: ctx.partition,
       maxInvalidRows: ctx.params.maxInvalidRows,
+      workers: ctx.params.workers,
+      memoryBudget: ctx.params.memoryBudget,
+      scratchDir: `${ctx.scratchDir}/deduped_impressions`,
+      output: ctx.output,
+      onProgress: (done, total) => ctx.progress({ phase: "parse", done, total, unit: "bytes" }),
     });
-    for (const row of invalid) {
+    for (const row of scan.invalid) {
       ctx.log.log("warn", `invalid row left out: ${formatInvalidRow(row)}`);
     }
-    const { day, stats } = dedupeDay(scans);
-    ctx.record({ ...stats, objects: raw.objects.length });
-    return { day, stats, objects: raw.objects, invalid };
+    ctx.record({
+      ...scan.stats,
+      objects: raw.objects.length,
+      partitions: scan.partitions,
+      spilled: scan.spilled,
+    });
+    return {
+      day: {
+        rows: scan.rows,
+        campaignIds: scan.campaignIds,
+        kept: scan.kept,
+        hours: asInt8(await Deno.readFile(`${ctx.output.dir}/hours.bin`)),
+        objects: scan.objects,
+      },
+      files: {
+        hours: `${ctx.output.dir}/hours.bin`,
+        campaigns: `${ctx.output.dir}/campaigns.bin`,
+      },
+      stats: scan.stats,
+      objects: raw.objects,
+      invalid: scan.invalid,
+    };
   },
   checks: [
     {
@@ -195,6 +178,10 @@ export const dedupedImpressions = defineAsset({
     },
   ],
 });
+
+function asInt8(bytes: Uint8Array): Int8Array {
+  return new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 function percent(x: number): string {
   return `${(x * 100).toFixed(2).replace(/\.?0+$/, "")}%`;

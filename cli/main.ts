@@ -14,6 +14,7 @@ import { LockedError } from "../materializer/lock.ts";
 import { redact } from "../materializer/log.ts";
 import { listRunRecords, readRunRecord } from "../materializer/runs.ts";
 import { StorageError } from "../resources/errors.ts";
+import { WarehouseError } from "../resources/warehouse.ts";
 import { cleanCache, parseAge } from "./clean_command.ts";
 import { parseDate } from "./dates.ts";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.ts";
@@ -23,6 +24,8 @@ import type { CliIO } from "./io.ts";
 import { parseFlags, resolveRunOptions, RUN_FLAGS } from "./options.ts";
 import { runCommand, secretsOf } from "./run_command.ts";
 import { formatTable } from "./table.ts";
+import { reportCommand } from "./report_command.ts";
+import { insightsCommand } from "./insights_command.ts";
 
 /** What the command line needs besides its arguments. */
 export interface MainOptions {
@@ -34,7 +37,8 @@ export interface MainOptions {
   now?: Date;
 }
 
-const COMMANDS = ["materialize", "plan", "graph", "runs", "clean"];
+/** The subcommands. */
+export const COMMANDS = ["materialize", "plan", "graph", "runs", "clean", "insights", "report"];
 
 /**
  * Runs a command line; returns the exit code.
@@ -83,6 +87,10 @@ export async function main(args: string[], options: MainOptions): Promise<number
         io.stdout(formatGraph(createGraph(ASSETS), format));
         return EXIT_OK;
       }
+      case "insights":
+        return await insightsCommand(rest, io, options.now);
+      case "report":
+        return await reportCommand(rest, io, options.now);
       case "runs":
         return await runsCommand(rest, io);
       case "clean": {
@@ -122,7 +130,8 @@ export async function main(args: string[], options: MainOptions): Promise<number
     }
     if (
       error instanceof StorageError || error instanceof ImpressionDataError ||
-      error instanceof HeaderError || error instanceof LockedError
+      error instanceof HeaderError || error instanceof LockedError ||
+      error instanceof WarehouseError
     ) {
       io.stderr(`error: ${message}`);
       return EXIT_FAILURE;

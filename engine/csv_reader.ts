@@ -68,12 +68,16 @@ export interface CsvScanner {
   push(chunk: Uint8Array): void;
   /** Signals the end of input; reports the last record if it had no newline. */
   end(): void;
+  /** Line breaks consumed so far (complete records and skipped empty lines). */
+  readonly lines: number;
 }
 
 /** Options for {@linkcode createCsvScanner}. */
 export interface CsvScannerOptions {
   /** Called once per record, with a reused {@linkcode CsvRecord}. */
   onRecord: (record: CsvRecord) => void;
+  /** Whether a byte order mark may open the input (default true). */
+  bom?: boolean;
 }
 
 // `ignoreBOM`: only the byte order mark at the very start of the input is
@@ -147,7 +151,7 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
   let pendingChunks: Uint8Array[] = [];
   let pendingLength = 0;
   let line = 1;
-  let atStart = true;
+  let atStart = options.bom ?? true;
 
   function grow(): void {
     const size = record.starts.length * 2;
@@ -297,34 +301,61 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
     } else pending = null;
   }
 
-  return {
-    push(chunk: Uint8Array): void {
-      if (chunk.length === 0) return;
-      if (pending !== null) {
-        // Rescan an incomplete record only once enough new bytes arrived,
-        // so a very long record costs linear, not quadratic, time.
-        pendingLength += chunk.length;
-        if (pendingLength < pending.length * 2) {
-          // Copy: the caller may reuse its chunk buffer before the rescan.
-          pendingChunks.push(chunk.slice());
+  function push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    if (pending !== null && pendingChunks.length === 1) {
+      // Usually the incomplete record ends at the chunk's first line break:
+      // finish it from a small joined buffer, then scan the rest in place.
+      const lf = chunk.indexOf(LF);
+      if (lf >= 0) {
+        const head = concat([pending, chunk.subarray(0, lf + 1)], pending.length + lf + 1);
+        const rest = scan(head, false);
+        if (rest === head.length) {
+          pending = null;
+          pendingChunks = [];
+          pendingLength = 0;
+          push(chunk.subarray(lf + 1));
           return;
         }
-        // No copy needed: flushPending concatenates into a new buffer.
-        pendingChunks.push(chunk);
-        flushPending(false);
-        return;
-      }
-      const rest = scan(chunk, false);
-      if (rest < chunk.length) {
-        // Copy: the caller may reuse its chunk buffer.
-        pending = chunk.slice(rest);
+        // A quoted field goes on past that line break: keep collecting.
+        pending = head.subarray(rest);
         pendingChunks = [pending];
         pendingLength = pending.length;
+        chunk = chunk.subarray(lf + 1);
+        if (chunk.length === 0) return;
       }
-    },
+    }
+    if (pending !== null) {
+      // Rescan an incomplete record only once enough new bytes arrived,
+      // so a very long record costs linear, not quadratic, time.
+      pendingLength += chunk.length;
+      if (pendingLength < pending.length * 2) {
+        // Copy: the caller may reuse its chunk buffer before the rescan.
+        pendingChunks.push(chunk.slice());
+        return;
+      }
+      // No copy needed: flushPending concatenates into a new buffer.
+      pendingChunks.push(chunk);
+      flushPending(false);
+      return;
+    }
+    const rest = scan(chunk, false);
+    if (rest < chunk.length) {
+      // Copy: the caller may reuse its chunk buffer.
+      pending = chunk.slice(rest);
+      pendingChunks = [pending];
+      pendingLength = pending.length;
+    }
+  }
+
+  return {
+    push,
     end(): void {
       flushPending(true);
       pending = null;
+    },
+    get lines(): number {
+      return line - 1;
     },
   };
 }

@@ -20,9 +20,52 @@ export interface CampaignHourCount {
 /** The header of the published CSV. */
 export const COUNTS_HEADER = "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT";
 
+/** Accumulates counts per (campaign, hour) over chunks of rows. */
+export interface CampaignHourCounter {
+  /** Counts rows `[0, count)` of the given per-row arrays. */
+  add(hours: Int8Array, campaigns: Uint32Array, kept: Uint8Array, count: number): void;
+  /** The counts, sorted by campaign as a number (empty last), then hour. */
+  result(): CampaignHourCount[];
+}
+
 /**
- * Counts the kept, in-date rows of a day per (campaign, hour), sorted by
- * campaign as a number (the empty campaign last), then by hour.
+ * Creates a counter for a day whose campaign indexes point into `campaignIds`.
+ *
+ * @example
+ * ```ts
+ * import { createCampaignHourCounter } from "./hourly_counts.ts";
+ * const counter = createCampaignHourCounter(["42"]);
+ * counter.add(new Int8Array([5, 5, -1]), new Uint32Array(3), new Uint8Array([1, 1, 1]), 3);
+ * counter.result(); // [{ campaign: "42", hour: 5, count: 2 }]
+ * ```
+ */
+export function createCampaignHourCounter(campaignIds: readonly string[]): CampaignHourCounter {
+  const cells = new Float64Array(campaignIds.length * 24);
+  return {
+    add(hours, campaigns, kept, count) {
+      for (let r = 0; r < count; r++) {
+        const hour = hours[r];
+        if (hour >= 0 && kept[r] === 1) cells[campaigns[r] * 24 + hour]++;
+      }
+    },
+    result() {
+      const order = campaignIds
+        .map((id, index) => ({ id, index }))
+        .sort((a, b) => compareCampaigns(a.id, b.id));
+      const out: CampaignHourCount[] = [];
+      for (const { id, index } of order) {
+        for (let hour = 0; hour < 24; hour++) {
+          const count = cells[index * 24 + hour];
+          if (count > 0) out.push({ campaign: id, hour, count });
+        }
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * Counts the kept, in-date rows of an in-memory day per (campaign, hour).
  *
  * @example
  * ```ts
@@ -39,23 +82,9 @@ export const COUNTS_HEADER = "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT";
  * ```
  */
 export function countCampaignHours(day: ImpressionDay): CampaignHourCount[] {
-  const cells = new Float64Array(day.campaignIds.length * 24);
-  const { hours, campaigns, kept } = day;
-  for (let r = 0; r < day.rows; r++) {
-    const hour = hours[r];
-    if (hour >= 0 && kept[r] === 1) cells[campaigns[r] * 24 + hour]++;
-  }
-  const order = day.campaignIds
-    .map((id, index) => ({ id, index }))
-    .sort((a, b) => compareCampaigns(a.id, b.id));
-  const out: CampaignHourCount[] = [];
-  for (const { id, index } of order) {
-    for (let hour = 0; hour < 24; hour++) {
-      const count = cells[index * 24 + hour];
-      if (count > 0) out.push({ campaign: id, hour, count });
-    }
-  }
-  return out;
+  const counter = createCampaignHourCounter(day.campaignIds);
+  counter.add(day.hours, day.campaigns, day.kept, day.rows);
+  return counter.result();
 }
 
 /**

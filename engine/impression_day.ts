@@ -5,7 +5,8 @@
  * @module
  */
 
-import { dedupeRows } from "./dedupe.ts";
+import { createDedupeTable, dedupePartition } from "./dedupe.ts";
+import { KeyPartitions } from "./key_partitions.ts";
 import { INVALID_ROW, type ObjectScan, OTHER_DATE } from "./scan_impressions.ts";
 
 /** Where an object's rows sit in the day's row numbering. */
@@ -95,11 +96,14 @@ export function dedupeDay(
     objects.push({ key: scan.key, offset, rows: scan.rows });
     offset += scan.rows;
   }
-  const { kept, duplicates } = dedupeRows({
-    hashes,
-    rows,
-    skip: (row) => hours[row] === INVALID_ROW,
-  });
+  const partitions = new KeyPartitions(256);
+  partitions.add({ firstRow: 0, rows, hashes, hours, campaigns }, 0);
+  const kept = new Uint8Array(rows);
+  const table = createDedupeTable();
+  let duplicates = 0;
+  for (const records of partitions.take()) {
+    duplicates += dedupePartition([{ records, rowOffset: 0 }], kept, table);
+  }
   const day: ImpressionDay = {
     rows,
     hours,

@@ -56,27 +56,59 @@ export function formatInvalidRow(row: InvalidRow): string {
   return `${row.key} line ${row.line}${where}: ${row.reason}${value}`;
 }
 
-/** The columns scanned from one object. */
-export interface ObjectScan {
+/** A run of consecutive rows' columns, handed out as the scan goes. */
+export interface RowBlock {
+  /** Row number (within this scan) of the block's first row. */
+  firstRow: number;
+  /** Rows in the block. */
+  rows: number;
+  /** Four 32-bit hash lanes per row. */
+  hashes: Uint32Array;
+  /** UTC hour 0-23, {@linkcode OTHER_DATE} or {@linkcode INVALID_ROW}. */
+  hours: Int8Array;
+  /** Index into the scan's `campaignIds` per row. */
+  campaigns: Uint32Array;
+}
+
+/** What a whole scan saw. */
+export interface ScanSummary {
   /** Object key. */
   key: string;
-  /** Header names, trimmed (empty for a 0-byte file). */
+  /** Header names, trimmed (empty for a 0-byte file or a later range). */
   header: string[];
   /** Data rows scanned (empty lines are not rows). */
   rows: number;
+  /** Line breaks consumed, header included. */
+  lines: number;
+  /** Canonical campaign ids seen (`""` is the empty one). */
+  campaignIds: string[];
+  /** Bytes read (after decompression). */
+  bytes: number;
+}
+
+/** The columns scanned from one object, all in memory. */
+export interface ObjectScan extends ScanSummary {
   /** Four 32-bit hash lanes per row. */
   hashes: Uint32Array;
   /** UTC hour 0-23, {@linkcode OTHER_DATE} or {@linkcode INVALID_ROW}. */
   hours: Int8Array;
   /** Index into `campaignIds` per row. */
   campaigns: Uint32Array;
-  /** Canonical campaign ids seen in this object (`""` is the empty one). */
-  campaignIds: string[];
-  /** Bytes read (after decompression). */
-  bytes: number;
 }
 
-/** Options for {@linkcode scanImpressions}. */
+/** Column positions given to a scan that starts after the header. */
+export interface KnownColumns {
+  /** Position of `IMPRESSION_ID`. */
+  id: number;
+  /** Position of `IMPRESSION_DATETIME`. */
+  datetime: number;
+  /** Position of `CAMPAIGN_ID`. */
+  campaign: number;
+  /** Header names, trimmed. */
+  names: string[];
+}
+
+/** Options for {@linkcode createImpressionScan} and {@linkcode scanImpressions}. */
 export interface ScanOptions {
   /** Object key, for error messages. */
   key: string;
@@ -88,6 +120,11 @@ export interface ScanOptions {
    * {@linkcode ImpressionDataError}.
    */
   onInvalid?: (row: InvalidRow) => void;
+  /**
+   * For a byte range after the header: the columns, and no header or byte
+   * order mark is expected.
+   */
+  columns?: KnownColumns;
 }
 
 /** Days since 1970-01-01 of a `YYYY-MM-DD` date. */
@@ -99,51 +136,68 @@ function isBlank(b: number): boolean {
   return b === 0x20 || b === 0x09;
 }
 
+/** A scan fed chunk by chunk. */
+export interface ImpressionScan {
+  /** Feeds decompressed bytes; blocks may be handed out. */
+  push(chunk: Uint8Array): void;
+  /** Ends the input; hands out the last block. */
+  finish(): ScanSummary;
+}
+
 /**
- * Creates a scanner for one object: feed it decompressed chunks with `push`,
- * then call `finish` for the columns.
+ * Creates a scanner for one object (or one byte range of it, starting at a
+ * line): feed it chunks with `push`; every `blockRows` rows, and at
+ * `finish`, it hands the rows' columns to `onBlock`. The block's arrays are
+ * reused afterwards: copy what you keep.
  *
  * @example
  * ```ts
  * import { createImpressionScan } from "./scan_impressions.ts";
- * const scan = createImpressionScan({ key: "2021/01/30/a.csv", date: "2021-01-30" });
+ * const hours: number[] = [];
+ * const scan = createImpressionScan(
+ *   { key: "2021/01/30/a.csv", date: "2021-01-30" },
+ *   { blockRows: 1024, onBlock: (block) => hours.push(...block.hours) },
+ * );
  * scan.push(new TextEncoder().encode(
  *   "IMPRESSION_ID,IMPRESSION_DATETIME,CAMPAIGN_ID\nx,2021-01-30 12:15:02,7\n",
  * ));
- * const result = scan.finish();
- * // result.rows is 1, result.hours[0] is 12, result.campaignIds is ["7"]
+ * const summary = scan.finish();
+ * // summary.rows is 1, hours is [12], summary.campaignIds is ["7"]
  * ```
  */
-export function createImpressionScan(options: ScanOptions): {
-  push(chunk: Uint8Array): void;
-  finish(): ObjectScan;
-} {
+export function createImpressionScan(
+  options: ScanOptions,
+  output: { blockRows: number; onBlock: (block: RowBlock) => void },
+): ImpressionScan {
   const { key, onInvalid } = options;
   const dayStart = epochDay(options.date) * SECONDS_PER_DAY;
-  let capacity = 1024;
-  let hashes = new Uint32Array(capacity * 4);
-  let hours = new Int8Array(capacity);
-  let campaigns = new Uint32Array(capacity);
+  const capacity = Math.max(1, output.blockRows);
+  const hashes = new Uint32Array(capacity * 4);
+  const hours = new Int8Array(capacity);
+  const campaigns = new Uint32Array(capacity);
   const campaignIds: string[] = [];
   const byText = new Map<string, number>();
   const byNumber = new Map<number, number>();
-  let header: string[] | null = null;
-  let idColumn = 0, datetimeColumn = 0, campaignColumn = 0, fieldCount = 0;
-  let rows = 0;
+  let header: string[] | null = options.columns ? options.columns.names : null;
+  let idColumn = options.columns?.id ?? 0;
+  let datetimeColumn = options.columns?.datetime ?? 0;
+  let campaignColumn = options.columns?.campaign ?? 0;
+  let fieldCount = options.columns?.names.length ?? 0;
+  let rows = 0; // rows scanned in all
+  let filled = 0; // rows in the current block
   let bytes = 0;
   const instant: Instant = { seconds: 0, nanos: 0 };
 
-  function growRows(): void {
-    capacity *= 2;
-    const h = new Uint32Array(capacity * 4);
-    h.set(hashes);
-    hashes = h;
-    const hr = new Int8Array(capacity);
-    hr.set(hours);
-    hours = hr;
-    const c = new Uint32Array(capacity);
-    c.set(campaigns);
-    campaigns = c;
+  function flush(): void {
+    if (filled === 0) return;
+    output.onBlock({
+      firstRow: rows - filled,
+      rows: filled,
+      hashes: hashes.subarray(0, filled * 4),
+      hours: hours.subarray(0, filled),
+      campaigns: campaigns.subarray(0, filled),
+    });
+    filled = 0;
   }
 
   function campaignIndex(id: string): number {
@@ -171,10 +225,11 @@ export function createImpressionScan(options: ScanOptions): {
     };
     if (!onInvalid) throw new ImpressionDataError(detail);
     onInvalid(detail);
-    hours[rows] = INVALID_ROW;
-    hashes.fill(0, rows * 4, rows * 4 + 4);
-    campaigns[rows] = 0;
+    hours[filled] = INVALID_ROW;
+    hashes.fill(0, filled * 4, filled * 4 + 4);
+    campaigns[filled] = 0;
     rows++;
+    if (++filled === capacity) flush();
   }
 
   function onRecord(record: CsvRecord): void {
@@ -189,7 +244,6 @@ export function createImpressionScan(options: ScanOptions): {
       fieldCount = names.length;
       return;
     }
-    if (rows === capacity) growRows();
     if (record.count !== fieldCount) {
       return invalid(
         record,
@@ -253,14 +307,17 @@ export function createImpressionScan(options: ScanOptions): {
       }
       campaign = campaignIndex(parsed.id);
     }
-    hashKey(buf, is, ie, instant.seconds, instant.nanos, hashes, rows * 4);
+    hashKey(buf, is, ie, instant.seconds, instant.nanos, hashes, filled * 4);
     const offset = instant.seconds - dayStart;
-    hours[rows] = offset >= 0 && offset < SECONDS_PER_DAY ? Math.floor(offset / 3600) : OTHER_DATE;
-    campaigns[rows] = campaign;
+    hours[filled] = offset >= 0 && offset < SECONDS_PER_DAY
+      ? Math.floor(offset / 3600)
+      : OTHER_DATE;
+    campaigns[filled] = campaign;
     rows++;
+    if (++filled === capacity) flush();
   }
 
-  const scanner = createCsvScanner({ onRecord });
+  const scanner = createCsvScanner({ onRecord, bom: options.columns === undefined });
   function located(error: unknown): unknown {
     if (!(error instanceof CsvSyntaxError)) return error;
     const column = header?.[error.field - 1] ?? `field ${error.field}`;
@@ -281,19 +338,18 @@ export function createImpressionScan(options: ScanOptions): {
         throw located(error);
       }
     },
-    finish(): ObjectScan {
+    finish(): ScanSummary {
       try {
         scanner.end();
       } catch (error) {
         throw located(error);
       }
+      flush();
       return {
         key,
-        header: header ?? [],
+        header: options.columns ? [] : header ?? [],
         rows,
-        hashes: hashes.subarray(0, rows * 4),
-        hours: hours.subarray(0, rows),
-        campaigns: campaigns.subarray(0, rows),
+        lines: scanner.lines,
         campaignIds,
         bytes,
       };
@@ -302,7 +358,8 @@ export function createImpressionScan(options: ScanOptions): {
 }
 
 /**
- * Scans a whole object from its (decompressed) chunks.
+ * Scans a whole object from its (decompressed) chunks, keeping every row's
+ * columns in memory: the simple path, for small inputs and tests.
  *
  * @example
  * ```ts
@@ -319,7 +376,26 @@ export async function scanImpressions(
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: ScanOptions,
 ): Promise<ObjectScan> {
-  const scan = createImpressionScan(options);
+  const blocks: RowBlock[] = [];
+  const scan = createImpressionScan(options, {
+    blockRows: 1 << 16,
+    onBlock: (b) =>
+      blocks.push({
+        ...b,
+        hashes: b.hashes.slice(),
+        hours: b.hours.slice(),
+        campaigns: b.campaigns.slice(),
+      }),
+  });
   for await (const chunk of chunks) scan.push(chunk);
-  return scan.finish();
+  const summary = scan.finish();
+  const hashes = new Uint32Array(summary.rows * 4);
+  const hours = new Int8Array(summary.rows);
+  const campaigns = new Uint32Array(summary.rows);
+  for (const block of blocks) {
+    hashes.set(block.hashes, block.firstRow * 4);
+    hours.set(block.hours, block.firstRow);
+    campaigns.set(block.campaigns, block.firstRow);
+  }
+  return { ...summary, hashes, hours, campaigns };
 }

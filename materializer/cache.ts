@@ -57,10 +57,14 @@ export interface EntryWriter {
   /** Writes a file atomically, with a checksum verified on read. */
   writeFile(name: string, data: Uint8Array): Promise<void>;
   /**
-   * Streams a file in atomically; verified by size only (for large raw
-   * objects). Returns the number of bytes written.
+   * Streams a file in atomically. Verified on read by size only (large raw
+   * objects), or also by SHA-256 with `checksum`. Returns the bytes written.
    */
-  writeStream(name: string, stream: ReadableStream<Uint8Array>): Promise<number>;
+  writeStream(
+    name: string,
+    stream: ReadableStream<Uint8Array>,
+    options?: { checksum?: boolean },
+  ): Promise<number>;
   /** Keeps a file of the previous entry as it is. */
   keepFile(record: FileRecord): void;
   /** Sets the small JSON part of the value. */
@@ -88,6 +92,14 @@ const MANIFEST = "manifest.json";
 /** Hex SHA-256 of bytes. */
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");
+}
+
+/** Hex SHA-256 of a file, read in chunks. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  const file = await Deno.open(path);
+  for await (const chunk of file.readable) hash.update(chunk);
+  return hash.digest("hex");
 }
 
 function safeName(name: string): string {
@@ -122,14 +134,16 @@ export function createEntryWriter(dir: string): EntryWriter {
       await writeFileAtomic(`${dir}/${safeName(name)}`, data);
       files.set(name, { name, size: data.length, sha256: sha256Hex(data) });
     },
-    async writeStream(name, stream) {
+    async writeStream(name, stream, streamOptions) {
       const path = `${dir}/${safeName(name)}`;
       await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
       const temporary = temporaryPath(path);
       let size = 0;
+      const hash = streamOptions?.checksum ? createHash("sha256") : null;
       const counter = new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           size += chunk.length;
+          hash?.update(chunk);
           controller.enqueue(chunk);
         },
       });
@@ -140,7 +154,7 @@ export function createEntryWriter(dir: string): EntryWriter {
         await Deno.remove(temporary).catch(() => {});
         throw error;
       }
-      files.set(name, { name, size });
+      files.set(name, hash ? { name, size, sha256: hash.digest("hex") } : { name, size });
       return size;
     },
     keepFile(record) {
@@ -226,7 +240,7 @@ export async function openEntry(dir: string, verify = true): Promise<OpenedEntry
         return { entry: null, problem: `cached file ${file.name} has the wrong size` };
       }
       if (verify && file.sha256 !== undefined) {
-        if (sha256Hex(await Deno.readFile(path)) !== file.sha256) {
+        if ((await sha256File(path)) !== file.sha256) {
           return { entry: null, problem: `cached file ${file.name} fails its checksum` };
         }
       }

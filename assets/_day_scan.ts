@@ -1,0 +1,421 @@
+/**
+ * Parses and deduplicates a day's cached raw files within a memory budget,
+ * on several cores.
+ *
+ * 1. Plan: one task per object; a large uncompressed object is split into
+ *    byte ranges at line starts (a split is kept only if the object has no
+ *    quote byte, since a quoted field may hold a line break; otherwise it is
+ *    parsed whole).
+ * 2. Parse: tasks run in Deno workers (or inline with `workers: 0`), each
+ *    writing its rows' hours and campaigns to scratch files and splitting
+ *    key hashes into partitions, kept in memory or, when the day's keys
+ *    would not fit the budget, spilled to scratch files.
+ * 3. Deduplicate one partition at a time, in processing order, so the first
+ *    row of a key wins exactly as in a single sequential pass.
+ * 4. Write the cached form: hours, campaigns (one global dictionary) and
+ *    kept flags, one entry each per row.
+ *
+ * @module
+ */
+
+import { createDedupeTable, dedupePartition, type RecordRun } from "../engine/dedupe.ts";
+import { RECORD_WORDS } from "../engine/key_partitions.ts";
+import type { DayStats, ObjectRows } from "../engine/impression_day.ts";
+import { resolveColumns } from "../engine/columns.ts";
+import {
+  formatInvalidRow,
+  ImpressionDataError,
+  type InvalidRow,
+  OTHER_DATE,
+} from "../engine/scan_impressions.ts";
+import type { EntryWriter } from "../materializer/cache.ts";
+import { runScanTask, type ScanTask, type ScanTaskResult } from "./_scan_task.ts";
+import type { RawObject } from "./raw_partition.ts";
+
+/** A day with more invalid rows than allowed. */
+export class TooManyInvalidRowsError extends ImpressionDataError {}
+
+/** Options for {@linkcode scanDay}. */
+export interface DayScanOptions {
+  /** The day's objects in processing order, with cached paths. */
+  objects: readonly RawObject[];
+  /** Partition date. */
+  date: string;
+  /** Invalid rows tolerated (0: fail on the first). */
+  maxInvalidRows: number;
+  /** Worker threads (0: parse on this thread). */
+  workers: number;
+  /** Bytes the day's key records may take before spilling. */
+  memoryBudget: number;
+  /** Scratch folder, removed afterwards. */
+  scratchDir: string;
+  /** Where `hours.bin`, `campaigns.bin` and `kept.bin` go. */
+  output: EntryWriter;
+  /** Bytes parsed so far, of `total`. */
+  onProgress?: (done: number, total: number) => void;
+  /** Target bytes per range when splitting large objects. */
+  splitBytes?: number;
+}
+
+/** What {@linkcode scanDay} produced. */
+export interface DayScan {
+  /** Rows read, including invalid ones. */
+  rows: number;
+  /** Canonical campaign ids; `campaigns.bin` indexes into them. */
+  campaignIds: string[];
+  /** One byte per row: 1 when kept. */
+  kept: Uint8Array;
+  /** Row ranges per object. */
+  objects: ObjectRows[];
+  /** Figures. */
+  stats: DayStats;
+  /** Invalid rows left out, with their lines in the file. */
+  invalid: InvalidRow[];
+  /** Whether key records were spilled to disk. */
+  spilled: boolean;
+  /** Hash partitions used. */
+  partitions: number;
+}
+
+/** Bytes of memory per row in memory mode: a key record plus slack. */
+const BYTES_PER_ROW_IN_MEMORY = RECORD_WORDS * 4 * 2;
+/** A conservative guess of the smallest row, to estimate rows from bytes. */
+const MIN_ROW_BYTES = 60;
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** Offset just after the first line break at or after `at` (or the size). */
+async function lineStartAfter(path: string, at: number, size: number): Promise<number> {
+  const file = await Deno.open(path);
+  try {
+    await file.seek(at, Deno.SeekMode.Start);
+    const buffer = new Uint8Array(64 * 1024);
+    let position = at;
+    while (position < size) {
+      const n = await file.read(buffer);
+      if (n === null) break;
+      const lf = buffer.subarray(0, n).indexOf(0x0a);
+      if (lf >= 0) return position + lf + 1;
+      position += n;
+    }
+    return size;
+  } finally {
+    file.close();
+  }
+}
+
+async function planTasks(options: DayScanOptions, partitions: number, spill: boolean) {
+  const splitBytes = options.splitBytes ?? 64 * 1024 * 1024;
+  const tasks: (ScanTask & { object: number })[] = [];
+  const base = {
+    date: options.date,
+    partitions,
+    spill,
+    scratch: options.scratchDir,
+    maxInvalidRows: options.maxInvalidRows,
+  };
+  for (const [index, object] of options.objects.entries()) {
+    const ranges = object.gzip || options.workers < 2 ? 1 : Math.floor(object.size / splitBytes);
+    if (ranges < 2 || object.header.length === 0) {
+      tasks.push({
+        ...base,
+        id: tasks.length,
+        object: index,
+        key: object.key,
+        path: object.path,
+        gzip: object.gzip,
+        start: 0,
+        end: -1,
+      });
+      continue;
+    }
+    const columns = resolveColumns(object.key, object.header);
+    let start = 0;
+    for (let r = 1; r <= ranges && start < object.size; r++) {
+      const end = r === ranges
+        ? object.size
+        : await lineStartAfter(object.path, Math.floor((object.size * r) / ranges), object.size);
+      if (end <= start) continue;
+      tasks.push({
+        ...base,
+        id: tasks.length,
+        object: index,
+        key: object.key,
+        path: object.path,
+        gzip: false,
+        start,
+        end,
+        columns: start === 0 ? undefined : { ...columns },
+      });
+      start = end;
+    }
+  }
+  return tasks;
+}
+
+/** Runs tasks on `workers` workers (or inline), results in task order. */
+async function runTasks(
+  tasks: readonly ScanTask[],
+  workers: number,
+  onBytes: (id: number, bytes: number) => void,
+): Promise<ScanTaskResult[]> {
+  const results = new Array<ScanTaskResult>(tasks.length);
+  if (workers < 1) {
+    for (const task of tasks) {
+      results[task.id] = await runScanTask(task, (b) => onBytes(task.id, b));
+    }
+    return results;
+  }
+  let next = 0;
+  const pool = Array.from(
+    { length: Math.min(workers, tasks.length) },
+    () => new Worker(new URL("./_scan_worker.ts", import.meta.url).href, { type: "module" }),
+  );
+  try {
+    await Promise.all(pool.map((worker) =>
+      new Promise<void>((resolve, reject) => {
+        const give = () => {
+          if (next >= tasks.length) return resolve();
+          worker.postMessage(tasks[next++]);
+        };
+        worker.onmessage = (event) => {
+          const message = event.data;
+          if (message.type === "progress") onBytes(message.id, message.bytes);
+          else {
+            results[message.result.id] = message.result;
+            give();
+          }
+        };
+        worker.onerror = (event) => {
+          event.preventDefault();
+          reject(new Error(`parser worker failed: ${event.message}`));
+        };
+        give();
+      })
+    ));
+  } finally {
+    for (const worker of pool) worker.terminate();
+  }
+  return results;
+}
+
+async function readRecords(path: string): Promise<Uint32Array> {
+  if (path === "") return new Uint32Array(0);
+  const bytes = await Deno.readFile(path);
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+/**
+ * Parses and deduplicates the day; see the module documentation.
+ *
+ * @example
+ * ```ts
+ * import { scanDay } from "./_day_scan.ts";
+ * // const day = await scanDay({ objects, date: "2021-01-30", maxInvalidRows: 0, workers: 2,
+ * //   memoryBudget: 1 << 30, scratchDir, output });
+ * ```
+ */
+export async function scanDay(options: DayScanOptions): Promise<DayScan> {
+  const totalBytes = options.objects.reduce((n, o) => n + (o.gzip ? o.size * 8 : o.size), 0);
+  const estimatedRows = totalBytes / MIN_ROW_BYTES;
+  const spill = estimatedRows * BYTES_PER_ROW_IN_MEMORY > options.memoryBudget / 2;
+  // Spilled partitions are read back one at a time: size each at ~1/8 of the budget.
+  const partitions = spill
+    ? Math.min(
+      4096,
+      Math.max(256, nextPowerOfTwo((estimatedRows * RECORD_WORDS * 4 * 8) / options.memoryBudget)),
+    )
+    : 256;
+  await Deno.remove(options.scratchDir, { recursive: true }).catch(() => {});
+  try {
+    let tasks = await planTasks(options, partitions, spill);
+    const progress = new Map<number, number>();
+    const onBytes = (id: number, bytes: number) => {
+      progress.set(id, bytes);
+      let done = 0;
+      for (const b of progress.values()) done += b;
+      options.onProgress?.(Math.min(done, totalBytes), totalBytes);
+    };
+    let results = await runTasks(tasks, options.workers, onBytes);
+
+    // A split object with a quote byte may have been cut inside a quoted
+    // field: parse such objects again, whole.
+    const split = new Set(tasks.filter((t) => t.columns !== undefined).map((t) => t.object));
+    const recut = new Set(
+      tasks.filter((t) => split.has(t.object) && results[t.id].hasQuote).map((t) => t.object),
+    );
+    if (recut.size > 0) {
+      const next: typeof tasks = [];
+      const nextResults: (ScanTaskResult | undefined)[] = [];
+      for (const t of tasks) {
+        if (!recut.has(t.object)) {
+          next.push({ ...t, id: next.length });
+          nextResults.push(results[t.id]);
+        } else if (t.start === 0) {
+          next.push({ ...t, id: next.length, end: -1, columns: undefined });
+          nextResults.push(undefined);
+        }
+      }
+      const todo = next.filter((_, i) => nextResults[i] === undefined);
+      const done = await runTasks(
+        todo.map((t, i) => ({ ...t, id: i, scratch: `${options.scratchDir}/whole` })),
+        options.workers,
+        () => {},
+      );
+      todo.forEach((t, i) => (nextResults[t.id] = done[i]));
+      tasks = next;
+      results = nextResults as ScanTaskResult[];
+    }
+
+    // The first failure in processing order wins; lines become file lines.
+    const lineBase = new Array<number>(tasks.length).fill(0);
+    for (let i = 1; i < tasks.length; i++) {
+      if (tasks[i].object === tasks[i - 1].object) {
+        lineBase[i] = lineBase[i - 1] + results[i - 1].lines;
+      }
+    }
+    const fileLine = (i: number, row: InvalidRow): InvalidRow => ({
+      ...row,
+      line: row.line === 0 ? 0 : row.line + lineBase[i],
+    });
+    for (const [i, result] of results.entries()) {
+      const error = result.error;
+      if (!error) continue;
+      if (error.kind === "data") throw new ImpressionDataError(fileLine(i, error.detail));
+      throw new Error(error.message);
+    }
+    const invalid = results.flatMap((r, i) => r.invalid.map((row) => fileLine(i, row)));
+    if (invalid.length > options.maxInvalidRows) {
+      const row = invalid[options.maxInvalidRows];
+      throw new TooManyInvalidRowsError({
+        ...row,
+        reason: `more than ${options.maxInvalidRows} invalid rows; this one: ${row.reason}`,
+      });
+    }
+
+    // Row numbering, object ranges and one campaign dictionary.
+    const rowOffset: number[] = [];
+    let rows = 0;
+    const objects: ObjectRows[] = options.objects.map((o) => ({ key: o.key, offset: 0, rows: 0 }));
+    for (const [i, result] of results.entries()) {
+      rowOffset.push(rows);
+      const object = objects[tasks[i].object];
+      if (object.rows === 0) object.offset = rows;
+      object.rows += result.rows;
+      rows += result.rows;
+    }
+    const campaignIds: string[] = [];
+    const campaignIndex = new Map<string, number>();
+    const remaps = results.map((r) =>
+      Uint32Array.from(r.campaignIds, (id) => {
+        let index = campaignIndex.get(id);
+        if (index === undefined) {
+          index = campaignIds.length;
+          campaignIds.push(id);
+          campaignIndex.set(id, index);
+        }
+        return index;
+      })
+    );
+
+    // Deduplicate partition by partition, in processing order.
+    const kept = new Uint8Array(rows);
+    const table = createDedupeTable();
+    let duplicates = 0;
+    for (let p = 0; p < partitions; p++) {
+      const runs: RecordRun[] = [];
+      for (const [i, result] of results.entries()) {
+        const records = spill ? await readRecords(result.spilled[p] ?? "") : result.records[p];
+        if (records.length > 0) runs.push({ records, rowOffset: rowOffset[i] });
+        if (!spill) result.records[p] = new Uint32Array(0); // release as we go
+      }
+      duplicates += dedupePartition(runs, kept, table);
+    }
+
+    // The cached columns, in row order.
+    let rowsOut = 0, lateRows = 0, invalidRows = 0;
+    const hoursStream = concatFiles(results.map((r) => r.hoursFile), (chunk, row) => {
+      for (let i = 0; i < chunk.length; i++) {
+        const hour = (chunk[i] << 24) >> 24;
+        if (hour === -2) invalidRows++;
+        else if (kept[row + i] === 1) {
+          rowsOut++;
+          if (hour === OTHER_DATE) lateRows++;
+        }
+      }
+      return chunk;
+    });
+    await options.output.writeStream("hours.bin", hoursStream, { checksum: true });
+    let task = 0;
+    const campaignsStream = concatFiles(
+      results.map((r) => r.campaignsFile),
+      (chunk, _row, file) => {
+        task = file;
+        const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 4);
+        const remap = remaps[task];
+        for (let i = 0; i < words.length; i++) words[i] = remap[words[i]] ?? 0;
+        return chunk;
+      },
+      4,
+    );
+    await options.output.writeStream("campaigns.bin", campaignsStream, { checksum: true });
+    await options.output.writeFile("kept.bin", kept);
+    return {
+      rows,
+      campaignIds,
+      kept,
+      objects,
+      stats: { rowsIn: rows, rowsOut, duplicates, lateRows, invalidRows },
+      invalid,
+      spilled: spill,
+      partitions,
+    };
+  } finally {
+    await Deno.remove(options.scratchDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Streams files one after another through `map` (chunks aligned to `unit` bytes). */
+function concatFiles(
+  paths: string[],
+  map: (chunk: Uint8Array, firstRow: number, file: number) => Uint8Array,
+  unit = 1,
+): ReadableStream<Uint8Array> {
+  let file = 0;
+  let handle: Deno.FsFile | null = null;
+  let row = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      while (file < paths.length) {
+        handle ??= await Deno.open(paths[file]);
+        const buffer = new Uint8Array(1 << 20);
+        let filled = 0;
+        while (filled < buffer.length) {
+          const n = await handle.read(buffer.subarray(filled));
+          if (n === null) break;
+          filled += n;
+        }
+        if (filled > 0) {
+          if (filled % unit !== 0) throw new Error(`${paths[file]} is not a whole number of rows`);
+          const chunk = map(buffer.subarray(0, filled), row, file);
+          row += filled / unit;
+          controller.enqueue(chunk);
+          return;
+        }
+        handle.close();
+        handle = null;
+        file++;
+      }
+      controller.close();
+    },
+    cancel() {
+      handle?.close();
+    },
+  });
+}
+
+export { formatInvalidRow };

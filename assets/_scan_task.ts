@@ -1,0 +1,239 @@
+/**
+ * One unit of parsing work: an object, or a byte range of one starting at a
+ * line. It runs in a worker (see `_scan_worker.ts`) or inline, reads the
+ * cached file, scans it with the engine, writes the rows' hours and
+ * campaigns to scratch files, and keeps the key records per hash
+ * partition, in memory or spilled to scratch files.
+ *
+ * @module
+ */
+
+import { KeyPartitions } from "../engine/key_partitions.ts";
+import {
+  createImpressionScan,
+  ImpressionDataError,
+  type InvalidRow,
+  type KnownColumns,
+} from "../engine/scan_impressions.ts";
+import { HeaderError } from "../engine/columns.ts";
+
+/** A unit of parsing work. */
+export interface ScanTask {
+  /** Position in processing order. */
+  id: number;
+  /** Object key (errors name it). */
+  key: string;
+  /** Cached file. */
+  path: string;
+  /** Whether the file is gzip-compressed (never split). */
+  gzip: boolean;
+  /** First byte (at a line start). */
+  start: number;
+  /** End byte (exclusive), or -1 for the end of the file. */
+  end: number;
+  /** Columns, for a range after the first (which holds the header). */
+  columns?: KnownColumns;
+  /** Partition date. */
+  date: string;
+  /** Hash partitions (a power of two). */
+  partitions: number;
+  /** Spill key records to files under `scratch` instead of returning them. */
+  spill: boolean;
+  /** Folder for this task's files. */
+  scratch: string;
+  /** Invalid rows tolerated before failing (0: fail on the first). */
+  maxInvalidRows: number;
+}
+
+/** What a task hands back. */
+export interface ScanTaskResult {
+  /** The task's id. */
+  id: number;
+  /** Rows scanned. */
+  rows: number;
+  /** Line breaks consumed (to number later ranges' lines). */
+  lines: number;
+  /** Whether a quote byte appeared (a split at a line may then be wrong). */
+  hasQuote: boolean;
+  /** Campaign ids by the task's own index. */
+  campaignIds: string[];
+  /** Invalid rows left out, lines counted from the task's start. */
+  invalid: InvalidRow[];
+  /** Key records per partition (memory mode), else empty. */
+  records: Uint32Array[];
+  /** Paths of spilled records per partition (spill mode), else empty. */
+  spilled: string[];
+  /** File of one hour byte per row. */
+  hoursFile: string;
+  /** File of one 32-bit little-endian campaign index per row. */
+  campaignsFile: string;
+  /** The failure, lines counted from the task's start. */
+  error?: { kind: "data"; detail: InvalidRow } | { kind: "header" | "other"; message: string };
+}
+
+const READ_SIZE = 1 << 20;
+const BLOCK_ROWS = 1 << 16;
+/** Spill once the partitions hold this many words (16 MiB). */
+const SPILL_WORDS = 4 << 20;
+
+async function* readRange(task: ScanTask): AsyncGenerator<Uint8Array> {
+  const file = await Deno.open(task.path);
+  try {
+    if (task.gzip) {
+      yield* file.readable.pipeThrough(new DecompressionStream("gzip"));
+      return;
+    }
+    await file.seek(task.start, Deno.SeekMode.Start);
+    let left = task.end < 0 ? Infinity : task.end - task.start;
+    while (left > 0) {
+      const buffer = new Uint8Array(Math.min(READ_SIZE, left));
+      const n = await file.read(buffer);
+      if (n === null) break;
+      left -= n;
+      yield buffer.subarray(0, n);
+    }
+  } finally {
+    try {
+      file.close();
+    } catch {
+      // closed by the stream
+    }
+  }
+}
+
+/** Appends byte chunks to a file, buffering small writes. */
+class Appender {
+  #file: Deno.FsFile;
+  constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+  static async open(path: string): Promise<Appender> {
+    return new Appender(await Deno.open(path, { write: true, create: true, append: true }));
+  }
+  async write(bytes: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
+  }
+  close(): void {
+    this.#file.close();
+  }
+}
+
+function asBytes(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/**
+ * Runs a task to completion; failures come back in `error`, not thrown.
+ *
+ * @example
+ * ```ts
+ * import { runScanTask } from "./_scan_task.ts";
+ * // const result = await runScanTask(task, (bytes) => console.log(bytes));
+ * ```
+ */
+export async function runScanTask(
+  task: ScanTask,
+  onBytes?: (bytes: number) => void,
+): Promise<ScanTaskResult> {
+  await Deno.mkdir(task.scratch, { recursive: true });
+  const base = `${task.scratch}/t${task.id}`;
+  const result: ScanTaskResult = {
+    id: task.id,
+    rows: 0,
+    lines: 0,
+    hasQuote: false,
+    campaignIds: [],
+    invalid: [],
+    records: [],
+    spilled: [],
+    hoursFile: `${base}.hours`,
+    campaignsFile: `${base}.campaigns`,
+  };
+  const hoursOut = await Appender.open(result.hoursFile);
+  const campaignsOut = await Appender.open(result.campaignsFile);
+  const spillOut: (Appender | null)[] = new Array(task.partitions).fill(null);
+  const partitions = new KeyPartitions(task.partitions);
+  const pending: Uint8Array[][] = [];
+  try {
+    const scan = createImpressionScan(
+      {
+        key: task.key,
+        date: task.date,
+        columns: task.columns,
+        onInvalid: task.maxInvalidRows > 0
+          ? (row) => {
+            result.invalid.push(row);
+            if (result.invalid.length > task.maxInvalidRows) throw new ImpressionDataError(row);
+          }
+          : undefined,
+      },
+      {
+        blockRows: BLOCK_ROWS,
+        onBlock(block) {
+          partitions.add(block, 0);
+          pending.push([asBytes(block.hours).slice(), asBytes(block.campaigns).slice()]);
+        },
+      },
+    );
+    const drain = async () => {
+      for (const [hours, campaigns] of pending.splice(0)) {
+        await hoursOut.write(hours);
+        await campaignsOut.write(campaigns);
+      }
+      if (task.spill && partitions.words >= SPILL_WORDS) await spill();
+    };
+    const spill = async () => {
+      const records = partitions.take();
+      for (let p = 0; p < records.length; p++) {
+        if (records[p].length === 0) continue;
+        spillOut[p] ??= await Appender.open(`${base}.p${p}`);
+        await spillOut[p]!.write(asBytes(records[p]));
+      }
+    };
+    let read = 0;
+    for await (const chunk of readRange(task)) {
+      if (!result.hasQuote && chunk.indexOf(0x22) >= 0) result.hasQuote = true;
+      scan.push(chunk);
+      await drain();
+      read += chunk.length;
+      onBytes?.(read);
+    }
+    const summary = scan.finish();
+    await drain();
+    if (task.spill) {
+      await spill();
+      result.spilled = spillOut.map((_, p) => (spillOut[p] ? `${base}.p${p}` : ""));
+    } else {
+      result.records = partitions.take();
+    }
+    result.rows = summary.rows;
+    result.lines = summary.lines;
+    result.campaignIds = summary.campaignIds;
+  } catch (error) {
+    if (error instanceof ImpressionDataError) {
+      result.error = { kind: "data", detail: error.detail };
+    } else if (error instanceof HeaderError) {
+      result.error = { kind: "header", message: error.message };
+    } else if (error instanceof TypeError && task.gzip) {
+      // DecompressionStream reports a damaged gzip stream as a TypeError.
+      result.error = {
+        kind: "data",
+        detail: {
+          key: task.key,
+          line: 0,
+          column: "*",
+          value: "",
+          reason: `cannot decompress: ${error.message}`,
+        },
+      };
+    } else {
+      result.error = { kind: "other", message: (error as Error)?.message ?? String(error) };
+    }
+  } finally {
+    hoursOut.close();
+    campaignsOut.close();
+    for (const out of spillOut) out?.close();
+  }
+  return result;
+}

@@ -1,0 +1,26 @@
+/**
+ * Worker entry: runs scan tasks sent by `_day_scan.ts` and posts results
+ * back, transferring the record buffers.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import { runScanTask, type ScanTask } from "./_scan_task.ts";
+
+self.onmessage = async (event: MessageEvent<ScanTask>) => {
+  const task = event.data;
+  let last = 0;
+  const result = await runScanTask(task, (bytes) => {
+    const now = performance.now();
+    if (now - last > 200) {
+      last = now;
+      self.postMessage({ type: "progress", id: task.id, bytes });
+    }
+  });
+  self.postMessage(
+    { type: "result", result },
+    result.records.map((r) => r.buffer as ArrayBuffer),
+  );
+};
