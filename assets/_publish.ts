@@ -56,7 +56,11 @@ export async function publishObject(
   const md5 = md5Hex(body);
   const head = await bucket.head(key);
   const uploaded = head?.md5 !== md5 || head.size !== body.length;
-  if (uploaded) await bucket.put(key, body, { contentType });
+  if (uploaded) {
+    await ctx.checkpoint(`upload:${key}`);
+    await bucket.put(key, body, { contentType });
+    await ctx.checkpoint(`uploaded:${key}`);
+  }
   ctx.record({ uri: objectUri(bucket, key), bytes: body.length, uploaded });
   return { uri: objectUri(bucket, key), key, md5, bytes: body.length, uploaded };
 }

@@ -100,6 +100,7 @@ export const dedupedImpressions = defineAsset({
       output: ctx.output,
       onProgress: (done, total) => ctx.progress({ phase: "parse", done, total, unit: "bytes" }),
     });
+    await ctx.checkpoint("scanned");
     for (const row of scan.invalid) {
       ctx.log.log("warn", `invalid row left out: ${formatInvalidRow(row)}`);
     }

@@ -6,6 +6,7 @@
  */
 
 import { type CampaignHourCount, createCampaignHourCounter } from "../engine/hourly_counts.ts";
+import type { InvalidRow } from "../engine/scan_impressions.ts";
 import { defineAsset } from "../materializer/asset.ts";
 import { jsonIO } from "../materializer/io.ts";
 import { dedupedImpressions } from "./deduped_impressions.ts";
@@ -16,6 +17,8 @@ export interface HourlyCampaignCounts {
   counts: CampaignHourCount[];
   /** Deduplicated rows of the partition date (what the counts must sum to). */
   inDayRows: number;
+  /** Invalid rows left out of the counts (with `--max-invalid-rows`). */
+  rejected: InvalidRow[];
 }
 
 /** The `hourly_campaign_counts` asset. */
@@ -64,6 +67,7 @@ export const hourlyCampaignCounts = defineAsset({
     return {
       counts,
       inDayRows: deduped.stats.rowsOut - deduped.stats.lateRows,
+      rejected: deduped.invalid,
     };
   },
   checks: [

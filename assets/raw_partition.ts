@@ -220,6 +220,7 @@ export const rawPartition = defineAsset({
           );
           downloaded++;
           bytes += size;
+          await ctx.checkpoint(`downloaded:${object.key}`);
         }
         const path = `${ctx.output.dir}/${file}`;
         const gzip = isGzipKey(object.key);

@@ -125,7 +125,10 @@ function safeName(name: string): string {
  * });
  * ```
  */
-export function createEntryWriter(dir: string): EntryWriter {
+export function createEntryWriter(
+  dir: string,
+  options: { checkpoint?: (file: string) => Promise<void> } = {},
+): EntryWriter {
   const files = new Map<string, FileRecord>();
   let value: unknown = undefined;
   return {
@@ -141,7 +144,8 @@ export function createEntryWriter(dir: string): EntryWriter {
       let size = 0;
       const hash = streamOptions?.checksum ? createHash("sha256") : null;
       const counter = new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
+        async transform(chunk, controller) {
+          if (size > 0) await options.checkpoint?.(name); // mid-file
           size += chunk.length;
           hash?.update(chunk);
           controller.enqueue(chunk);

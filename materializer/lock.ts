@@ -1,6 +1,9 @@
 /**
  * One lock per partition date in the cache, so two processes never write
- * the same date at once. A lock whose process is gone is taken over.
+ * the same date at once. The lock is an exclusive `flock` on
+ * `<cache dir>/locks/<date>.lock`: the kernel releases it when its process
+ * ends in any way (even SIGKILL), so a dead holder's lock is taken over at
+ * once. The file also names the holder, for the message others see.
  *
  * @module
  */
@@ -8,16 +11,16 @@
 /** Another live process holds the date. */
 export class LockedError extends Error {
   /** Builds the error naming the holder. */
-  constructor(date: string, holder: LockInfo) {
-    super(
-      `date ${date} is locked by process ${holder.pid} on ${holder.host} since ${holder.since} ` +
-        "(pass --wait to wait for it)",
-    );
+  constructor(date: string, holder: LockInfo | null) {
+    const who = holder
+      ? `process ${holder.pid} on ${holder.host} since ${holder.since}`
+      : "another process";
+    super(`date ${date} is locked by ${who} (pass --wait to wait for it)`);
     this.name = "LockedError";
   }
 }
 
-/** What a lock file holds. */
+/** What a lock file says about its holder. */
 export interface LockInfo {
   /** Process id. */
   pid: number;
@@ -37,8 +40,6 @@ export interface LockOptions {
   wait: boolean;
   /** Poll interval while waiting, in ms. */
   pollMs?: number;
-  /** Whether a process is alive; replaced in tests. */
-  isAlive?: (info: LockInfo) => boolean;
 }
 
 function hostname(): string {
@@ -49,22 +50,14 @@ function hostname(): string {
   }
 }
 
-function defaultIsAlive(info: LockInfo): boolean {
-  if (info.host !== hostname()) return true; // cannot tell: assume alive
+async function readHolder(file: Deno.FsFile): Promise<LockInfo | null> {
   try {
-    Deno.statSync(`/proc/${info.pid}`);
-    return true;
-  } catch (error) {
-    // Without /proc (not Linux) we cannot tell either.
-    return !(error instanceof Deno.errors.NotFound) || !existsProc();
-  }
-}
-
-function existsProc(): boolean {
-  try {
-    return Deno.statSync("/proc/self").isDirectory;
+    await file.seek(0, Deno.SeekMode.Start);
+    const buffer = new Uint8Array(1024);
+    const n = await file.read(buffer);
+    return n ? JSON.parse(new TextDecoder().decode(buffer.subarray(0, n))) : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -84,47 +77,31 @@ function existsProc(): boolean {
  */
 export async function acquireLock(options: LockOptions): Promise<() => Promise<void>> {
   const dir = `${options.cacheDir}/locks`;
-  const path = `${dir}/${options.date}.lock`;
   await Deno.mkdir(dir, { recursive: true });
-  const isAlive = options.isAlive ?? defaultIsAlive;
-  const mine: LockInfo = { pid: Deno.pid, host: hostname(), since: new Date().toISOString() };
-  const text = JSON.stringify(mine);
-  while (true) {
-    try {
-      await Deno.writeTextFile(path, text, { createNew: true });
-      return async () => {
-        try {
-          if ((await Deno.readTextFile(path)) === text) await Deno.remove(path);
-        } catch {
-          // already gone
-        }
-      };
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  const file = await Deno.open(`${dir}/${options.date}.lock`, {
+    read: true,
+    write: true,
+    create: true,
+  });
+  try {
+    while (!(await file.tryLock(true))) {
+      if (!options.wait) throw new LockedError(options.date, await readHolder(file));
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
     }
-    let holder: LockInfo;
-    let held: string;
-    try {
-      held = await Deno.readTextFile(path);
-      holder = JSON.parse(held);
-    } catch {
-      // Being written, or released just now: look again shortly.
-      await new Promise((r) => setTimeout(r, 20));
-      continue;
-    }
-    if (!isAlive(holder)) {
-      // Stale: take it over. Renaming first makes the takeover single-winner.
-      const claimed = `${path}.${Deno.pid}.stale`;
-      try {
-        await Deno.rename(path, claimed);
-        if ((await Deno.readTextFile(claimed)) === held) await Deno.remove(claimed);
-        else await Deno.link(claimed, path).finally(() => Deno.remove(claimed));
-      } catch {
-        // someone else took it over first
-      }
-      continue;
-    }
-    if (!options.wait) throw new LockedError(options.date, holder);
-    await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
+    const mine: LockInfo = { pid: Deno.pid, host: hostname(), since: new Date().toISOString() };
+    await file.truncate(0);
+    await file.seek(0, Deno.SeekMode.Start);
+    await file.write(new TextEncoder().encode(JSON.stringify(mine)));
+  } catch (error) {
+    file.close();
+    throw error;
   }
+  return async () => {
+    try {
+      await file.truncate(0);
+      await file.unlock();
+    } finally {
+      file.close();
+    }
+  };
 }

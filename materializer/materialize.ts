@@ -26,6 +26,7 @@ interface VersionInputs {
   observation?: unknown;
 }
 import { partitionHistory } from "./history.ts";
+import { ObjectChangedError } from "../resources/errors.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyAsset = Asset<any>;
@@ -96,6 +97,11 @@ export interface MaterializeOptions {
   force?: boolean;
   /** Only say what would happen. */
   plan?: boolean;
+  /**
+   * Called at named points of the run (`after-asset:NAME`, `before-commit:NAME`,
+   * `cache-write:NAME/FILE`, `NAME:POINT`); crash tests pause there.
+   */
+  checkpoint?: (name: string) => Promise<void>;
   /** Called when an asset finishes (for progress and summaries). */
   onAsset?: (outcome: AssetOutcome) => void;
 }
@@ -131,6 +137,7 @@ export async function materializePartition(
   const entries = new Map<string, EntryReader | null>();
   const blocked = new Map<string, string>();
   const outcomes: AssetOutcome[] = [];
+  const checkpoint = (name: string) => options.checkpoint?.(name) ?? Promise.resolve();
   let firstError: string | undefined;
 
   const contextFor = (asset: AnyAsset, previous: EntryReader | null, dir: string) => {
@@ -144,7 +151,10 @@ export async function materializePartition(
       progress: (update) => options.onProgress?.(asset.name, update),
       record: (m) => Object.assign(metadata, m),
       scratchDir: `${cacheDir}/${partition}/.scratch`,
-      output: createEntryWriter(dir),
+      output: createEntryWriter(dir, {
+        checkpoint: (file) => checkpoint(`cache-write:${asset.name}/${file}`),
+      }),
+      checkpoint: (name) => checkpoint(`${asset.name}:${name}`),
       previous,
       observation: undefined,
       history: (days) => partitionHistory({ cacheDir, asset: asset.name, before: partition, days }),
@@ -187,96 +197,108 @@ export async function materializePartition(
       finish();
       continue;
     }
-    try {
-      const opened = await openEntry(dir, !options.plan);
-      const previous = opened.entry;
-      const { ctx, metadata } = contextFor(asset, previous, dir);
-      let observedVersion: string | undefined;
-      if (asset.observe) {
-        const observation = await asset.observe(ctx);
-        ctx.observation = observation.detail;
-        observedVersion = observation.version;
-      }
-      const upstream: Record<string, string> = {};
-      for (const dep of Object.values(asset.deps)) upstream[dep.name] = versions.get(dep.name)!;
-      const inputs = { params: asset.params?.(ctx) ?? {}, upstream };
-      const version = dataVersion({
-        asset: asset.name,
-        codeVersion: asset.codeVersion,
-        ...inputs,
-        observed: observedVersion,
-      });
-      outcome.dataVersion = version;
-      versions.set(asset.name, version);
-
-      const reasons = staleReasons(asset, previous, opened.problem, version, {
-        ...inputs,
-        observation: ctx.observation,
-      });
-      if (options.plan && previous) {
-        // Planning: an upstream that would be recomputed makes this stale too.
-        const upstreamStale = Object.values(asset.deps).filter((d) => stale.has(d.name));
-        const kept = reasons.filter((r) => !/^upstream .* changed$|^its inputs changed$/.test(r));
-        if (upstreamStale.length > 0) {
-          reasons.length = 0;
-          reasons.push(...kept, ...upstreamStale.map((d) => `upstream ${d.name} is stale`));
+    for (let attempt = 0;; attempt++) {
+      try {
+        const opened = await openEntry(dir, !options.plan);
+        const previous = opened.entry;
+        const { ctx, metadata } = contextFor(asset, previous, dir);
+        let observedVersion: string | undefined;
+        if (asset.observe) {
+          const observation = await asset.observe(ctx);
+          ctx.observation = observation.detail;
+          observedVersion = observation.version;
         }
-      }
-      if (reasons.length === 0 && previous && asset.isCurrent) {
-        entries.set(asset.name, previous);
-        const current = await asset.isCurrent(await valueOf(asset), ctx);
-        if (!current) reasons.push("the published object is missing or differs");
-      }
-      if (reasons.length === 0 && options.force && !options.plan) reasons.push("forced");
-
-      if (reasons.length === 0) {
-        entries.set(asset.name, previous);
-        outcome.status = "up to date";
-        outcome.metadata = previous!.manifest.metadata;
-        outcome.checks = previous!.manifest.checks ?? [];
-        if (asset.published) outcome.published = asset.published(await valueOf(asset));
-      } else if (options.plan) {
-        outcome.status = "stale";
-        outcome.reasons = reasons;
-        stale.add(asset.name);
-      } else {
-        outcome.reasons = reasons;
-        const deps: Record<string, unknown> = {};
-        for (const [key, dep] of Object.entries(asset.deps)) deps[key] = await valueOf(dep);
-        const computeStart = performance.now();
-        const value = await asset.compute(deps, ctx);
-        metadata.durationMs = Math.round(performance.now() - computeStart);
-        await asset.io.write(value, ctx.output);
-        outcome.checks = await evaluateChecks(asset, value, ctx, metadata);
-        const manifest = await commitEntry(ctx.output, {
+        const upstream: Record<string, string> = {};
+        for (const dep of Object.values(asset.deps)) upstream[dep.name] = versions.get(dep.name)!;
+        const inputs = { params: asset.params?.(ctx) ?? {}, upstream };
+        const version = dataVersion({
           asset: asset.name,
-          partition,
-          dataVersion: version,
           codeVersion: asset.codeVersion,
-          metadata,
-          observation: ctx.observation,
-          inputs,
-          checks: outcome.checks,
+          ...inputs,
+          observed: observedVersion,
         });
-        values.set(asset.name, value);
-        entries.set(asset.name, null);
-        outcome.status = "materialized";
-        outcome.metadata = manifest.metadata;
-        if (asset.published) outcome.published = asset.published(value);
+        outcome.dataVersion = version;
+        versions.set(asset.name, version);
+
+        const reasons = staleReasons(asset, previous, opened.problem, version, {
+          ...inputs,
+          observation: ctx.observation,
+        });
+        if (options.plan && previous) {
+          // Planning: an upstream that would be recomputed makes this stale too.
+          const upstreamStale = Object.values(asset.deps).filter((d) => stale.has(d.name));
+          const kept = reasons.filter((r) => !/^upstream .* changed$|^its inputs changed$/.test(r));
+          if (upstreamStale.length > 0) {
+            reasons.length = 0;
+            reasons.push(...kept, ...upstreamStale.map((d) => `upstream ${d.name} is stale`));
+          }
+        }
+        if (reasons.length === 0 && previous && asset.isCurrent) {
+          entries.set(asset.name, previous);
+          const current = await asset.isCurrent(await valueOf(asset), ctx);
+          if (!current) reasons.push("the published object is missing or differs");
+        }
+        if (reasons.length === 0 && options.force && !options.plan) reasons.push("forced");
+
+        if (reasons.length === 0) {
+          entries.set(asset.name, previous);
+          outcome.status = "up to date";
+          outcome.metadata = previous!.manifest.metadata;
+          outcome.checks = previous!.manifest.checks ?? [];
+          if (asset.published) outcome.published = asset.published(await valueOf(asset));
+        } else if (options.plan) {
+          outcome.status = "stale";
+          outcome.reasons = reasons;
+          stale.add(asset.name);
+        } else {
+          outcome.reasons = reasons;
+          const deps: Record<string, unknown> = {};
+          for (const [key, dep] of Object.entries(asset.deps)) deps[key] = await valueOf(dep);
+          const computeStart = performance.now();
+          const value = await asset.compute(deps, ctx);
+          metadata.durationMs = Math.round(performance.now() - computeStart);
+          await asset.io.write(value, ctx.output);
+          outcome.checks = await evaluateChecks(asset, value, ctx, metadata);
+          await checkpoint(`before-commit:${asset.name}`);
+          const manifest = await commitEntry(ctx.output, {
+            asset: asset.name,
+            partition,
+            dataVersion: version,
+            codeVersion: asset.codeVersion,
+            metadata,
+            observation: ctx.observation,
+            inputs,
+            checks: outcome.checks,
+          });
+          values.set(asset.name, value);
+          entries.set(asset.name, null);
+          outcome.status = "materialized";
+          outcome.metadata = manifest.metadata;
+          await checkpoint(`after-asset:${asset.name}`);
+          if (asset.published) outcome.published = asset.published(value);
+        }
+        const failed = outcome.checks.find((c) => !c.passed && c.severity === "error");
+        if (failed) {
+          blocked.set(
+            asset.name,
+            `blocked by failed check ${asset.name}.${failed.name}: ${failed.detail}`,
+          );
+          firstError ??= blocked.get(asset.name);
+        }
+        break;
+      } catch (error) {
+        if (attempt === 0 && asset.observe && error instanceof ObjectChangedError) {
+          log.log("warn", `${errorLine(error)}; listing again and retrying once`);
+          continue;
+        }
+        outcome.status = "failed";
+        outcome.error = attempt > 0 && error instanceof ObjectChangedError
+          ? `${errorLine(error)} (again after listing anew; is something still writing?)`
+          : errorLine(error);
+        firstError ??= outcome.error;
+        blocked.set(asset.name, `upstream ${asset.name} failed`);
+        break;
       }
-      const failed = outcome.checks.find((c) => !c.passed && c.severity === "error");
-      if (failed) {
-        blocked.set(
-          asset.name,
-          `blocked by failed check ${asset.name}.${failed.name}: ${failed.detail}`,
-        );
-        firstError ??= blocked.get(asset.name);
-      }
-    } catch (error) {
-      outcome.status = "failed";
-      outcome.error = errorLine(error);
-      firstError ??= outcome.error;
-      blocked.set(asset.name, `upstream ${asset.name} failed`);
     }
     finish();
   }

@@ -121,6 +121,11 @@ export async function openLocalBucket(options: LocalBucketOptions): Promise<Buck
       const v = await version(path);
       return { key, etag: v!.etag, size: body.length };
     },
+    async delete(key) {
+      await Deno.remove(pathOf(key)).catch((error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      });
+    },
     close() {},
   };
 }

@@ -209,6 +209,10 @@ export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
         ));
       return { key, etag: unquote(response.ETag), size: body.length };
     },
+    async delete(key) {
+      await call("DeleteObject", key, () =>
+        client.send(new sdk.DeleteObjectCommand({ Bucket: name, Key: key })));
+    },
     close() {
       if (!options.client) client.destroy();
     },

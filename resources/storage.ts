@@ -46,6 +46,8 @@ export interface Bucket {
   head(key: string): Promise<ObjectHead | null>;
   /** Writes an object whole. */
   put(key: string, body: Uint8Array, options?: PutOptions): Promise<ObjectInfo>;
+  /** Deletes an object; deleting a missing object is not an error. */
+  delete(key: string): Promise<void>;
   /** Releases connections. */
   close(): void;
 }

@@ -122,6 +122,7 @@ export function testContext(
   return {
     partition,
     runId: "test-run",
+    checkpoint: () => Promise.resolve(),
     progress: () => {},
     resources: { bucket: options.bucket ?? (null as unknown as Bucket) },
     params: testParams(options.params),
