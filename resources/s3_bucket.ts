@@ -128,7 +128,11 @@ export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
     maxAttempts: 1, // retries are ours: counted, logged, bounded
     ...(options.timeoutMs
       ? {
-        requestHandler: { requestTimeout: options.timeoutMs, connectionTimeout: options.timeoutMs },
+        requestHandler: {
+          requestTimeout: options.timeoutMs,
+          connectionTimeout: options.timeoutMs,
+          throwOnRequestTimeout: true,
+        },
       }
       : {}),
   });
@@ -210,8 +214,11 @@ export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
       return { key, etag: unquote(response.ETag), size: body.length };
     },
     async delete(key) {
-      await call("DeleteObject", key, () =>
-        client.send(new sdk.DeleteObjectCommand({ Bucket: name, Key: key })));
+      await call(
+        "DeleteObject",
+        key,
+        () => client.send(new sdk.DeleteObjectCommand({ Bucket: name, Key: key })),
+      );
     },
     close() {
       if (!options.client) client.destroy();

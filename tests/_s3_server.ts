@@ -7,6 +7,7 @@
 
 import { startFauxqs } from "fauxqs";
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
@@ -28,6 +29,8 @@ export interface TestS3 {
   put(bucket: string, objects: Record<string, string | Uint8Array>): Promise<void>;
   /** Reads an object as text, or `null` when missing. */
   text(bucket: string, key: string): Promise<string | null>;
+  /** Deletes an object. */
+  remove(bucket: string, key: string): Promise<void>;
   /** LastModified of an object, or `null`. */
   lastModified(bucket: string, key: string): Promise<number | null>;
   /** Stops the server. */
@@ -71,6 +74,9 @@ export async function startTestS3(): Promise<TestS3> {
         if ((error as { name?: string }).name === "NoSuchKey") return null;
         throw error;
       }
+    },
+    async remove(bucket, key) {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
     async lastModified(bucket, key) {
       try {
