@@ -23,8 +23,8 @@ export interface SummaryCounts {
 }
 
 /** Appends counts to the summary file, if one is configured. */
-export async function recordSummary(counts: SummaryCounts): Promise<void> {
+export function recordSummary(counts: SummaryCounts): void {
   const path = Deno.env.get("IMPRESSIONS_TEST_SUMMARY");
   if (!path) return;
-  await Deno.writeTextFile(path, JSON.stringify(counts) + "\n", { append: true });
+  Deno.writeTextFileSync(path, JSON.stringify(counts) + "\n", { append: true });
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { recordSummary } from "./_summary.ts";
 import { type Options, parse } from "csv-parse/sync";
 import {
   createCsvScanner,
@@ -602,6 +603,7 @@ Deno.test("createCsvScanner() matches csv-parse on seeded random inputs", () => 
   }
   assert.ok(counts.valid >= 1_000, `only ${counts.valid} valid cases`);
   assert.ok(counts.bothRejected > 0 && counts.onlyWeRejected > 0);
+  recordSummary({ fuzzCases: cases });
   console.log(
     `csv differential: ${cases} cases (${counts.valid} valid, ${counts.bothRejected} rejected by both, ${counts.onlyWeRejected} rejected by us only)`,
   );

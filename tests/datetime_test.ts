@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { recordSummary } from "./_summary.ts";
 import { type Instant, parseDatetime } from "../engine/datetime.ts";
 
 const encoder = new TextEncoder();
@@ -345,5 +346,6 @@ Deno.test("parseDatetime() matches a Date.UTC reference on seeded fuzz input", (
     }
   }
   assert.ok(accepted > 1_000 && accepted < cases - 1_000, `${accepted} accepted`);
+  recordSummary({ fuzzCases: cases });
   console.log(`datetime fuzz: ${cases} cases (${accepted} accepted, ${cases - accepted} rejected)`);
 });

@@ -122,7 +122,7 @@ Deno.test({
         );
       });
     } finally {
-      await recordSummary({ faults: proxy.injected, publishedChecks: published });
+      recordSummary({ faults: proxy.injected, publishedChecks: published });
       proxy.close();
       await s3.stop();
     }

@@ -4,10 +4,11 @@
 
 import assert from "node:assert/strict";
 import { COMMANDS } from "../cli/main.ts";
+import { recordSummary } from "./_summary.ts";
 import { csv, gzip, row, runCli, SAMPLE_BUCKET, withTempDir, writeObjects } from "./_helpers.ts";
 
 const DATE = "2021-01-30";
-const COMMAND_LIST = ["materialize", "plan", "graph", "runs", "clean", "report"].join(", ");
+const COMMAND_LIST = COMMANDS.join(", ");
 const RESULT = "results/2021/01/30/daily_agg_20210130_T.csv";
 
 async function readResult(bucket: string, initials = "T"): Promise<string> {
@@ -171,6 +172,7 @@ Deno.test("bad input fails with one located line, exit 1, and nothing published"
       'error: blocked by failed check raw_partition.required_columns: 2021/01/30/a.csv: missing column IMPRESSION_DATETIME (header: "IMPRESSION_ID,CAMPAIGN_ID")',
     ],
   ];
+  recordSummary({ badInputs: cases.length });
   for (const [name, body, message] of cases) {
     await t.step(name, async () => {
       await withTempDir(async (dir) => {

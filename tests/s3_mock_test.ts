@@ -21,6 +21,7 @@ import {
   StorageError,
 } from "../resources/errors.ts";
 import { withRetries } from "../resources/retry.ts";
+import { recordSummary } from "./_summary.ts";
 
 function serviceError(name: string, status: number): S3ServiceException {
   return new S3ServiceException({
@@ -125,6 +126,7 @@ Deno.test("transient errors are retried with backoff, then succeed or give up", 
     const head = await bucket.head("k");
     assert.equal(head?.md5, "0123456789abcdef0123456789abcdef");
     assert.deepEqual(retries, [1, 2]);
+    recordSummary({ faults: 2 });
     assert.equal(mock.commandCalls(HeadObjectCommand).length, 3);
   });
   await t.step("gives up after --retries attempts", async () => {
@@ -142,6 +144,7 @@ Deno.test("transient errors are retried with backoff, then succeed or give up", 
         /PutObject s3:\/\/imps\/results\/x\.csv failed/.test(e.message),
     );
     assert.equal(mock.commandCalls(PutObjectCommand).length, 4);
+    recordSummary({ faults: 4 });
   });
   await t.step("backoff doubles up to the cap, with full jitter", async () => {
     const delays: number[] = [];

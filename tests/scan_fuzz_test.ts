@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { recordSummary } from "./_summary.ts";
 import { HeaderError } from "../engine/columns.ts";
 import {
   ImpressionDataError,
@@ -290,6 +291,7 @@ Deno.test("scanImpressions() fails only with located errors on seeded fuzz input
     tally.ok > 1_000 && tally.rowError > 1_000 && tally.headerError > 0,
     JSON.stringify(tally),
   );
+  recordSummary({ fuzzCases: cases });
   console.log(
     `scan fuzz: ${cases} cases (${tally.ok} valid, ${tally.rowError} row errors, ${tally.headerError} header errors)`,
   );
