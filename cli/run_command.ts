@@ -26,9 +26,12 @@ import {
 } from "../materializer/runs.ts";
 import { openBucket } from "../resources/bucket.ts";
 import type { RunOptions } from "./options.ts";
+import { pausePoint } from "./pause_point.ts";
 import { createProgress } from "./progress.ts";
 import { formatTable } from "./table.ts";
+import { reportAfterRun } from "./report_command.ts";
 import type { CliIO } from "./io.ts";
+import { openConfiguredWarehouse } from "./warehouse_option.ts";
 import { EXIT_FAILURE, EXIT_OK } from "./errors.ts";
 
 /** Options for {@linkcode runCommand}. */
@@ -45,7 +48,7 @@ export interface RunCommandOptions {
 export function keyFigures(metadata: Record<string, unknown>): string {
   const parts: string[] = [];
   for (const [key, value] of Object.entries(metadata)) {
-    if (key === "durationMs" || typeof value !== "number") continue;
+    if (key === "durationMs" || (typeof value !== "number" && typeof value !== "boolean")) continue;
     parts.push(`${key}=${value}`);
   }
   return parts.join(" ");
@@ -75,6 +78,7 @@ function runParams(options: RunOptions): RunParams {
     thresholds: options.thresholds,
     memoryBudget: Math.floor(options.memoryBudget / concurrentDates),
     workers: options.workers,
+    withRows: options.withRows,
   };
 }
 
@@ -104,6 +108,7 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
     write: progress ? progress.line : io.stderr,
     redact: secretsOf(io.env),
   });
+  const checkpoint = pausePoint(io.env);
   const graph = createGraph(ASSETS);
   const selection = selectAssets(graph, options.select);
   const startedAt = new Date();
@@ -120,6 +125,13 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
     },
   });
   const params = runParams(options);
+  // Opened only when a selected asset needs it; closed with the bucket.
+  const warehouse = selection.some((a) => a.requires?.includes("warehouse"))
+    ? await openConfiguredWarehouse({ ...options, env: io.env }).catch((error) => {
+      bucket.close();
+      throw error;
+    })
+    : undefined;
   let stop = false;
   let outcomes: PartitionOutcome[];
   try {
@@ -132,14 +144,16 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
       try {
         if (command === "materialize") {
           release = await acquireLock({ cacheDir: options.cacheDir, date, wait: options.wait });
+          await checkpoint?.(`locked:${date}`);
         }
         const outcome = await materializePartition({
+          checkpoint,
           selection,
           partition: date,
           runId,
           onProgress: progress && ((asset, update) => progress.update(date, asset, update)),
           cacheDir: options.cacheDir,
-          resources: { bucket },
+          resources: { bucket, warehouse },
           params,
           log: dateLog,
           force: options.force,
@@ -172,6 +186,7 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
   } finally {
     progress?.done();
     bucket.close();
+    await warehouse?.close();
   }
 
   const failed = outcomes.filter((o) => o.status === "failed");
@@ -200,8 +215,10 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
     status: failed.length > 0 ? "failed" : "success",
     partitions: outcomes,
   };
+  await checkpoint?.("run-record");
   await writeRunRecord(options.cacheDir, record);
   log.log("debug", `run record ${runId}`);
+  if (options.report !== undefined && !(await reportAfterRun(options, io))) return EXIT_FAILURE;
   return failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }
 
