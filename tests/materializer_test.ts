@@ -233,3 +233,73 @@ Deno.test("a damaged cache entry is never served", async (t) => {
     });
   });
 });
+
+Deno.test("an object that changes mid-run is re-listed once, then fails clearly", async (t) => {
+  await withTempDir(async (dir) => {
+    const { bucket } = await setup(dir);
+    const local = await openLocalBucket({ root: bucket });
+    const graph = createGraph(ASSETS);
+    const run = (b: typeof local) =>
+      materializePartition({
+        selection: selectAssets(graph, undefined),
+        partition: DATE,
+        cacheDir: `${dir}/c`,
+        resources: { bucket: b },
+        params: testParams({ initials: "T" }),
+        log: createLogger({ write: () => {} }),
+      });
+    await t.step("changed once: the rerun of the listing reads the new version", async () => {
+      let changes = 1;
+      const flaky = {
+        ...local,
+        async get(key: string, options?: Parameters<typeof local.get>[1]) {
+          if (changes > 0 && key.endsWith("b.csv")) {
+            changes--;
+            // Someone rewrites b.csv between our listing and our read.
+            await writeObjects(bucket, {
+              "2021/01/30/b.csv": csv(
+                row("c", "2021-01-30 03:00:00", "2"),
+                row("z", "2021-01-30 04:00:00", "2"),
+              ),
+            });
+          }
+          return local.get(key, options);
+        },
+      };
+      const outcome = await run(flaky);
+      assert.equal(outcome.status, "materialized", outcome.error);
+      assert.equal(
+        await Deno.readTextFile(`${bucket}/results/2021/01/30/daily_agg_20210130_T.csv`),
+        "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT\n1,1,1\n1,2,1\n2,3,1\n2,4,1\n",
+      );
+    });
+    await t.step("changing again: a clear failure, nothing mixed", async () => {
+      await Deno.remove(`${dir}/c`, { recursive: true });
+      let version = 0;
+      const busy = {
+        ...local,
+        async get(key: string, options?: Parameters<typeof local.get>[1]) {
+          if (key.endsWith("a.csv")) {
+            await writeObjects(bucket, {
+              "2021/01/30/a.csv": csv(row(`v${++version}`, "2021-01-30 01:00:00", "1")),
+            });
+          }
+          return local.get(key, options);
+        },
+      };
+      const before = await Deno.readTextFile(
+        `${bucket}/results/2021/01/30/daily_agg_20210130_T.csv`,
+      );
+      const outcome = await run(busy);
+      assert.equal(outcome.status, "failed");
+      assert.match(
+        outcome.error!,
+        /^object changed or disappeared while reading: file:\/\/.*\/2021\/01\/30\/a\.csv \(again after listing anew; is something still writing\?\)$/,
+      );
+      assert.equal(
+        await Deno.readTextFile(`${bucket}/results/2021/01/30/daily_agg_20210130_T.csv`),
+        before,
+      );
+    });
+  });
+});
