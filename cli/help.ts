@@ -36,6 +36,7 @@ How:
   --wait                wait for another process's lock on a date instead of failing
   --log-format F        text (default) or json, one event per line on stderr
   --quiet               only errors on stderr
+  --report FILE         after the run, write the HTML report of its dates (see report --help)
   -h, --help            this help
 `;
 
@@ -51,6 +52,8 @@ Commands:
   graph         print the asset graph (text or --format mermaid)
   runs          list recent runs; runs show ID prints one
   clean         remove cached dates (--date D or --older-than 30d)
+  report        write a self-contained HTML report of a date range (graph, tables, charts)
+  insights      top campaigns, busiest hours, daily totals and duplicate share from the warehouse
 
 Run 'deno task <command> --help' for a command's flags.
 
@@ -93,6 +96,50 @@ Lists recent runs (newest first), or prints one run record as JSON.
 
 Example:
   deno task runs --limit 5
+`,
+  insights: `Usage: deno task insights --from D --to D [flags]
+
+Reads the warehouse (loaded by materialize --select warehouse_hourly_counts) and prints, for
+the inclusive date range: the top campaigns by impressions, the busiest UTC hours, and per day
+the impressions loaded, the raw rows read, the duplicates dropped and their share of the valid
+rows (from the cached deduped_impressions metadata or the run records).
+
+  --from D --to D       the range (YYYY-MM-DD, today or yesterday); --date D for one day
+  --warehouse W         postgres://USER@HOST:PORT/DB, sqlite:PATH or a file path
+                        (default: the profile's warehouse, else CACHE_DIR/warehouse.sqlite)
+  --cache-dir DIR       where the cache and run records are (default .cache)
+  --format F            text (default: aligned tables), csv (tables separated by a blank
+                        line) or json
+  --table T             only one table: campaigns, hours or days
+  --limit N             campaigns and hours listed (default 10)
+  --config PATH, --profile NAME   as for materialize
+  -h, --help            this help
+
+Examples:
+  deno task insights --from 2021-01-01 --to 2021-01-31
+  deno task insights --from 2021-01-01 --to 2021-01-31 --format csv --table days
+  deno task insights --date 2021-01-30 --warehouse postgres://app@db:5432/impressions --format json
+`,
+  report: `Usage: deno task report --from D1 --to D2 [--date D] [--out FILE] [--cache-dir DIR]
+
+Writes one self-contained HTML file (no network, no script) from the run records and the
+cache manifests; nothing is recomputed. It shows the asset graph with each asset's state per
+date, a table per date (rows read, duplicates removed, late and invalid rows, campaigns,
+published URIs, data versions, durations, checks), an hourly heatmap of impressions for the
+top 20 campaigns, daily totals and duplicate share, and the runs behind it. Dates never
+materialized are shown as "no data". Stdout has the file's path.
+
+  --from D --to D       the dates (YYYY-MM-DD, today or yesterday); --date D alone for one date
+  --date D              the heatmap's date (default: the last date with counts)
+  --out FILE            where to write (default report.html in the current folder)
+  --cache-dir DIR       where the cache and run records are (default .cache)
+  -h, --help            this help
+
+Also: deno task materialize ... --report FILE writes it for the run's dates after the run.
+
+Examples:
+  deno task report --from 2021-01-29 --to 2021-01-31 --out report.html
+  deno task report --from 2021-01-01 --to 2021-01-31 --date 2021-01-15
 `,
   clean: `Usage: deno task clean (--date D | --older-than AGE) [--cache-dir DIR] [--dry-run]
 

@@ -94,6 +94,11 @@ export async function openLocalBucket(options: LocalBucketOptions): Promise<Buck
         if (v !== null) yield { key, ...v };
       }
     },
+    async localPath(key, ifMatch) {
+      const path = pathOf(key);
+      if ((await version(path))?.etag !== ifMatch) throw new ObjectChangedError(`${uri}/${key}`);
+      return path;
+    },
     async get(key, getOptions) {
       const path = pathOf(key);
       const changed = () => new ObjectChangedError(`${uri}/${key}`);

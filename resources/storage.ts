@@ -40,6 +40,12 @@ export interface Bucket {
   readonly uri: string;
   /** Lists every object under `prefix`, at any depth, across all pages. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
+  /**
+   * Local folders only: the file behind an object, after checking it still
+   * has the ETag `ifMatch` (`ObjectChangedError` otherwise), so it can be
+   * copied by the kernel instead of streamed.
+   */
+  localPath?(key: string, ifMatch: string): Promise<string>;
   /** Streams an object's bytes. */
   get(key: string, options?: GetOptions): Promise<ReadableStream<Uint8Array>>;
   /** Describes an object, or returns `null` when it does not exist. */

@@ -252,6 +252,7 @@ Deno.test("an object that changes mid-run is re-listed once, then fails clearly"
       let changes = 1;
       const flaky = {
         ...local,
+        localPath: undefined,
         async get(key: string, options?: Parameters<typeof local.get>[1]) {
           if (changes > 0 && key.endsWith("b.csv")) {
             changes--;
@@ -278,6 +279,7 @@ Deno.test("an object that changes mid-run is re-listed once, then fails clearly"
       let version = 0;
       const busy = {
         ...local,
+        localPath: undefined,
         async get(key: string, options?: Parameters<typeof local.get>[1]) {
           if (key.endsWith("a.csv")) {
             await writeObjects(bucket, {
