@@ -16,6 +16,9 @@ import { rawPartition } from "./raw_partition.ts";
 import { dedupedImpressions } from "./deduped_impressions.ts";
 import { hourlyCampaignCounts } from "./hourly_campaign_counts.ts";
 import { publishedCsv } from "./published_csv.ts";
+import { warehouseHourlyCounts } from "./warehouse_hourly_counts.ts";
+import { publishedParquet } from "./published_parquet.ts";
+import { hourlyDeviceCounts } from "./hourly_device_counts.ts";
 
 export { dedupedImpressions, hourlyCampaignCounts, publishedCsv, rawPartition };
 
@@ -26,4 +29,7 @@ export const ASSETS: readonly Asset<any>[] = [
   dedupedImpressions,
   hourlyCampaignCounts,
   publishedCsv,
+  warehouseHourlyCounts,
+  publishedParquet,
+  hourlyDeviceCounts,
 ];

@@ -7,12 +7,15 @@
 
 import type { EntryReader, EntryWriter } from "./cache.ts";
 import type { Bucket } from "../resources/storage.ts";
+import type { Warehouse } from "../resources/warehouse.ts";
 import type { Logger } from "./log.ts";
 
 /** Shared services a run hands to its assets. */
 export interface Resources {
   /** Where raw files are read and results published. */
   bucket: Bucket;
+  /** The SQL warehouse, opened only when a selected asset `requires` it. */
+  warehouse?: Warehouse;
 }
 
 /** Run-wide settings that assets read (never from env vars or globals). */
@@ -35,6 +38,8 @@ export interface RunParams {
   memoryBudget: number;
   /** Worker threads for parsing (0: parse on the main thread). */
   workers: number;
+  /** Also publish the deduplicated rows (`--with-rows`). */
+  withRows?: boolean;
 }
 
 /** What an asset receives besides its upstream values. */
@@ -49,6 +54,8 @@ export interface AssetContext {
   params: RunParams;
   /** Where to log; goes to stderr. */
   log: Logger;
+  /** A named point of the run (crash tests pause there); resolves at once otherwise. */
+  checkpoint(name: string): Promise<void>;
   /** Reports progress (bytes downloaded, rows parsed) for progress bars. */
   progress(update: ProgressUpdate): void;
   /** Adds metadata to this asset's cache manifest and run record. */
@@ -164,6 +171,8 @@ export interface Asset<T> {
   published?(value: T): string[];
   /** Checks evaluated after the asset materializes. */
   readonly checks: AssetCheck<T>[];
+  /** Optional resources it needs; the CLI opens only those a selected asset requires. */
+  readonly requires?: readonly (keyof Resources)[];
 }
 
 /** The fields of {@linkcode defineAsset}'s argument. */
