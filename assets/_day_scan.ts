@@ -149,6 +149,7 @@ async function planTasks(options: DayScanOptions, partitions: number, spill: boo
         gzip: false,
         start,
         end,
+        checkQuotes: true,
         columns: start === 0 ? undefined : { ...columns },
       });
       start = end;

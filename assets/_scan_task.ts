@@ -31,6 +31,8 @@ export interface ScanTask {
   start: number;
   /** End byte (exclusive), or -1 for the end of the file. */
   end: number;
+  /** Whether to look for quote bytes (the object is split into ranges). */
+  checkQuotes?: boolean;
   /** Columns, for a range after the first (which holds the header). */
   columns?: KnownColumns;
   /** Partition date. */
@@ -193,7 +195,7 @@ export async function runScanTask(
     };
     let read = 0;
     for await (const chunk of readRange(task)) {
-      if (!result.hasQuote && chunk.indexOf(0x22) >= 0) result.hasQuote = true;
+      if (task.checkQuotes && !result.hasQuote && chunk.indexOf(0x22) >= 0) result.hasQuote = true;
       scan.push(chunk);
       await drain();
       read += chunk.length;

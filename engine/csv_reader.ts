@@ -70,6 +70,11 @@ export interface CsvScanner {
   end(): void;
   /** Line breaks consumed so far (complete records and skipped empty lines). */
   readonly lines: number;
+  /**
+   * Records the offsets of the first `limit` fields only; later fields are
+   * counted (`count` stays exact) but their offsets are not kept.
+   */
+  limitFields(limit: number): void;
 }
 
 /** Options for {@linkcode createCsvScanner}. */
@@ -152,6 +157,7 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
   let pendingLength = 0;
   let line = 1;
   let atStart = options.bom ?? true;
+  let fieldLimit = Infinity;
 
   function grow(): void {
     const size = record.starts.length * 2;
@@ -249,6 +255,31 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
             line + recordLines,
             count,
           );
+        }
+        if (count >= fieldLimit) {
+          // Past the fields the caller reads: only count the rest of the
+          // line's fields, until a line break or a field that opens a quote.
+          let quoteNext = false;
+          while (pos < n) {
+            const b = bytes[pos];
+            if (b === COMMA) {
+              count++;
+              pos++;
+              if (pos < n && bytes[pos] === QUOTE) {
+                quoteNext = true;
+                break;
+              }
+              continue;
+            }
+            if (b === LF) break;
+            pos++;
+          }
+          if (quoteNext) continue;
+          if (pos === n && !final) return recordStart;
+          count++;
+          if (pos < n) pos++;
+          complete = true;
+          break;
         }
         const fieldStart = pos;
         while (pos < n) {
@@ -356,6 +387,9 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
     },
     get lines(): number {
       return line - 1;
+    },
+    limitFields(limit: number): void {
+      fieldLimit = Math.max(1, limit);
     },
   };
 }

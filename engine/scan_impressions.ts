@@ -242,6 +242,7 @@ export function createImpressionScan(
       datetimeColumn = columns.datetime;
       campaignColumn = columns.campaign;
       fieldCount = names.length;
+      scanner.limitFields(Math.max(idColumn, datetimeColumn, campaignColumn) + 1);
       return;
     }
     if (record.count !== fieldCount) {
@@ -318,6 +319,7 @@ export function createImpressionScan(
   }
 
   const scanner = createCsvScanner({ onRecord, bom: options.columns === undefined });
+  if (options.columns) scanner.limitFields(Math.max(idColumn, datetimeColumn, campaignColumn) + 1);
   function located(error: unknown): unknown {
     if (!(error instanceof CsvSyntaxError)) return error;
     const column = header?.[error.field - 1] ?? `field ${error.field}`;
