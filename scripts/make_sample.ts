@@ -33,29 +33,10 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { RAW_COLUMNS } from "./synthetic_day.ts";
 
 /** The 19 columns of the ad-server export, in export order. */
-const COLUMNS = [
-  "AGENCY_ID",
-  "ADVERTISER_ID",
-  "ORDER_ID",
-  "CAMPAIGN_ID",
-  "IMPRESSION_ID",
-  "IMPRESSION_DATE",
-  "IMPRESSION_DATETIME",
-  "AD_ID",
-  "CREATIVE_ID",
-  "CREATIVE_TYPE",
-  "CREATIVE_SIZE",
-  "SITE_ID",
-  "PLACEMENT_ID",
-  "DEVICE_TYPE",
-  "OS_NAME",
-  "BROWSER_NAME",
-  "COUNTRY_CODE",
-  "REGION_CODE",
-  "IMPRESSION",
-] as const;
+const COLUMNS = RAW_COLUMNS;
 
 type Column = typeof COLUMNS[number];
 

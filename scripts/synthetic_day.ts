@@ -19,7 +19,7 @@
 import { parseArgs } from "node:util";
 
 /** The 19 columns of the ad-server export, in export order. */
-export const RAW_COLUMNS: readonly string[] = [
+export const RAW_COLUMNS = [
   "AGENCY_ID",
   "ADVERTISER_ID",
   "ORDER_ID",
@@ -39,7 +39,7 @@ export const RAW_COLUMNS: readonly string[] = [
   "COUNTRY_CODE",
   "REGION_CODE",
   "IMPRESSION",
-];
+] as const;
 
 /** Options for {@linkcode writeSyntheticDay}. */
 export interface SyntheticDayOptions {

@@ -9,40 +9,12 @@ import {
   OTHER_DATE,
   scanImpressions,
 } from "../engine/scan_impressions.ts";
+import { Rng } from "./_rng.ts";
 
 const encoder = new TextEncoder();
 const KEY = "2021/01/30/part-0007.csv";
 const DATE = "2021-01-30";
 const HEADER = "IMPRESSION_ID,IMPRESSION_DATETIME,CAMPAIGN_ID,NOTE";
-
-/** A small seeded PRNG (xorshift32), so every run sees the same inputs. */
-class Rng {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = (seed >>> 0) || 0x9e3779b9;
-    for (let i = 0; i < 8; i++) this.next();
-  }
-  /** A uniform 32-bit unsigned integer. */
-  next(): number {
-    let x = this.#state;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.#state = x >>> 0;
-    return this.#state;
-  }
-  /** An integer in `[0, n)`. */
-  int(n: number): number {
-    return Math.floor((this.next() / 0x1_0000_0000) * n);
-  }
-  /** True with probability `p`. */
-  chance(p: number): boolean {
-    return this.next() / 0x1_0000_0000 < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-}
 
 /** Bytes that are not valid UTF-8 on their own. */
 const INVALID_UTF8 = [[0xff], [0xc3], [0x80], [0xe6, 0x97], [0xed, 0xa0, 0x80], [0xf8, 0x88]];
