@@ -75,6 +75,10 @@ export interface DayScan {
   spilled: boolean;
   /** Hash partitions used. */
   partitions: number;
+  /** Parse tasks run (objects, or byte ranges of large ones). */
+  tasks: number;
+  /** Split objects parsed again whole because they hold quotes. */
+  reparsed: number;
 }
 
 /** Bytes of memory per row in memory mode: a key record plus slack. */
@@ -119,8 +123,7 @@ async function planTasks(options: DayScanOptions, partitions: number, spill: boo
     maxInvalidRows: options.maxInvalidRows,
   };
   for (const [index, object] of options.objects.entries()) {
-    const ranges = object.gzip || options.workers < 2 ? 1 : Math.floor(object.size / splitBytes);
-    if (ranges < 2 || object.header.length === 0) {
+    const add = (range: Partial<ScanTask>) =>
       tasks.push({
         ...base,
         id: tasks.length,
@@ -130,7 +133,13 @@ async function planTasks(options: DayScanOptions, partitions: number, spill: boo
         gzip: object.gzip,
         start: 0,
         end: -1,
+        ...range,
       });
+    // Splitting pays only with several workers (or when asked for, in tests).
+    const split = !object.gzip && (options.workers >= 2 || options.splitBytes !== undefined);
+    const ranges = split ? Math.floor(object.size / splitBytes) : 1;
+    if (ranges < 2 || object.header.length === 0) {
+      add({});
       continue;
     }
     const columns = resolveColumns(object.key, object.header);
@@ -140,18 +149,7 @@ async function planTasks(options: DayScanOptions, partitions: number, spill: boo
         ? object.size
         : await lineStartAfter(object.path, Math.floor((object.size * r) / ranges), object.size);
       if (end <= start) continue;
-      tasks.push({
-        ...base,
-        id: tasks.length,
-        object: index,
-        key: object.key,
-        path: object.path,
-        gzip: false,
-        start,
-        end,
-        checkQuotes: true,
-        columns: start === 0 ? undefined : { ...columns },
-      });
+      add({ start, end, checkQuotes: true, columns: start === 0 ? undefined : { ...columns } });
       start = end;
     }
   }
@@ -374,6 +372,8 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
       invalid,
       spilled: spill,
       partitions,
+      tasks: tasks.length,
+      reparsed: recut.size,
     };
   } finally {
     await Deno.remove(options.scratchDir, { recursive: true }).catch(() => {});

@@ -109,6 +109,7 @@ export const dedupedImpressions = defineAsset({
       objects: raw.objects.length,
       partitions: scan.partitions,
       spilled: scan.spilled,
+      tasks: scan.tasks,
     });
     return {
       day: {

@@ -10,6 +10,7 @@ import type { InvalidRow } from "../engine/scan_impressions.ts";
 import { defineAsset } from "../materializer/asset.ts";
 import { jsonIO } from "../materializer/io.ts";
 import { dedupedImpressions } from "./deduped_impressions.ts";
+import { countsSumToRows } from "./_checks.ts";
 
 /** The value of `hourly_campaign_counts`. */
 export interface HourlyCampaignCounts {
@@ -71,17 +72,7 @@ export const hourlyCampaignCounts = defineAsset({
     };
   },
   checks: [
-    {
-      name: "counts_sum_to_rows",
-      severity: "error",
-      evaluate(value: HourlyCampaignCounts) {
-        const sum = value.counts.reduce((n, c) => n + c.count, 0);
-        return {
-          passed: sum === value.inDayRows,
-          detail: `counts sum to ${sum}; deduplicated rows of the day: ${value.inDayRows}`,
-        };
-      },
-    },
+    countsSumToRows<HourlyCampaignCounts>(),
     {
       name: "positive_counts",
       severity: "error",

@@ -17,6 +17,7 @@ import { jsonIO } from "../materializer/io.ts";
 import { readObjectFile } from "../resources/object_file.ts";
 import { publishObject, type Receipt, receiptIsCurrent, resultKey } from "./_publish.ts";
 import { dedupedImpressions } from "./deduped_impressions.ts";
+import { countsSumToRows } from "./_checks.ts";
 
 /** One output row. */
 export interface DeviceHourCount {
@@ -143,16 +144,6 @@ export const hourlyDeviceCounts = defineAsset({
         };
       },
     },
-    {
-      name: "counts_sum_to_rows",
-      severity: "error",
-      evaluate(value: HourlyDeviceCounts) {
-        const sum = value.counts.reduce((n, c) => n + c.count, 0);
-        return {
-          passed: sum === value.inDayRows,
-          detail: `counts sum to ${sum}; deduplicated rows of the day: ${value.inDayRows}`,
-        };
-      },
-    },
+    countsSumToRows<HourlyDeviceCounts>(),
   ],
 });

@@ -5,9 +5,8 @@
  * @module
  */
 
+import { DateRangeError, datesBetween, DAY_MS } from "../materializer/partitions.ts";
 import { UsageError } from "./errors.ts";
-
-const DAY_MS = 86_400_000;
 
 /**
  * Parses one date; `now` fixes what `today` means (for tests).
@@ -34,17 +33,12 @@ export function parseDate(text: string, now: Date = new Date()): string {
   );
 }
 
-/** Every date from `from` to `to`, inclusive. */
-export function dateRange(from: string, to: string, maxDays = 3660): string[] {
-  const start = Date.parse(`${from}T00:00:00Z`);
-  const end = Date.parse(`${to}T00:00:00Z`);
-  if (end < start) throw new UsageError(`--to ${to} is before --from ${from}`);
-  const days = (end - start) / DAY_MS + 1;
-  if (days > maxDays) {
-    throw new UsageError(`the range ${from}..${to} has more than ${maxDays} days`);
+/** Every date from `from` to `to`, inclusive; a bad range is a usage error. */
+export function dateRange(from: string, to: string): string[] {
+  try {
+    return datesBetween(from, to);
+  } catch (error) {
+    if (error instanceof DateRangeError) throw new UsageError(error.message);
+    throw error;
   }
-  return Array.from(
-    { length: days },
-    (_, i) => new Date(start + i * DAY_MS).toISOString().slice(0, 10),
-  );
 }

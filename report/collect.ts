@@ -15,6 +15,7 @@ import { createGraph } from "../materializer/graph.ts";
 import { type AssetOutcome, entryDir, type PartitionOutcome } from "../materializer/materialize.ts";
 import { listRunRecords, type RunRecord } from "../materializer/runs.ts";
 import { ReportError } from "./errors.ts";
+import { DateRangeError, datesBetween as partitionDates } from "../materializer/partitions.ts";
 
 /**
  * What happened to an asset on a date, as the report shows it: the recorded
@@ -229,11 +230,9 @@ export interface CollectOptions {
   now?: Date;
 }
 
-const DAY_MS = 86_400_000;
-const MAX_DAYS = 3660;
-
 /**
- * Every date from `from` to `to`, inclusive.
+ * Every date from `from` to `to`, inclusive; a bad range is a
+ * {@linkcode ReportError}.
  *
  * @example
  * ```ts
@@ -242,23 +241,12 @@ const MAX_DAYS = 3660;
  * ```
  */
 export function datesBetween(from: string, to: string): string[] {
-  const start = Date.parse(`${from}T00:00:00Z`);
-  const end = Date.parse(`${to}T00:00:00Z`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(from) || !/^\d{4}-\d{2}-\d{2}$/.test(to)) {
-    throw new ReportError(`dates must be YYYY-MM-DD, not ${JSON.stringify(`${from}..${to}`)}`);
+  try {
+    return partitionDates(from, to);
+  } catch (error) {
+    if (error instanceof DateRangeError) throw new ReportError(error.message);
+    throw error;
   }
-  if (Number.isNaN(start) || Number.isNaN(end)) {
-    throw new ReportError(`invalid date in ${from}..${to}`);
-  }
-  if (end < start) throw new ReportError(`--to ${to} is before --from ${from}`);
-  const days = (end - start) / DAY_MS + 1;
-  if (days > MAX_DAYS) {
-    throw new ReportError(`the range ${from}..${to} has more than ${MAX_DAYS} days`);
-  }
-  return Array.from(
-    { length: days },
-    (_, i) => new Date(start + i * DAY_MS).toISOString().slice(0, 10),
-  );
 }
 
 function num(metadata: Record<string, unknown> | undefined, key: string): number | undefined {

@@ -10,6 +10,8 @@ import { countCampaignHours, formatCountsCsv } from "../engine/hourly_counts.ts"
 import { scanImpressions } from "../engine/scan_impressions.ts";
 import { writeSyntheticDay } from "../scripts/synthetic_day.ts";
 import { runCli, withTempDir } from "./_helpers.ts";
+import { scanDay } from "../assets/_day_scan.ts";
+import { createEntryWriter } from "../materializer/cache.ts";
 
 const DATE = "2021-01-30";
 
@@ -69,5 +71,71 @@ Deno.test("single-threaded, parallel and spilling paths publish identical bytes"
       assert.equal(r.csv, expected);
       assert.match(r.stderr, /spilled=true/);
     });
+  });
+});
+
+Deno.test("byte-range splits give the same rows, and quoted files are parsed whole", async (t) => {
+  await withTempDir(async (dir) => {
+    const root = `${dir}/bucket`;
+    await writeSyntheticDay({ root, date: DATE, rows: 40_000, files: 2, seed: 5 });
+    // A file with quoted fields holding line breaks: splitting it at a line
+    // start could cut a field, so it must be parsed whole.
+    const quoted = [
+      "IMPRESSION_ID,NOTE,IMPRESSION_DATETIME,CAMPAIGN_ID",
+      ...Array.from(
+        { length: 12_000 },
+        (_, i) =>
+          `q-${i},"line one\nline ""two"", ${"x".repeat(i % 50)}",2021-01-30 ${
+            String(i % 24).padStart(2, "0")
+          }:00:00,${i % 7}`,
+      ),
+    ].join("\n") + "\n";
+    await Deno.writeTextFile(`${root}/2021/01/30/quoted.csv`, quoted);
+    const expected = await reference(root);
+    const folder = `${root}/2021/01/30`;
+    const objects = [...Deno.readDirSync(folder)].map((e) => e.name).sort().map((name) => {
+      const path = `${folder}/${name}`;
+      const header = Deno.readTextFileSync(path).split("\n", 1)[0].split(",");
+      return {
+        key: name,
+        etag: "e",
+        size: Deno.statSync(path).size,
+        file: name,
+        path,
+        gzip: false,
+        header,
+      };
+    });
+    for (const workers of [0, 2]) {
+      await t.step(`${workers} workers, 256 KiB ranges`, async () => {
+        const out = createEntryWriter(`${dir}/entry-${workers}`);
+        const scan = await scanDay({
+          objects,
+          date: DATE,
+          maxInvalidRows: 0,
+          workers,
+          memoryBudget: 1 << 30,
+          scratchDir: `${dir}/scratch-${workers}`,
+          output: out,
+          splitBytes: 256 * 1024,
+        });
+        const hours = new Int8Array(
+          (await Deno.readFile(`${dir}/entry-${workers}/hours.bin`)).buffer,
+        );
+        const bytes = await Deno.readFile(`${dir}/entry-${workers}/campaigns.bin`);
+        const counts = countCampaignHours({
+          rows: scan.rows,
+          hours,
+          campaigns: new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4),
+          campaignIds: scan.campaignIds,
+          kept: scan.kept,
+          objects: scan.objects,
+        });
+        assert.equal(formatCountsCsv(counts), expected);
+        assert.equal(scan.rows, 52_000);
+        assert.ok(scan.tasks > objects.length, `only ${scan.tasks} tasks`);
+        assert.equal(scan.reparsed, 1); // quoted.csv
+      });
+    }
   });
 });
