@@ -54,6 +54,14 @@ export function daysInMonth(year: number, month: number): number {
   return month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1];
 }
 
+let lastYear = -1, lastMonth = -1, lastDay = -1, lastDays = 0;
+
+/** Two ASCII digits as a number, or -1. */
+function two(bytes: Uint8Array, at: number): number {
+  const hi = bytes[at] - 0x30, lo = bytes[at + 1] - 0x30;
+  return (hi >>> 0) > 9 || (lo >>> 0) > 9 ? -1 : hi * 10 + lo;
+}
+
 function digits(bytes: Uint8Array, at: number, count: number): number {
   let value = 0;
   for (let i = at; i < at + count; i++) {
@@ -92,11 +100,11 @@ export function parseDatetime(
     bytes[b + 13] !== 0x3a || bytes[b + 16] !== 0x3a
   ) return "not a datetime like 2021-01-30 12:15:02";
   const year = digits(bytes, b, 4);
-  const month = digits(bytes, b + 5, 2);
-  const day = digits(bytes, b + 8, 2);
-  const hour = digits(bytes, b + 11, 2);
-  const minute = digits(bytes, b + 14, 2);
-  const second = digits(bytes, b + 17, 2);
+  const month = two(bytes, b + 5);
+  const day = two(bytes, b + 8);
+  const hour = two(bytes, b + 11);
+  const minute = two(bytes, b + 14);
+  const second = two(bytes, b + 17);
   if ((year | month | day | hour | minute | second) < 0) {
     return "not a datetime like 2021-01-30 12:15:02";
   }
@@ -132,7 +140,14 @@ export function parseDatetime(
       pos = end;
     } else return "unexpected text after the time";
   }
-  out.seconds = daysFromCivil(year, month, day) * SECONDS_PER_DAY +
+  // Rows of a day share their date: remember the last one converted.
+  if (year !== lastYear || month !== lastMonth || day !== lastDay) {
+    lastYear = year;
+    lastMonth = month;
+    lastDay = day;
+    lastDays = daysFromCivil(year, month, day);
+  }
+  out.seconds = lastDays * SECONDS_PER_DAY +
     hour * 3600 + minute * 60 + second - offset;
   out.nanos = nanos;
   return null;
