@@ -83,8 +83,27 @@ export interface DayScan {
 
 /** Bytes of memory per row in memory mode: a key record plus slack. */
 const BYTES_PER_ROW_IN_MEMORY = RECORD_WORDS * 4 * 2;
-/** A conservative guess of the smallest row, to estimate rows from bytes. */
-const MIN_ROW_BYTES = 60;
+/** The smallest row size assumed when estimating rows from bytes. */
+const MIN_ROW_BYTES = 24;
+
+/**
+ * Bytes per row, measured on the first 256 KiB of the largest plain object
+ * (a third less, for safety); 60 when there is nothing to measure.
+ */
+async function bytesPerRow(objects: readonly RawObject[]): Promise<number> {
+  const plain = objects.filter((o) => !o.gzip && o.size > 0).sort((a, b) => b.size - a.size)[0];
+  if (!plain) return 60;
+  const file = await Deno.open(plain.path);
+  try {
+    const buffer = new Uint8Array(256 * 1024);
+    const n = (await file.read(buffer)) ?? 0;
+    let lines = 0;
+    for (let i = 0; i < n; i++) if (buffer[i] === 0x0a) lines++;
+    return lines < 16 ? 60 : Math.max(MIN_ROW_BYTES, (n / lines) * 0.66);
+  } finally {
+    file.close();
+  }
+}
 
 function nextPowerOfTwo(n: number): number {
   let p = 1;
@@ -220,7 +239,7 @@ async function readRecords(path: string): Promise<Uint32Array> {
  */
 export async function scanDay(options: DayScanOptions): Promise<DayScan> {
   const totalBytes = options.objects.reduce((n, o) => n + (o.gzip ? o.size * 8 : o.size), 0);
-  const estimatedRows = totalBytes / MIN_ROW_BYTES;
+  const estimatedRows = totalBytes / (await bytesPerRow(options.objects));
   const spill = estimatedRows * BYTES_PER_ROW_IN_MEMORY > options.memoryBudget / 2;
   // Spilled partitions are read back one at a time: size each at ~1/8 of the budget.
   const partitions = spill
@@ -228,7 +247,8 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
       4096,
       Math.max(256, nextPowerOfTwo((estimatedRows * RECORD_WORDS * 4 * 8) / options.memoryBudget)),
     )
-    : 256;
+    // In memory: about 8,192 keys a partition, so each table stays in cache.
+    : Math.min(4096, Math.max(256, nextPowerOfTwo(estimatedRows / 8192)));
   await Deno.remove(options.scratchDir, { recursive: true }).catch(() => {});
   try {
     let tasks = await planTasks(options, partitions, spill);
