@@ -129,6 +129,9 @@ function retryPolicy(ctx: AssetContext): RetryPolicy {
   };
 }
 
+/** Objects larger than two parts are fetched in parts of this size by default. */
+const PART_SIZE = 8 * 1024 * 1024;
+
 /** Streams one object into the cache entry; a body cut short is transient. */
 async function download(
   out: EntryWriter,
@@ -136,40 +139,75 @@ async function download(
   object: ObjectInfo,
   file: string,
   onBytes: (n: number) => void,
+  policy: RetryPolicy,
+  partSize = PART_SIZE,
 ): Promise<number> {
-  let size: number;
   if (bucket.localPath) {
     // A local folder: let the kernel copy, then make sure nothing changed meanwhile.
-    size = await out.copyFile(file, await bucket.localPath(object.key, object.etag));
+    const size = await out.copyFile(file, await bucket.localPath(object.key, object.etag));
     await bucket.localPath(object.key, object.etag);
     onBytes(size);
     return size;
   }
-  try {
-    const body = await bucket.get(object.key, { ifMatch: object.etag });
-    const counted = body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          onBytes(chunk.length);
-          controller.enqueue(chunk);
-        },
-      }),
-    );
-    size = await out.writeStream(file, counted);
-  } catch (error) {
-    if (error instanceof StorageError) throw error;
-    throw new StorageError(
-      `GetObject ${bucket.uri}/${object.key}: body ended early: ${errorLine(error)}`,
-      { transient: true, cause: error },
-    );
+  if (object.size > 2 * partSize) {
+    // A large object: several ranged GETs at once, each retried on its own.
+    const what = `GetObject ${bucket.uri}/${object.key}`;
+    const counted = (stream: ReadableStream<Uint8Array>) =>
+      stream.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            onBytes(chunk.length);
+            controller.enqueue(chunk);
+          },
+        }),
+      );
+    return await out.writeRanges(file, object.size, {
+      partSize,
+      concurrency: 4,
+      fetch: async (start, end) =>
+        counted(await bucket.get(object.key, { ifMatch: object.etag, range: { start, end } })),
+      attempt: (run) =>
+        withRetries(what, policy, async () => {
+          try {
+            await run();
+          } catch (error) {
+            if (error instanceof StorageError) throw error;
+            throw new StorageError(`${what}: body ended early: ${errorLine(error)}`, {
+              transient: true,
+              cause: error,
+            });
+          }
+        }),
+    });
   }
-  if (size !== object.size) {
-    throw new StorageError(
-      `GetObject ${bucket.uri}/${object.key}: read ${size} bytes, the listing said ${object.size}`,
-      { transient: true },
-    );
-  }
-  return size;
+  return await withRetries(`GetObject ${bucket.uri}/${object.key}`, policy, async () => {
+    let size: number;
+    try {
+      const body = await bucket.get(object.key, { ifMatch: object.etag });
+      const counted = body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            onBytes(chunk.length);
+            controller.enqueue(chunk);
+          },
+        }),
+      );
+      size = await out.writeStream(file, counted);
+    } catch (error) {
+      if (error instanceof StorageError) throw error;
+      throw new StorageError(
+        `GetObject ${bucket.uri}/${object.key}: body ended early: ${errorLine(error)}`,
+        { transient: true, cause: error },
+      );
+    }
+    if (size !== object.size) {
+      throw new StorageError(
+        `GetObject ${bucket.uri}/${object.key}: read ${size} bytes, the listing said ${object.size}`,
+        { transient: true },
+      );
+    }
+    return size;
+  });
 }
 
 /** The `raw_partition` asset. */
@@ -220,10 +258,14 @@ export const rawPartition = defineAsset({
           reused++;
           onBytes(object.size);
         } else {
-          const size = await withRetries(
-            `GetObject ${bucket.uri}/${object.key}`,
+          const size = await download(
+            ctx.output,
+            bucket,
+            object,
+            file,
+            onBytes,
             retryPolicy(ctx),
-            () => download(ctx.output, bucket, object, file, onBytes),
+            ctx.params.downloadPartBytes,
           );
           downloaded++;
           bytes += size;

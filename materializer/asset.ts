@@ -30,6 +30,8 @@ export interface RunParams {
   maxInvalidRows: number;
   /** Retries of transient storage failures. */
   retries: number;
+  /** Objects larger than two parts of this size are fetched as parallel ranges. */
+  downloadPartBytes?: number;
   /** Concurrent object downloads. */
   downloadConcurrency: number;
   /** Check thresholds by check name (fractions, e.g. 0.2 for 20%). */

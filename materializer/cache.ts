@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import { temporaryPath, writeFileAtomic } from "../resources/atomic_file.ts";
 import type { CheckResult } from "./asset.ts";
+import { mapConcurrent } from "./concurrency.ts";
 
 /** A data file of an entry. */
 export interface FileRecord {
@@ -70,6 +71,12 @@ export interface EntryWriter {
    * verified on read by size. Returns the bytes copied.
    */
   copyFile(name: string, source: string): Promise<number>;
+  /**
+   * Fills a file of known size from byte ranges fetched concurrently, then
+   * renames it into place; verified on read by size. `attempt` wraps each
+   * part (to retry it). Returns the bytes written.
+   */
+  writeRanges(name: string, size: number, options: RangeOptions): Promise<number>;
   /** Keeps a file of the previous entry as it is. */
   keepFile(record: FileRecord): void;
   /** Sets the small JSON part of the value. */
@@ -78,6 +85,18 @@ export interface EntryWriter {
   readonly files: readonly FileRecord[];
   /** The JSON value set so far. */
   readonly value: unknown;
+}
+
+/** How {@linkcode EntryWriter.writeRanges} fetches a file. */
+export interface RangeOptions {
+  /** Bytes per part. */
+  partSize: number;
+  /** Parts fetched at once. */
+  concurrency: number;
+  /** Streams bytes `start` to `end` (exclusive). */
+  fetch(start: number, end: number): Promise<ReadableStream<Uint8Array>>;
+  /** Runs one part (once by default; pass a retrying wrapper). */
+  attempt?(run: () => Promise<void>): Promise<void>;
 }
 
 /** Reads a verified entry. */
@@ -179,6 +198,48 @@ export function createEntryWriter(
         throw error;
       }
       const size = (await Deno.stat(path)).size;
+      files.set(name, { name, size });
+      return size;
+    },
+    async writeRanges(name, size, ranges) {
+      const path = `${dir}/${safeName(name)}`;
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      const temporary = temporaryPath(path);
+      const parts: { start: number; end: number }[] = [];
+      for (let start = 0; start < size; start += ranges.partSize) {
+        parts.push({ start, end: Math.min(size, start + ranges.partSize) });
+      }
+      const attempt = ranges.attempt ?? ((run: () => Promise<void>) => run());
+      try {
+        await Deno.writeFile(temporary, new Uint8Array(0));
+        await Deno.truncate(temporary, size);
+        let done = 0;
+        await mapConcurrent(parts, ranges.concurrency, ({ start, end }) =>
+          attempt(async () => {
+            const file = await Deno.open(temporary, { write: true });
+            try {
+              await file.seek(start, Deno.SeekMode.Start);
+              let position = start;
+              for await (const chunk of await ranges.fetch(start, end)) {
+                if (position + chunk.length > end) throw new Error("a part is longer than asked");
+                let written = 0;
+                while (written < chunk.length) written += await file.write(chunk.subarray(written));
+                position += chunk.length;
+              }
+              if (position !== end) {
+                throw new Error(`a part ended at byte ${position}, expected ${end}`);
+              }
+            } finally {
+              file.close();
+            }
+          }).then(() => {
+            if (++done === 1 && parts.length > 1) return options.checkpoint?.(name); // mid-file
+          }));
+        await Deno.rename(temporary, path);
+      } catch (error) {
+        await Deno.remove(temporary).catch(() => {});
+        throw error;
+      }
       files.set(name, { name, size });
       return size;
     },

@@ -172,6 +172,9 @@ export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
             Bucket: name,
             Key: key,
             IfMatch: getOptions?.ifMatch === undefined ? undefined : `"${getOptions.ifMatch}"`,
+            Range: getOptions?.range
+              ? `bytes=${getOptions.range.start}-${getOptions.range.end - 1}`
+              : undefined,
           }),
           { abortSignal: getOptions?.signal },
         ));

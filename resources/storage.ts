@@ -24,6 +24,8 @@ export interface ObjectHead extends ObjectInfo {
 export interface GetOptions {
   /** Fail with `ObjectChangedError` unless the object still has this ETag. */
   ifMatch?: string;
+  /** Only bytes `start` to `end` (exclusive). */
+  range?: { start: number; end: number };
   /** Abort the request. */
   signal?: AbortSignal;
 }

@@ -5,7 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { csv, row, runCli, withTempDir } from "./_helpers.ts";
+import { csv, row, runCli, testContext, withTempDir } from "./_helpers.ts";
+import { rawPartition } from "../assets/raw_partition.ts";
+import { openS3Bucket } from "../resources/s3_bucket.ts";
 import { startTestS3 } from "./_s3_server.ts";
 import { type Fault, faultTimes, type SeenRequest, startFaultProxy } from "./_fault_proxy.ts";
 import { recordSummary } from "./_summary.ts";
@@ -123,6 +125,55 @@ Deno.test({
       });
     } finally {
       recordSummary({ faults: proxy.injected, publishedChecks: published });
+      proxy.close();
+      await s3.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "large objects arrive as parallel ranged GETs; a reset part is retried alone",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const s3 = await startTestS3();
+    const proxy = startFaultProxy(s3.endpoint, () => null);
+    try {
+      s3.createBucket("impressions-ranges");
+      const body = csv(
+        ...Array.from(
+          { length: 3000 },
+          (_, i) =>
+            row(`r-${i}`, `2021-01-30 ${String(i % 24).padStart(2, "0")}:00:00`, String(i % 9)),
+        ),
+      );
+      await s3.put("impressions-ranges", { "2021/01/30/big.csv": body });
+      let ranged = 0;
+      proxy.setPlan((r) => {
+        if (r.method === "GET" && r.path.includes("big.csv")) ranged++;
+        return ranged === 3 ? { kind: "reset" } : null;
+      });
+      await withTempDir(async (dir) => {
+        const bucket = await openS3Bucket({
+          bucket: "impressions-ranges",
+          endpoint: proxy.endpoint,
+          retry: { retries: 3, sleep: () => Promise.resolve() },
+        });
+        const ctx = testContext("2021-01-30", {
+          bucket,
+          dir: `${dir}/entry`,
+          params: { downloadPartBytes: 64 * 1024, retries: 3 },
+        });
+        ctx.observation = (await rawPartition.observe!(ctx)).detail;
+        const value = await rawPartition.compute({}, ctx);
+        bucket.close();
+        assert.equal(await Deno.readTextFile(value.objects[0].path), body);
+        const parts = Math.ceil(new TextEncoder().encode(body).length / (64 * 1024));
+        assert.ok(parts > 2);
+        assert.equal(ranged, parts + 1); // every part once, the reset one twice
+        recordSummary({ faults: 1, publishedChecks: 1 });
+      });
+    } finally {
       proxy.close();
       await s3.stop();
     }
