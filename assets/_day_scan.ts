@@ -83,6 +83,9 @@ export interface DayScan {
 
 /** Bytes of memory per row in memory mode: a key record plus slack. */
 const BYTES_PER_ROW_IN_MEMORY = RECORD_WORDS * 4 * 2;
+/** Below this many bytes a day is parsed on the calling thread. */
+const SMALL_DAY_BYTES = 4 * 1024 * 1024;
+
 /** The smallest row size assumed when estimating rows from bytes. */
 const MIN_ROW_BYTES = 24;
 
@@ -259,7 +262,9 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
       for (const b of progress.values()) done += b;
       options.onProgress?.(Math.min(done, totalBytes), totalBytes);
     };
-    let results = await runTasks(tasks, options.workers, onBytes);
+    // Starting workers costs more than parsing a small day on this thread.
+    const workers = totalBytes < SMALL_DAY_BYTES ? 0 : options.workers;
+    let results = await runTasks(tasks, workers, onBytes);
 
     // A split object with a quote byte may have been cut inside a quoted
     // field: parse such objects again, whole.
@@ -282,7 +287,7 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
       const todo = next.filter((_, i) => nextResults[i] === undefined);
       const done = await runTasks(
         todo.map((t, i) => ({ ...t, id: i, scratch: `${options.scratchDir}/whole` })),
-        options.workers,
+        workers,
         () => {},
       );
       todo.forEach((t, i) => (nextResults[t.id] = done[i]));
