@@ -81,8 +81,11 @@ export interface DayScan {
   reparsed: number;
 }
 
-/** Bytes of memory per row in memory mode: a key record plus slack. */
-const BYTES_PER_ROW_IN_MEMORY = RECORD_WORDS * 4 * 2;
+/**
+ * Bytes of memory per row in memory mode: a key record, plus half again for
+ * buffers that grow by doubling.
+ */
+const BYTES_PER_ROW_IN_MEMORY = RECORD_WORDS * 4 * 1.5;
 /** Below this many bytes a day is parsed on the calling thread. */
 const SMALL_DAY_BYTES = 4 * 1024 * 1024;
 
@@ -243,7 +246,9 @@ async function readRecords(path: string): Promise<Uint32Array> {
 export async function scanDay(options: DayScanOptions): Promise<DayScan> {
   const totalBytes = options.objects.reduce((n, o) => n + (o.gzip ? o.size * 8 : o.size), 0);
   const estimatedRows = totalBytes / (await bytesPerRow(options.objects));
-  const spill = estimatedRows * BYTES_PER_ROW_IN_MEMORY > options.memoryBudget / 2;
+  // The rest of the budget: the kept flags and hours (2 bytes a row), the
+  // parsers' buffers and the runtime itself.
+  const spill = estimatedRows * BYTES_PER_ROW_IN_MEMORY > options.memoryBudget * 0.6;
   // Spilled partitions are read back one at a time: size each at ~1/8 of the budget.
   const partitions = spill
     ? Math.min(

@@ -80,6 +80,7 @@ const SPILL_WORDS = 4 << 20;
 
 async function* readRange(task: ScanTask): AsyncGenerator<Uint8Array> {
   const file = await Deno.open(task.path);
+  let next: Promise<Uint8Array | null> | undefined;
   try {
     if (task.gzip) {
       yield* file.readable.pipeThrough(new DecompressionStream("gzip"));
@@ -87,14 +88,29 @@ async function* readRange(task: ScanTask): AsyncGenerator<Uint8Array> {
     }
     await file.seek(task.start, Deno.SeekMode.Start);
     let left = task.end < 0 ? Infinity : task.end - task.start;
-    while (left > 0) {
+    // Read the next chunk while the caller parses this one.
+    const readNext = async (): Promise<Uint8Array | null> => {
+      if (left <= 0) return null;
       const buffer = new Uint8Array(Math.min(READ_SIZE, left));
-      const n = await file.read(buffer);
-      if (n === null) break;
-      left -= n;
-      yield buffer.subarray(0, n);
+      let filled = 0;
+      while (filled < buffer.length) {
+        const n = await file.read(buffer.subarray(filled));
+        if (n === null) break;
+        filled += n;
+      }
+      left -= filled;
+      if (filled < buffer.length) left = 0;
+      return filled > 0 ? buffer.subarray(0, filled) : null;
+    };
+    next = readNext();
+    while (true) {
+      const chunk = await next;
+      if (chunk === null) break;
+      next = readNext();
+      yield chunk;
     }
   } finally {
+    await next?.catch(() => null); // a read still in flight when the caller stopped
     try {
       file.close();
     } catch {
@@ -195,7 +211,6 @@ export async function runScanTask(
     };
     let read = 0;
     for await (const chunk of readRange(task)) {
-      if (task.checkQuotes && !result.hasQuote && chunk.indexOf(0x22) >= 0) result.hasQuote = true;
       scan.push(chunk);
       await drain();
       read += chunk.length;
@@ -212,7 +227,10 @@ export async function runScanTask(
     result.rows = summary.rows;
     result.lines = summary.lines;
     result.campaignIds = summary.campaignIds;
+    result.hasQuote = summary.sawQuotedField;
   } catch (error) {
+    // A range cut inside a quoted field fails or mis-parses; it is redone whole.
+    if (task.checkQuotes) result.hasQuote = true;
     if (error instanceof ImpressionDataError) {
       result.error = { kind: "data", detail: error.detail };
     } else if (error instanceof HeaderError) {

@@ -70,6 +70,8 @@ export interface CsvScanner {
   end(): void;
   /** Line breaks consumed so far (complete records and skipped empty lines). */
   readonly lines: number;
+  /** Whether any field so far opened with a quote (it may span lines). */
+  readonly sawQuotedField: boolean;
   /**
    * Records the offsets of the first `limit` fields only; later fields are
    * counted (`count` stays exact) but their offsets are not kept.
@@ -158,6 +160,7 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
   let line = 1;
   let atStart = options.bom ?? true;
   let fieldLimit = Infinity;
+  let sawQuotedField = false;
 
   function grow(): void {
     const size = record.starts.length * 2;
@@ -197,6 +200,7 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
         if (count === record.starts.length) grow();
         if (pos < n && bytes[pos] === QUOTE) {
           let flag = FIELD_QUOTED;
+          sawQuotedField = true;
           const fieldStart = ++pos;
           let closed = -1;
           while (pos < n) {
@@ -387,6 +391,9 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
     },
     get lines(): number {
       return line - 1;
+    },
+    get sawQuotedField(): boolean {
+      return sawQuotedField;
     },
     limitFields(limit: number): void {
       fieldLimit = Math.max(1, limit);

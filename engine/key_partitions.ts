@@ -89,7 +89,9 @@ export class KeyPartitions {
 
   /** Returns each partition's records (trimmed) and empties the buffers. */
   take(): Uint32Array[] {
-    const out = this.#buffers.map((b, p) => b.slice(0, this.#lengths[p]));
+    // Views, not copies: the buffers are replaced below, so nothing else
+    // writes to them, and a worker can transfer them whole.
+    const out = this.#buffers.map((b, p) => b.subarray(0, this.#lengths[p]));
     this.#buffers = Array.from({ length: this.count }, () => new Uint32Array(0));
     this.#lengths.fill(0);
     return out;

@@ -84,6 +84,8 @@ export interface ScanSummary {
   campaignIds: string[];
   /** Bytes read (after decompression). */
   bytes: number;
+  /** Whether a field opened with a quote (so it may have held a line break). */
+  sawQuotedField: boolean;
 }
 
 /** The columns scanned from one object, all in memory. */
@@ -354,6 +356,7 @@ export function createImpressionScan(
         lines: scanner.lines,
         campaignIds,
         bytes,
+        sawQuotedField: scanner.sawQuotedField,
       };
     },
   };
