@@ -52,7 +52,7 @@ export interface DayScanOptions {
   /** Where `hours.bin`, `campaigns.bin` and `kept.bin` go. */
   output: EntryWriter;
   /** Bytes parsed so far, of `total`. */
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: (done: number, total: number, rows: number) => void;
   /** Target bytes per range when splitting large objects. */
   splitBytes?: number;
 }
@@ -185,12 +185,12 @@ async function planTasks(options: DayScanOptions, partitions: number, spill: boo
 async function runTasks(
   tasks: readonly ScanTask[],
   workers: number,
-  onBytes: (id: number, bytes: number) => void,
+  onProgress: (id: number, bytes: number, rows: number) => void,
 ): Promise<ScanTaskResult[]> {
   const results = new Array<ScanTaskResult>(tasks.length);
   if (workers < 1) {
     for (const task of tasks) {
-      results[task.id] = await runScanTask(task, (b) => onBytes(task.id, b));
+      results[task.id] = await runScanTask(task, (b, r) => onProgress(task.id, b, r));
     }
     return results;
   }
@@ -208,7 +208,7 @@ async function runTasks(
         };
         worker.onmessage = (event) => {
           const message = event.data;
-          if (message.type === "progress") onBytes(message.id, message.bytes);
+          if (message.type === "progress") onProgress(message.id, message.bytes, message.rows);
           else {
             results[message.result.id] = message.result;
             give();
@@ -260,12 +260,15 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
   await Deno.remove(options.scratchDir, { recursive: true }).catch(() => {});
   try {
     let tasks = await planTasks(options, partitions, spill);
-    const progress = new Map<number, number>();
-    const onBytes = (id: number, bytes: number) => {
-      progress.set(id, bytes);
-      let done = 0;
-      for (const b of progress.values()) done += b;
-      options.onProgress?.(Math.min(done, totalBytes), totalBytes);
+    const progress = new Map<number, [number, number]>();
+    const onBytes = (id: number, bytes: number, rows: number) => {
+      progress.set(id, [bytes, rows]);
+      let done = 0, rowsDone = 0;
+      for (const [b, r] of progress.values()) {
+        done += b;
+        rowsDone += r;
+      }
+      options.onProgress?.(Math.min(done, totalBytes), totalBytes, rowsDone);
     };
     // Starting workers costs more than parsing a small day on this thread.
     const workers = totalBytes < SMALL_DAY_BYTES ? 0 : options.workers;

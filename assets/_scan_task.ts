@@ -147,12 +147,12 @@ function asBytes(view: ArrayBufferView): Uint8Array {
  * @example
  * ```ts
  * import { runScanTask } from "./_scan_task.ts";
- * // const result = await runScanTask(task, (bytes) => console.log(bytes));
+ * // const result = await runScanTask(task, (bytes, rows) => console.log(bytes, rows));
  * ```
  */
 export async function runScanTask(
   task: ScanTask,
-  onBytes?: (bytes: number) => void,
+  onProgress?: (bytes: number, rows: number) => void,
 ): Promise<ScanTaskResult> {
   await Deno.mkdir(task.scratch, { recursive: true });
   const base = `${task.scratch}/t${task.id}`;
@@ -214,7 +214,7 @@ export async function runScanTask(
       scan.push(chunk);
       await drain();
       read += chunk.length;
-      onBytes?.(read);
+      onProgress?.(read, scan.rows);
     }
     const summary = scan.finish();
     await drain();

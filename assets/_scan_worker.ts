@@ -12,11 +12,11 @@ import { runScanTask, type ScanTask } from "./_scan_task.ts";
 self.onmessage = async (event: MessageEvent<ScanTask>) => {
   const task = event.data;
   let last = 0;
-  const result = await runScanTask(task, (bytes) => {
+  const result = await runScanTask(task, (bytes, rows) => {
     const now = performance.now();
     if (now - last > 200) {
       last = now;
-      self.postMessage({ type: "progress", id: task.id, bytes });
+      self.postMessage({ type: "progress", id: task.id, bytes, rows });
     }
   });
   self.postMessage(

@@ -98,7 +98,14 @@ export const dedupedImpressions = defineAsset({
       memoryBudget: ctx.params.memoryBudget,
       scratchDir: `${ctx.scratchDir}/deduped_impressions`,
       output: ctx.output,
-      onProgress: (done, total) => ctx.progress({ phase: "parse", done, total, unit: "bytes" }),
+      onProgress: (done, total, rows) =>
+        ctx.progress({
+          phase: "parse",
+          done,
+          total,
+          unit: "bytes",
+          detail: `${rows.toLocaleString("en-US")} rows`,
+        }),
     });
     await ctx.checkpoint("scanned");
     for (const row of scan.invalid) {

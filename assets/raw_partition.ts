@@ -243,9 +243,16 @@ export const rawPartition = defineAsset({
     const cached = new Map((ctx.previous?.manifest.files ?? []).map((f) => [f.name, f]));
     let downloaded = 0, reused = 0, bytes = 0, streamed = 0;
     const total = listing.objects.reduce((n, o) => n + o.size, 0);
+    let finished = 0;
     const onBytes = (n: number) => {
       streamed += n;
-      ctx.progress({ phase: "download", done: streamed, total, unit: "bytes" });
+      ctx.progress({
+        phase: "download",
+        done: streamed,
+        total,
+        unit: "bytes",
+        detail: `${finished}/${listing.objects.length} objects`,
+      });
     };
     const objects = await mapConcurrent(
       listing.objects,
@@ -256,6 +263,7 @@ export const rawPartition = defineAsset({
         if (kept && kept.size === object.size) {
           ctx.output.keepFile(kept);
           reused++;
+          finished++;
           onBytes(object.size);
         } else {
           const size = await download(
@@ -270,6 +278,7 @@ export const rawPartition = defineAsset({
           downloaded++;
           bytes += size;
           await ctx.checkpoint(`downloaded:${object.key}`);
+          finished++;
         }
         const path = `${ctx.output.dir}/${file}`;
         const gzip = isGzipKey(object.key);

@@ -56,9 +56,10 @@ export function formatBar(
   const filled = Math.round(share * width);
   const bar = `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
   const percent = `${Math.floor(share * 100)}%`.padStart(4);
+  const detail = update.detail ? ` (${update.detail})` : "";
   return `${head} ${bar} ${percent} ${amount(update.done, update.unit)} / ${
     amount(update.total, update.unit)
-  }`;
+  }${detail}`;
 }
 
 /**

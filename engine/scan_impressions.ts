@@ -140,6 +140,8 @@ function isBlank(b: number): boolean {
 
 /** A scan fed chunk by chunk. */
 export interface ImpressionScan {
+  /** Rows scanned so far. */
+  readonly rows: number;
   /** Feeds decompressed bytes; blocks may be handed out. */
   push(chunk: Uint8Array): void;
   /** Ends the input; hands out the last block. */
@@ -334,6 +336,9 @@ export function createImpressionScan(
     });
   }
   return {
+    get rows(): number {
+      return rows;
+    },
     push(chunk: Uint8Array): void {
       bytes += chunk.length;
       try {

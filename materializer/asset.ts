@@ -84,6 +84,8 @@ export interface ProgressUpdate {
   total?: number;
   /** `bytes`, `rows` or `objects`. */
   unit: "bytes" | "rows" | "objects";
+  /** More figures for the bar, e.g. `3/4 objects` or `1,200,000 rows`. */
+  detail?: string;
 }
 
 /** A source's view of the outside world, from which its version derives. */

@@ -19,6 +19,16 @@ Deno.test("a bar shows share, amounts and units", () => {
     formatBar("2021-01-30", "deduped_impressions", { phase: "parse", done: 12345, unit: "rows" }),
     "[2021-01-30] deduped_impressions parse 12,345 rows",
   );
+  assert.equal(
+    formatBar("2021-01-30", "raw_partition", {
+      phase: "download",
+      done: 2e6,
+      total: 8e6,
+      unit: "bytes",
+      detail: "1/4 objects",
+    }, 8),
+    "[2021-01-30] raw_partition download [##......]  25% 2.0 MB / 8.0 MB (1/4 objects)",
+  );
 });
 
 Deno.test("updates are throttled and log lines clear the bar first", () => {
