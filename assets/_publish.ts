@@ -40,6 +40,25 @@ export function resultKey(ctx: AssetContext, name: string, extension: string): s
   }_${ctx.params.initials}.${extension}`;
 }
 
+/**
+ * The parameters that change what a publishing asset writes, and where:
+ * part of its data version, so a new bucket or initials republish.
+ *
+ * @example
+ * ```ts
+ * import { publishParams } from "./_publish.ts";
+ * // defineAsset({ ..., params: publishParams })
+ * ```
+ */
+export function publishParams(ctx: AssetContext): Record<string, unknown> {
+  return {
+    bucket: ctx.resources.bucket.uri,
+    endpoint: ctx.params.endpoint ?? null,
+    initials: ctx.params.initials,
+    resultsPrefix: ctx.params.resultsPrefix,
+  };
+}
+
 /** Hex MD5 of bytes. */
 export function md5Hex(data: Uint8Array): string {
   return createHash("md5").update(data).digest("hex");

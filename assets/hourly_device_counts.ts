@@ -15,7 +15,13 @@ import { visitKeptRows } from "../engine/kept_rows.ts";
 import { defineAsset } from "../materializer/asset.ts";
 import { jsonIO } from "../materializer/io.ts";
 import { readObjectFile } from "../resources/object_file.ts";
-import { publishObject, type Receipt, receiptIsCurrent, resultKey } from "./_publish.ts";
+import {
+  publishObject,
+  publishParams,
+  type Receipt,
+  receiptIsCurrent,
+  resultKey,
+} from "./_publish.ts";
 import { dedupedImpressions } from "./deduped_impressions.ts";
 import { countsSumToRows } from "./_checks.ts";
 
@@ -72,12 +78,7 @@ export const hourlyDeviceCounts = defineAsset({
   deps: { deduped: dedupedImpressions },
   codeVersion: "1",
   io: jsonIO<HourlyDeviceCounts>(),
-  params: (ctx) => ({
-    bucket: ctx.resources.bucket.uri,
-    endpoint: ctx.params.endpoint ?? null,
-    initials: ctx.params.initials,
-    resultsPrefix: ctx.params.resultsPrefix,
-  }),
+  params: publishParams,
   async compute({ deduped }, ctx): Promise<HourlyDeviceCounts> {
     const cells = new Map<string, Float64Array>();
     const withoutDeviceColumn: { key: string; rows: number }[] = [];

@@ -14,7 +14,13 @@ import { formatRejectedCsv } from "../engine/rejected_rows.ts";
 import { defineAsset } from "../materializer/asset.ts";
 import { jsonIO } from "../materializer/io.ts";
 import { objectUri } from "../resources/storage.ts";
-import { publishObject, type Receipt, receiptIsCurrent, resultKey } from "./_publish.ts";
+import {
+  publishObject,
+  publishParams,
+  type Receipt,
+  receiptIsCurrent,
+  resultKey,
+} from "./_publish.ts";
 import { hourlyCampaignCounts } from "./hourly_campaign_counts.ts";
 
 /** The receipt of the counts file, with the rejected rows' file if any. */
@@ -33,12 +39,7 @@ export const publishedCsv = defineAsset({
   codeVersion: "1",
   defaultSelected: true,
   io: jsonIO<PublishedCsv>(),
-  params: (ctx) => ({
-    bucket: ctx.resources.bucket.uri,
-    endpoint: ctx.params.endpoint ?? null,
-    initials: ctx.params.initials,
-    resultsPrefix: ctx.params.resultsPrefix,
-  }),
+  params: publishParams,
   async compute({ counts }, ctx): Promise<PublishedCsv> {
     const bucket = ctx.resources.bucket;
     const rejectedKey = resultKey(ctx, "rejected", "csv");

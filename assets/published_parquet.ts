@@ -21,7 +21,13 @@ import { visitKeptRows } from "../engine/kept_rows.ts";
 import { type AssetContext, defineAsset } from "../materializer/asset.ts";
 import { jsonIO } from "../materializer/io.ts";
 import { readObjectFile } from "../resources/object_file.ts";
-import { publishObject, type Receipt, receiptIsCurrent, resultKey } from "./_publish.ts";
+import {
+  publishObject,
+  publishParams,
+  type Receipt,
+  receiptIsCurrent,
+  resultKey,
+} from "./_publish.ts";
 import { type DedupedImpressions, dedupedImpressions } from "./deduped_impressions.ts";
 import { hourlyCampaignCounts } from "./hourly_campaign_counts.ts";
 
@@ -147,13 +153,7 @@ export const publishedParquet = defineAsset({
   deps: { counts: hourlyCampaignCounts, deduped: dedupedImpressions },
   codeVersion: "1",
   io: jsonIO<ParquetReceipts>(),
-  params: (ctx) => ({
-    bucket: ctx.resources.bucket.uri,
-    endpoint: ctx.params.endpoint ?? null,
-    initials: ctx.params.initials,
-    resultsPrefix: ctx.params.resultsPrefix,
-    withRows: ctx.params.withRows ?? false,
-  }),
+  params: (ctx) => ({ ...publishParams(ctx), withRows: ctx.params.withRows ?? false }),
   async compute({ counts, deduped }, ctx): Promise<ParquetReceipts> {
     const receipt = await publishObject(
       ctx,

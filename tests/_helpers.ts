@@ -31,6 +31,29 @@ export function csv(...rows: string[]): string {
   return [HEADER, ...rows].join("\n") + "\n";
 }
 
+/**
+ * The arguments of `materialize` for 2021-01-30 with initials `T`.
+ *
+ * @example
+ * ```ts
+ * import { materializeArgs, runCli } from "./_helpers.ts";
+ * // await runCli([...materializeArgs("/tmp/bucket", "/tmp/cache"), "--force"]);
+ * ```
+ */
+export function materializeArgs(bucket: string, cacheDir: string): string[] {
+  return [
+    "materialize",
+    "--date",
+    "2021-01-30",
+    "--bucket",
+    bucket,
+    "--initials",
+    "T",
+    "--cache-dir",
+    cacheDir,
+  ];
+}
+
 /** Creates a temporary folder, removed after `fn`. */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "impressions-test-" });

@@ -10,6 +10,7 @@ import { rawPartition } from "../assets/raw_partition.ts";
 import { openS3Bucket } from "../resources/s3_bucket.ts";
 import {
   csv,
+  materializeArgs,
   row,
   runCli,
   runProcess,
@@ -36,15 +37,7 @@ Deno.test("--max-invalid-rows leaves bad rows out and lists them in rejected_*.c
       ),
     });
     const args = (n: string) => [
-      "materialize",
-      "--date",
-      DATE,
-      "--bucket",
-      bucket,
-      "--initials",
-      "T",
-      "--cache-dir",
-      `${dir}/c`,
+      ...materializeArgs(bucket, `${dir}/c`),
       "--max-invalid-rows",
       n,
     ];

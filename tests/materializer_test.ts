@@ -9,7 +9,15 @@ import { createGraph, selectAssets } from "../materializer/graph.ts";
 import { createLogger } from "../materializer/log.ts";
 import { materializePartition } from "../materializer/materialize.ts";
 import { openLocalBucket } from "../resources/local_bucket.ts";
-import { csv, row, runCli, testParams, withTempDir, writeObjects } from "./_helpers.ts";
+import {
+  csv,
+  materializeArgs,
+  row,
+  runCli,
+  testParams,
+  withTempDir,
+  writeObjects,
+} from "./_helpers.ts";
 
 const DATE = "2021-01-30";
 
@@ -36,15 +44,7 @@ async function setup(dir: string) {
   });
   const run = (...extra: string[]) =>
     runCli([
-      "materialize",
-      "--date",
-      DATE,
-      "--bucket",
-      bucket,
-      "--initials",
-      "T",
-      "--cache-dir",
-      `${dir}/c`,
+      ...materializeArgs(bucket, `${dir}/c`),
       ...extra,
     ]);
   return { bucket, run };

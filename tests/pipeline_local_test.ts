@@ -5,7 +5,16 @@
 import assert from "node:assert/strict";
 import { COMMANDS } from "../cli/main.ts";
 import { recordSummary } from "./_summary.ts";
-import { csv, gzip, row, runCli, SAMPLE_BUCKET, withTempDir, writeObjects } from "./_helpers.ts";
+import {
+  csv,
+  gzip,
+  materializeArgs,
+  row,
+  runCli,
+  SAMPLE_BUCKET,
+  withTempDir,
+  writeObjects,
+} from "./_helpers.ts";
 
 const DATE = "2021-01-30";
 const COMMAND_LIST = COMMANDS.join(", ");
@@ -74,15 +83,7 @@ Deno.test("contract details: instants, late rows, empty and padded campaigns, so
       "2021/01/30/notes.txt": "ignored",
     });
     const result = await runCli([
-      "materialize",
-      "--date",
-      DATE,
-      "--bucket",
-      bucket,
-      "--initials",
-      "T",
-      "--cache-dir",
-      `${dir}/cache`,
+      ...materializeArgs(bucket, `${dir}/cache`),
     ]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(
@@ -115,15 +116,7 @@ Deno.test("a day with files but no rows publishes the header alone", async () =>
     });
     const result = await runCli(
       [
-        "materialize",
-        "--date",
-        DATE,
-        "--bucket",
-        bucket,
-        "--initials",
-        "T",
-        "--cache-dir",
-        `${dir}/c`,
+        ...materializeArgs(bucket, `${dir}/c`),
       ],
     );
     assert.equal(result.code, 0, result.stderr);
@@ -180,15 +173,7 @@ Deno.test("bad input fails with one located line, exit 1, and nothing published"
         await writeObjects(bucket, { "2021/01/30/a.csv": body });
         const result = await runCli(
           [
-            "materialize",
-            "--date",
-            DATE,
-            "--bucket",
-            bucket,
-            "--initials",
-            "T",
-            "--cache-dir",
-            `${dir}/c`,
+            ...materializeArgs(bucket, `${dir}/c`),
           ],
         );
         assert.equal(result.code, 1);
