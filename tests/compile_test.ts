@@ -11,7 +11,15 @@ import { csv, REPO, row, taskPermissions, withTempDir, writeObjects } from "./_h
 const outDir = await Deno.makeTempDir({ prefix: "impressions-compile-" });
 const binary = `${outDir}/impressions`;
 const build = await new Deno.Command("deno", {
-  args: ["compile", ...taskPermissions(), "--output", binary, `${REPO}/main.ts`],
+  args: [
+    "compile",
+    ...taskPermissions(),
+    "--include",
+    `${REPO}/assets/_scan_worker.ts`,
+    "--output",
+    binary,
+    `${REPO}/main.ts`,
+  ],
   env: { NO_COLOR: "1" },
   stdout: "piped",
   stderr: "piped",
