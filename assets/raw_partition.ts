@@ -163,7 +163,7 @@ async function download(
       );
     return await out.writeRanges(file, object.size, {
       partSize,
-      concurrency: 4,
+      concurrency: 6,
       fetch: async (start, end) =>
         counted(await bucket.get(object.key, { ifMatch: object.etag, range: { start, end } })),
       attempt: (run) =>
