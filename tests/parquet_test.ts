@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { DeleteObjectCommand, GetObjectCommand } from "@aws-sdk/client-s3";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { countsParquet } from "../assets/published_parquet.ts";
-import { csv, gzip, HEADER, row, runCli, withTempDir } from "./_helpers.ts";
+import { csv, gzip, HEADER, materializeArgs, row, runCli, withTempDir } from "./_helpers.ts";
 import { startTestS3, type TestS3 } from "./_s3_server.ts";
 
 const BUCKET = "parquet-e2e";
@@ -72,17 +72,9 @@ Deno.test({
       });
       await withTempDir(async (dir) => {
         const args = [
-          "materialize",
-          "--date",
-          "2021-01-30",
-          "--bucket",
-          `s3://${BUCKET}`,
+          ...materializeArgs(`s3://${BUCKET}`, `${dir}/cache`),
           "--endpoint-url",
           s3.endpoint,
-          "--initials",
-          "T",
-          "--cache-dir",
-          `${dir}/cache`,
           "--select",
           "published_csv,published_parquet",
         ];

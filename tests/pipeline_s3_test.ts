@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { csv, row, runCli, withTempDir } from "./_helpers.ts";
+import { csv, materializeArgs, row, runCli, withTempDir } from "./_helpers.ts";
 import { startTestS3 } from "./_s3_server.ts";
 
 const RESULT = "results/2021/01/30/daily_agg_20210130_T.csv";
@@ -38,17 +38,9 @@ Deno.test({
       await s3.put("impressions-e2e", objects);
       await withTempDir(async (dir) => {
         const args = [
-          "materialize",
-          "--date",
-          "2021-01-30",
-          "--bucket",
-          "s3://impressions-e2e",
+          ...materializeArgs("s3://impressions-e2e", `${dir}/cache`),
           "--endpoint-url",
           s3.endpoint,
-          "--initials",
-          "T",
-          "--cache-dir",
-          `${dir}/cache`,
         ];
         await t.step("first run reads every page and publishes", async () => {
           const r = await runCli(args);
