@@ -14,7 +14,6 @@
  * @module
  */
 
-import { parquetWriteBuffer } from "hyparquet-writer";
 import { fieldText } from "../engine/csv_reader.ts";
 import type { CampaignHourCount } from "../engine/hourly_counts.ts";
 import { visitKeptRows } from "../engine/kept_rows.ts";
@@ -30,6 +29,11 @@ import {
 } from "./_publish.ts";
 import { type DedupedImpressions, dedupedImpressions } from "./deduped_impressions.ts";
 import { hourlyCampaignCounts } from "./hourly_campaign_counts.ts";
+
+/** The Parquet writer, loaded when a Parquet file is written (it slows every start-up otherwise). */
+function writer(): Promise<typeof import("hyparquet-writer")> {
+  return import("hyparquet-writer");
+}
 
 /** The value of `published_parquet`: what was published. */
 export interface ParquetReceipts {
@@ -48,11 +52,14 @@ const WRITER = "impressions published_parquet";
  * @example
  * ```ts
  * import { countsParquet } from "./published_parquet.ts";
- * const bytes = countsParquet([{ campaign: "", hour: 3, count: 2 }]);
+ * const bytes = await countsParquet([{ campaign: "", hour: 3, count: 2 }]);
  * // bytes starts and ends with "PAR1"
  * ```
  */
-export function countsParquet(counts: readonly CampaignHourCount[]): Uint8Array {
+export async function countsParquet(
+  counts: readonly CampaignHourCount[],
+): Promise<Uint8Array> {
+  const { parquetWriteBuffer } = await writer();
   return new Uint8Array(parquetWriteBuffer({
     createdBy: WRITER,
     columnData: [
@@ -112,6 +119,7 @@ export async function rowsParquet(
     };
   });
   // A column first seen in a later object is null-filled for the rows before it.
+  const { parquetWriteBuffer } = await writer();
   const bytes = new Uint8Array(parquetWriteBuffer({
     createdBy: WRITER,
     columnData: columns.map((name) => ({
@@ -158,7 +166,7 @@ export const publishedParquet = defineAsset({
     const receipt = await publishObject(
       ctx,
       resultKey(ctx, "daily_agg", "parquet"),
-      countsParquet(counts.counts),
+      await countsParquet(counts.counts),
       PARQUET_TYPE,
     );
     if (!ctx.params.withRows) return { counts: receipt };

@@ -24,8 +24,6 @@ import type { CliIO } from "./io.ts";
 import { parseFlags, resolveRunOptions, RUN_FLAGS } from "./options.ts";
 import { runCommand, secretsOf } from "./run_command.ts";
 import { formatTable } from "./table.ts";
-import { reportCommand } from "./report_command.ts";
-import { insightsCommand } from "./insights_command.ts";
 
 /** What the command line needs besides its arguments. */
 export interface MainOptions {
@@ -88,9 +86,9 @@ export async function main(args: string[], options: MainOptions): Promise<number
         return EXIT_OK;
       }
       case "insights":
-        return await insightsCommand(rest, io, options.now);
+        return await (await import("./insights_command.ts")).insightsCommand(rest, io, options.now);
       case "report":
-        return await reportCommand(rest, io, options.now);
+        return await (await import("./report_command.ts")).reportCommand(rest, io, options.now);
       case "runs":
         return await runsCommand(rest, io);
       case "clean": {

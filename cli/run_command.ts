@@ -29,7 +29,6 @@ import type { RunOptions } from "./options.ts";
 import { pausePoint } from "./pause_point.ts";
 import { createProgress } from "./progress.ts";
 import { formatTable } from "./table.ts";
-import { reportAfterRun } from "./report_command.ts";
 import type { CliIO } from "./io.ts";
 import { openConfiguredWarehouse } from "./warehouse_option.ts";
 import { EXIT_FAILURE, EXIT_OK } from "./errors.ts";
@@ -218,7 +217,10 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
   await checkpoint?.("run-record");
   await writeRunRecord(options.cacheDir, record);
   log.log("debug", `run record ${runId}`);
-  if (options.report !== undefined && !(await reportAfterRun(options, io))) return EXIT_FAILURE;
+  if (options.report !== undefined) {
+    const { reportAfterRun } = await import("./report_command.ts");
+    if (!(await reportAfterRun(options, io))) return EXIT_FAILURE;
+  }
   return failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }
 

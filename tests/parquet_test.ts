@@ -168,15 +168,15 @@ Deno.test("countsParquet is deterministic and keeps 64-bit ids and the empty cam
     { campaign: "9223372036854775807", hour: 23, count: 2 },
     { campaign: "", hour: 5, count: 3 },
   ];
-  const a = countsParquet(counts);
-  const b = countsParquet(counts);
+  const a = await countsParquet(counts);
+  const b = await countsParquet(counts);
   assert.deepEqual(a, b);
   assert.equal(
     await parquetAsCsv(a),
     "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT\n-9223372036854775808,0,1\n9223372036854775807,23,2\n,5,3\n",
   );
   assert.equal(
-    await parquetAsCsv(countsParquet([])),
+    await parquetAsCsv(await countsParquet([])),
     "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT\n",
   );
 });
