@@ -57,13 +57,23 @@ export function hashKey(
 ): void {
   const length = end - start;
   const padded = (length + 15) & ~15;
-  if (padded + 16 > scratch.length) {
+  if (padded + 16 > words.length * 4) {
     scratch = new Uint8Array(padded * 2 + 16);
     words = new Int32Array(scratch.buffer);
   }
-  for (let i = 0; i < length; i++) scratch[i] = bytes[start + i];
-  for (let i = length; i < padded; i++) scratch[i] = 0;
+  // Little-endian 32-bit words of the key, zero-padded to whole blocks.
+  const whole = start + (length & ~3);
+  let w = 0;
+  for (let i = start; i < whole; i += 4) {
+    words[w++] = bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
+  }
+  if (whole < end) {
+    let k = 0;
+    for (let i = whole, s = 0; i < end; i++, s += 8) k |= bytes[i] << s;
+    words[w++] = k;
+  }
   const last = padded >> 2;
+  while (w < last) words[w++] = 0;
   words[last] = seconds | 0;
   words[last + 1] = Math.floor(seconds / 4294967296) | 0;
   words[last + 2] = nanos | 0;
