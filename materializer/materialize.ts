@@ -220,19 +220,14 @@ export async function materializePartition(
         outcome.dataVersion = version;
         versions.set(asset.name, version);
 
-        const reasons = staleReasons(asset, previous, opened.problem, version, {
-          ...inputs,
-          observation: ctx.observation,
-        });
-        if (options.plan && previous) {
-          // Planning: an upstream that would be recomputed makes this stale too.
-          const upstreamStale = Object.values(asset.deps).filter((d) => stale.has(d.name));
-          const kept = reasons.filter((r) => !/^upstream .* changed$|^its inputs changed$/.test(r));
-          if (upstreamStale.length > 0) {
-            reasons.length = 0;
-            reasons.push(...kept, ...upstreamStale.map((d) => `upstream ${d.name} is stale`));
-          }
-        }
+        const reasons = staleReasons(
+          asset,
+          previous,
+          opened.problem,
+          version,
+          { ...inputs, observation: ctx.observation },
+          stale,
+        );
         if (reasons.length === 0 && previous && asset.isCurrent) {
           entries.set(asset.name, previous);
           const current = await asset.isCurrent(await valueOf(asset), ctx);
@@ -318,6 +313,7 @@ function staleReasons(
   problem: string | undefined,
   version: string,
   inputs: VersionInputs,
+  stale: ReadonlySet<string>,
 ): string[] {
   if (!previous) return [problem ?? "never materialized"];
   const manifest = previous.manifest;
@@ -334,7 +330,10 @@ function staleReasons(
     }
   }
   for (const [name, value] of Object.entries(inputs.upstream)) {
-    if (before && before.upstream[name] !== value) reasons.push(`upstream ${name} changed`);
+    if (before && before.upstream[name] !== value) {
+      // When planning, an upstream that would be recomputed is "stale", not yet "changed".
+      reasons.push(stale.has(name) ? `upstream ${name} is stale` : `upstream ${name} changed`);
+    }
   }
   if (reasons.length === 0) reasons.push("its inputs changed");
   return reasons;
