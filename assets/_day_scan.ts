@@ -25,6 +25,7 @@ import { resolveColumns } from "../engine/columns.ts";
 import {
   formatInvalidRow,
   ImpressionDataError,
+  INVALID_ROW,
   type InvalidRow,
   OTHER_DATE,
 } from "../engine/scan_impressions.ts";
@@ -65,6 +66,8 @@ export interface DayScan {
   campaignIds: string[];
   /** One byte per row: 1 when kept. */
   kept: Uint8Array;
+  /** Per row: UTC hour 0-23, -1 for another date, -2 for invalid (as in `hours.bin`). */
+  hours: Int8Array;
   /** Row ranges per object. */
   objects: ObjectRows[];
   /** Figures. */
@@ -370,10 +373,12 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
 
     // The cached columns, in row order.
     let rowsOut = 0, lateRows = 0, invalidRows = 0;
+    const hours = new Int8Array(rows); // kept in memory too: downstream counts read it
     const hoursStream = concatFiles(results.map((r) => r.hoursFile), (chunk, row) => {
+      hours.set(new Int8Array(chunk.buffer, chunk.byteOffset, chunk.length), row);
       for (let i = 0; i < chunk.length; i++) {
-        const hour = (chunk[i] << 24) >> 24;
-        if (hour === -2) invalidRows++;
+        const hour = hours[row + i];
+        if (hour === INVALID_ROW) invalidRows++;
         else if (kept[row + i] === 1) {
           rowsOut++;
           if (hour === OTHER_DATE) lateRows++;
@@ -400,6 +405,7 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
       rows,
       campaignIds,
       kept,
+      hours,
       objects,
       stats: { rowsIn: rows, rowsOut, duplicates, lateRows, invalidRows },
       invalid,

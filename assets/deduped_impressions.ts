@@ -123,7 +123,7 @@ export const dedupedImpressions = defineAsset({
         rows: scan.rows,
         campaignIds: scan.campaignIds,
         kept: scan.kept,
-        hours: asInt8(await Deno.readFile(`${ctx.output.dir}/hours.bin`)),
+        hours: scan.hours,
         objects: scan.objects,
       },
       files: {
