@@ -177,7 +177,7 @@ async function planTasks(options: DayScanOptions, partitions: number, spill: boo
         ? object.size
         : await lineStartAfter(object.path, Math.floor((object.size * r) / ranges), object.size);
       if (end <= start) continue;
-      add({ start, end, checkQuotes: true, columns: start === 0 ? undefined : { ...columns } });
+      add({ start, end, split: true, columns: start === 0 ? undefined : { ...columns } });
       start = end;
     }
   }
@@ -277,11 +277,10 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
     const workers = totalBytes < SMALL_DAY_BYTES ? 0 : options.workers;
     let results = await runTasks(tasks, workers, onBytes);
 
-    // A split object with a quote byte may have been cut inside a quoted
-    // field: parse such objects again, whole.
-    const split = new Set(tasks.filter((t) => t.columns !== undefined).map((t) => t.object));
+    // A split object with a quoted field may have been cut inside it:
+    // parse such objects again, whole.
     const recut = new Set(
-      tasks.filter((t) => split.has(t.object) && results[t.id].hasQuote).map((t) => t.object),
+      tasks.filter((t) => t.split && results[t.id].cutUnsafe).map((t) => t.object),
     );
     if (recut.size > 0) {
       const next: typeof tasks = [];
@@ -291,7 +290,7 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
           next.push({ ...t, id: next.length });
           nextResults.push(results[t.id]);
         } else if (t.start === 0) {
-          next.push({ ...t, id: next.length, end: -1, columns: undefined });
+          next.push({ ...t, id: next.length, end: -1, split: false, columns: undefined });
           nextResults.push(undefined);
         }
       }

@@ -31,8 +31,8 @@ export interface ScanTask {
   start: number;
   /** End byte (exclusive), or -1 for the end of the file. */
   end: number;
-  /** Whether to look for quote bytes (the object is split into ranges). */
-  checkQuotes?: boolean;
+  /** Whether this is one byte range of an object split at line starts. */
+  split?: boolean;
   /** Columns, for a range after the first (which holds the header). */
   columns?: KnownColumns;
   /** Partition date. */
@@ -55,8 +55,11 @@ export interface ScanTaskResult {
   rows: number;
   /** Line breaks consumed (to number later ranges' lines). */
   lines: number;
-  /** Whether a quote byte appeared (a split at a line may then be wrong). */
-  hasQuote: boolean;
+  /**
+   * Whether the cut may have fallen inside a quoted field: a field opened
+   * with a quote, or a split range failed. The object is then parsed whole.
+   */
+  cutUnsafe: boolean;
   /** Campaign ids by the task's own index. */
   campaignIds: string[];
   /** Invalid rows left out, lines counted from the task's start. */
@@ -160,7 +163,7 @@ export async function runScanTask(
     id: task.id,
     rows: 0,
     lines: 0,
-    hasQuote: false,
+    cutUnsafe: false,
     campaignIds: [],
     invalid: [],
     records: [],
@@ -227,10 +230,10 @@ export async function runScanTask(
     result.rows = summary.rows;
     result.lines = summary.lines;
     result.campaignIds = summary.campaignIds;
-    result.hasQuote = summary.sawQuotedField;
+    result.cutUnsafe = summary.sawQuotedField;
   } catch (error) {
     // A range cut inside a quoted field fails or mis-parses; it is redone whole.
-    if (task.checkQuotes) result.hasQuote = true;
+    if (task.split) result.cutUnsafe = true;
     if (error instanceof ImpressionDataError) {
       result.error = { kind: "data", detail: error.detail };
     } else if (error instanceof HeaderError) {

@@ -35,6 +35,7 @@ export class KeyPartitions {
   #bits: number;
   #buffers: Uint32Array[];
   #lengths: Int32Array;
+  #counts: Int32Array;
 
   /** Creates `count` empty partitions; `count` must be a power of two. */
   constructor(count: number) {
@@ -45,6 +46,7 @@ export class KeyPartitions {
     this.#bits = Math.log2(count);
     this.#buffers = Array.from({ length: count }, () => new Uint32Array(0));
     this.#lengths = new Int32Array(count);
+    this.#counts = new Int32Array(count);
   }
 
   /** Words held in all partitions. */
@@ -59,7 +61,7 @@ export class KeyPartitions {
     const { hashes, hours, rows } = block;
     const bits = this.#bits;
     // Count first so every buffer grows at most once per block.
-    const counts = new Int32Array(this.count);
+    const counts = this.#counts.fill(0);
     for (let r = 0; r < rows; r++) {
       if (hours[r] !== INVALID_ROW) counts[partitionOf(hashes[r * 4], bits)]++;
     }

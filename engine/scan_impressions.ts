@@ -246,7 +246,7 @@ export function createImpressionScan(
       datetimeColumn = columns.datetime;
       campaignColumn = columns.campaign;
       fieldCount = names.length;
-      scanner.limitFields(Math.max(idColumn, datetimeColumn, campaignColumn) + 1);
+      readOnlyRequiredFields();
       return;
     }
     if (record.count !== fieldCount) {
@@ -323,7 +323,11 @@ export function createImpressionScan(
   }
 
   const scanner = createCsvScanner({ onRecord, bom: options.columns === undefined });
-  if (options.columns) scanner.limitFields(Math.max(idColumn, datetimeColumn, campaignColumn) + 1);
+  /** Past the last required column, the scanner only counts fields. */
+  function readOnlyRequiredFields(): void {
+    scanner.limitFields(Math.max(idColumn, datetimeColumn, campaignColumn) + 1);
+  }
+  if (options.columns) readOnlyRequiredFields();
   function located(error: unknown): unknown {
     if (!(error instanceof CsvSyntaxError)) return error;
     const column = header?.[error.field - 1] ?? `field ${error.field}`;
