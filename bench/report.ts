@@ -12,6 +12,8 @@
  * @module
  */
 
+import type { MachineInfo } from "./tools.ts";
+
 /** Contenders timed on the local-folder bucket. */
 export const LOCAL_TOOLS = ["ours", "duckdb", "pandas", "floor"] as const;
 /** One of {@linkcode LOCAL_TOOLS}. */
@@ -146,13 +148,7 @@ export interface BenchReport {
   /** When it ended. */
   endedAt: string;
   /** The machine and the tools' versions. */
-  machine: {
-    nproc: number;
-    cpuModel: string;
-    memTotalBytes: number;
-    kernel: string;
-    deno: string;
-    duckdb?: string;
+  machine: MachineInfo & {
     pandas?: string;
     python?: string;
     aws?: string;

@@ -27,14 +27,23 @@ async function output(command: string, args: string[]): Promise<string | undefin
 }
 
 /** The machine and the versions of Deno and DuckDB. */
-export async function machineInfo(): Promise<{
+export interface MachineInfo {
+  /** Cores (`nproc`). */
   nproc: number;
+  /** CPU model name. */
   cpuModel: string;
+  /** Memory in bytes. */
   memTotalBytes: number;
+  /** Kernel release. */
   kernel: string;
+  /** Deno version. */
   deno: string;
+  /** DuckDB version, when it loads. */
   duckdb?: string;
-}> {
+}
+
+/** Reads {@linkcode MachineInfo} off this machine. */
+export async function machineInfo(): Promise<MachineInfo> {
   const nproc = +(await output("nproc", []) ?? navigator.hardwareConcurrency);
   const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
   const meminfo = await Deno.readTextFile("/proc/meminfo").catch(() => "");
