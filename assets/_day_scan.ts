@@ -20,14 +20,12 @@
 
 import { createDedupeTable, dedupePartition, type RecordRun } from "../engine/dedupe.ts";
 import { RECORD_WORDS } from "../engine/key_partitions.ts";
-import type { DayStats, ObjectRows } from "../engine/impression_day.ts";
+import { type DayStats, dayStats, type ObjectRows } from "../engine/impression_day.ts";
 import { resolveColumns } from "../engine/columns.ts";
 import {
   formatInvalidRow,
   ImpressionDataError,
-  INVALID_ROW,
   type InvalidRow,
-  OTHER_DATE,
 } from "../engine/scan_impressions.ts";
 import type { EntryWriter } from "../materializer/cache.ts";
 import { runScanTask, type ScanTask, type ScanTaskResult } from "./_scan_task.ts";
@@ -371,18 +369,9 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
     }
 
     // The cached columns, in row order.
-    let rowsOut = 0, lateRows = 0, invalidRows = 0;
     const hours = new Int8Array(rows); // kept in memory too: downstream counts read it
     const hoursStream = concatFiles(results.map((r) => r.hoursFile), (chunk, row) => {
       hours.set(new Int8Array(chunk.buffer, chunk.byteOffset, chunk.length), row);
-      for (let i = 0; i < chunk.length; i++) {
-        const hour = hours[row + i];
-        if (hour === INVALID_ROW) invalidRows++;
-        else if (kept[row + i] === 1) {
-          rowsOut++;
-          if (hour === OTHER_DATE) lateRows++;
-        }
-      }
       return chunk;
     });
     await options.output.writeStream("hours.bin", hoursStream, { checksum: true });
@@ -406,7 +395,7 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
       kept,
       hours,
       objects,
-      stats: { rowsIn: rows, rowsOut, duplicates, lateRows, invalidRows },
+      stats: dayStats({ rows, hours, kept }, duplicates),
       invalid,
       spilled: spill,
       partitions,

@@ -116,7 +116,10 @@ export function dedupeDay(
 }
 
 /** Counts kept, late and invalid rows of a day. */
-export function dayStats(day: ImpressionDay, duplicates: number): DayStats {
+export function dayStats(
+  day: Pick<ImpressionDay, "rows" | "hours" | "kept">,
+  duplicates: number,
+): DayStats {
   let rowsOut = 0, lateRows = 0, invalidRows = 0;
   for (let r = 0; r < day.rows; r++) {
     const hour = day.hours[r];
