@@ -22,11 +22,7 @@ import { createDedupeTable, dedupePartition, type RecordRun } from "../engine/de
 import { RECORD_WORDS } from "../engine/key_partitions.ts";
 import { type DayStats, dayStats, type ObjectRows } from "../engine/impression_day.ts";
 import { resolveColumns } from "../engine/columns.ts";
-import {
-  formatInvalidRow,
-  ImpressionDataError,
-  type InvalidRow,
-} from "../engine/scan_impressions.ts";
+import { ImpressionDataError, type InvalidRow } from "../engine/scan_impressions.ts";
 import type { EntryWriter } from "../materializer/cache.ts";
 import { runScanTask, type ScanTask, type ScanTaskResult } from "./_scan_task.ts";
 import type { RawObject } from "./raw_partition.ts";
@@ -445,5 +441,3 @@ function concatFiles(
     },
   });
 }
-
-export { formatInvalidRow };
