@@ -9,7 +9,9 @@
  * 2. Parse: tasks run in Deno workers (or inline with `workers: 0`), each
  *    writing its rows' hours and campaigns to scratch files and splitting
  *    key hashes into partitions, kept in memory or, when the day's keys
- *    would not fit the budget, spilled to scratch files.
+ *    would not fit the budget, spilled to scratch files. Objects may be
+ *    added one at a time as they arrive (while others still download);
+ *    their tasks start at once.
  * 3. Deduplicate one partition at a time, in processing order, so the first
  *    row of a key wins exactly as in a single sequential pass.
  * 4. Write the cached form: hours, campaigns (one global dictionary) and
@@ -24,16 +26,18 @@ import { type DayStats, dayStats, type ObjectRows } from "../engine/impression_d
 import { resolveColumns } from "../engine/columns.ts";
 import { ImpressionDataError, type InvalidRow } from "../engine/scan_impressions.ts";
 import type { EntryWriter } from "../materializer/cache.ts";
-import { runScanTask, type ScanTask, type ScanTaskResult } from "./_scan_task.ts";
+import { ScanPool } from "./_scan_pool.ts";
+import type { ScanTask, ScanTaskResult } from "./_scan_task.ts";
 import type { RawObject } from "./raw_partition.ts";
+import type { ObjectInfo } from "../resources/storage.ts";
 
 /** A day with more invalid rows than allowed. */
 export class TooManyInvalidRowsError extends ImpressionDataError {}
 
-/** Options for {@linkcode scanDay}. */
-export interface DayScanOptions {
-  /** The day's objects in processing order, with cached paths. */
-  objects: readonly RawObject[];
+/** Options for {@linkcode DayScanner.open}. */
+export interface DayScannerOptions {
+  /** All the day's objects in processing order (keys and sizes, to plan). */
+  listing: readonly ObjectInfo[];
   /** Partition date. */
   date: string;
   /** Invalid rows tolerated (0: fail on the first). */
@@ -42,14 +46,20 @@ export interface DayScanOptions {
   workers: number;
   /** Bytes the day's key records may take before spilling. */
   memoryBudget: number;
-  /** Scratch folder, removed afterwards. */
+  /** Scratch folder, emptied first and removed afterwards. */
   scratchDir: string;
-  /** Where `hours.bin`, `campaigns.bin` and `kept.bin` go. */
-  output: EntryWriter;
   /** Bytes parsed so far, of `total`. */
   onProgress?: (done: number, total: number, rows: number) => void;
   /** Target bytes per range when splitting large objects. */
   splitBytes?: number;
+}
+
+/** Options for {@linkcode scanDay}. */
+export interface DayScanOptions extends Omit<DayScannerOptions, "listing"> {
+  /** The day's objects in processing order, with cached paths. */
+  objects: readonly RawObject[];
+  /** Where `hours.bin`, `campaigns.bin` and `kept.bin` go. */
+  output: EntryWriter;
 }
 
 /** What {@linkcode scanDay} produced. */
@@ -89,14 +99,15 @@ const SMALL_DAY_BYTES = 4 * 1024 * 1024;
 /** The smallest row size assumed when estimating rows from bytes. */
 const MIN_ROW_BYTES = 24;
 
+const GZIP_KEY = /\.gz$/i;
+
 /**
- * Bytes per row, measured on the first 256 KiB of the largest plain object
- * (a third less, for safety); 60 when there is nothing to measure.
+ * Bytes per row, measured on the first 256 KiB of a plain object (a third
+ * less, for safety); 60 when there is nothing to measure.
  */
-async function bytesPerRow(objects: readonly RawObject[]): Promise<number> {
-  const plain = objects.filter((o) => !o.gzip && o.size > 0).sort((a, b) => b.size - a.size)[0];
-  if (!plain) return 60;
-  const file = await Deno.open(plain.path);
+async function bytesPerRow(object: RawObject): Promise<number> {
+  if (object.gzip || object.size === 0) return 60;
+  const file = await Deno.open(object.path);
   try {
     const buffer = new Uint8Array(256 * 1024);
     const n = (await file.read(buffer)) ?? 0;
@@ -134,21 +145,110 @@ async function lineStartAfter(path: string, at: number, size: number): Promise<n
   }
 }
 
-async function planTasks(options: DayScanOptions, partitions: number, spill: boolean) {
-  const splitBytes = options.splitBytes ?? 64 * 1024 * 1024;
-  const tasks: (ScanTask & { object: number })[] = [];
-  const base = {
-    date: options.date,
-    partitions,
-    spill,
-    scratch: options.scratchDir,
-    maxInvalidRows: options.maxInvalidRows,
-  };
-  for (const [index, object] of options.objects.entries()) {
+/** A scan task and which object (by processing order) it reads. */
+type DayTask = ScanTask & { object: number };
+
+/** How the day's key records are laid out. */
+interface Layout {
+  partitions: number;
+  spill: boolean;
+}
+
+/**
+ * Parses a day's objects as they are added and, once all are in,
+ * deduplicates them; see the module documentation. Close it (or let
+ * {@linkcode DayScanner.finish} close it) to stop the workers and remove
+ * the scratch files.
+ *
+ * @example
+ * ```ts
+ * import { DayScanner } from "./_day_scan.ts";
+ * // const scanner = await DayScanner.open({ listing, date: "2021-01-30", maxInvalidRows: 0,
+ * //   workers: 2, memoryBudget: 1 << 30, scratchDir });
+ * // for (const [i, object] of objects.entries()) await scanner.add(i, object);
+ * // const day = await scanner.finish(objects, output);
+ * ```
+ */
+export class DayScanner {
+  #options: DayScannerOptions;
+  #pool: ScanPool;
+  #totalBytes: number;
+  #layout: Layout | undefined;
+  #added: RawObject[] = [];
+  #tasks: { task: DayTask; result: Promise<ScanTaskResult> }[][] = [];
+  #progress = new Map<number, [number, number]>();
+  #nextId = 0;
+  #adding: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(options: DayScannerOptions) {
+    this.#options = options;
+    this.#totalBytes = options.listing.reduce(
+      (n, o) => n + (GZIP_KEY.test(o.key) ? o.size * 8 : o.size),
+      0,
+    );
+    // Starting workers costs more than parsing a small day on this thread.
+    this.#pool = new ScanPool(this.#totalBytes < SMALL_DAY_BYTES ? 0 : options.workers);
+  }
+
+  /** A scanner with an empty scratch folder. */
+  static async open(options: DayScannerOptions): Promise<DayScanner> {
+    await Deno.remove(options.scratchDir, { recursive: true }).catch(() => {});
+    return new DayScanner(options);
+  }
+
+  /**
+   * Plans the tasks of the object at `index` (in processing order) and
+   * starts them. Objects may come in any order, each once.
+   */
+  add(index: number, object: RawObject): Promise<void> {
+    const added = this.#adding.then(() => this.#add(index, object));
+    this.#adding = added.catch(() => {});
+    return added;
+  }
+
+  async #add(index: number, object: RawObject): Promise<void> {
+    if (this.#closed) throw new Error("the day scanner is closed");
+    if (this.#added[index]) throw new Error(`${object.key} was added twice`);
+    this.#layout ??= await this.#planLayout(object);
+    const tasks = await this.#planTasks(index, object, this.#layout);
+    this.#added[index] = object;
+    this.#tasks[index] = tasks.map((task) => {
+      const result = this.#pool.run(task, (bytes, rows) => this.#onProgress(task.id, bytes, rows));
+      result.catch(() => {}); // awaited by finish, or dropped by close
+      return { task, result };
+    });
+  }
+
+  /** Spill or not, and how many partitions, from the day's estimated rows. */
+  async #planLayout(first: RawObject): Promise<Layout> {
+    const budget = this.#options.memoryBudget;
+    const estimatedRows = this.#totalBytes / (await bytesPerRow(first));
+    // The rest of the budget: the kept flags and hours (2 bytes a row), the
+    // parsers' buffers and the runtime itself.
+    const spill = estimatedRows * BYTES_PER_ROW_IN_MEMORY > budget * 0.6;
+    // Spilled partitions are read back one at a time: size each at ~1/8 of the budget.
+    const partitions = spill
+      ? Math.min(
+        4096,
+        Math.max(256, nextPowerOfTwo((estimatedRows * RECORD_WORDS * 4 * 8) / budget)),
+      )
+      // In memory: about 8,192 keys a partition, so each table stays in cache.
+      : Math.min(4096, Math.max(256, nextPowerOfTwo(estimatedRows / 8192)));
+    return { partitions, spill };
+  }
+
+  async #planTasks(index: number, object: RawObject, layout: Layout): Promise<DayTask[]> {
+    const options = this.#options;
+    const splitBytes = options.splitBytes ?? 64 * 1024 * 1024;
+    const tasks: DayTask[] = [];
     const add = (range: Partial<ScanTask>) =>
       tasks.push({
-        ...base,
-        id: tasks.length,
+        date: options.date,
+        ...layout,
+        scratch: options.scratchDir,
+        maxInvalidRows: options.maxInvalidRows,
+        id: this.#nextId++,
         object: index,
         key: object.key,
         path: object.path,
@@ -162,7 +262,7 @@ async function planTasks(options: DayScanOptions, partitions: number, spill: boo
     const ranges = split ? Math.floor(object.size / splitBytes) : 1;
     if (ranges < 2 || object.header.length === 0) {
       add({});
-      continue;
+      return tasks;
     }
     const columns = resolveColumns(object.key, object.header);
     let start = 0;
@@ -174,129 +274,72 @@ async function planTasks(options: DayScanOptions, partitions: number, spill: boo
       add({ start, end, split: true, columns: start === 0 ? undefined : { ...columns } });
       start = end;
     }
+    return tasks;
   }
-  return tasks;
-}
 
-/** Runs tasks on `workers` workers (or inline), results in task order. */
-async function runTasks(
-  tasks: readonly ScanTask[],
-  workers: number,
-  onProgress: (id: number, bytes: number, rows: number) => void,
-): Promise<ScanTaskResult[]> {
-  const results = new Array<ScanTaskResult>(tasks.length);
-  if (workers < 1) {
-    for (const task of tasks) {
-      results[task.id] = await runScanTask(task, (b, r) => onProgress(task.id, b, r));
+  #onProgress(id: number, bytes: number, rows: number): void {
+    this.#progress.set(id, [bytes, rows]);
+    let done = 0, rowsDone = 0;
+    for (const [b, r] of this.#progress.values()) {
+      done += b;
+      rowsDone += r;
     }
-    return results;
+    this.#options.onProgress?.(Math.min(done, this.#totalBytes), this.#totalBytes, rowsDone);
   }
-  let next = 0;
-  const pool = Array.from(
-    { length: Math.min(workers, tasks.length) },
-    () => new Worker(new URL("./_scan_worker.ts", import.meta.url).href, { type: "module" }),
-  );
-  try {
-    await Promise.all(pool.map((worker) =>
-      new Promise<void>((resolve, reject) => {
-        const give = () => {
-          if (next >= tasks.length) return resolve();
-          worker.postMessage(tasks[next++]);
-        };
-        worker.onmessage = (event) => {
-          const message = event.data;
-          if (message.type === "progress") onProgress(message.id, message.bytes, message.rows);
-          else {
-            results[message.result.id] = message.result;
-            give();
-          }
-        };
-        worker.onerror = (event) => {
-          event.preventDefault();
-          reject(new Error(`parser worker failed: ${event.message}`));
-        };
-        give();
-      })
-    ));
-  } finally {
-    for (const worker of pool) worker.terminate();
-  }
-  return results;
-}
 
-async function readRecords(path: string): Promise<Uint32Array> {
-  if (path === "") return new Uint32Array(0);
-  const bytes = await Deno.readFile(path);
-  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-}
-
-/**
- * Parses and deduplicates the day; see the module documentation.
- *
- * @example
- * ```ts
- * import { scanDay } from "./_day_scan.ts";
- * // const day = await scanDay({ objects, date: "2021-01-30", maxInvalidRows: 0, workers: 2,
- * //   memoryBudget: 1 << 30, scratchDir, output });
- * ```
- */
-export async function scanDay(options: DayScanOptions): Promise<DayScan> {
-  const totalBytes = options.objects.reduce((n, o) => n + (o.gzip ? o.size * 8 : o.size), 0);
-  const estimatedRows = totalBytes / (await bytesPerRow(options.objects));
-  // The rest of the budget: the kept flags and hours (2 bytes a row), the
-  // parsers' buffers and the runtime itself.
-  const spill = estimatedRows * BYTES_PER_ROW_IN_MEMORY > options.memoryBudget * 0.6;
-  // Spilled partitions are read back one at a time: size each at ~1/8 of the budget.
-  const partitions = spill
-    ? Math.min(
-      4096,
-      Math.max(256, nextPowerOfTwo((estimatedRows * RECORD_WORDS * 4 * 8) / options.memoryBudget)),
-    )
-    // In memory: about 8,192 keys a partition, so each table stays in cache.
-    : Math.min(4096, Math.max(256, nextPowerOfTwo(estimatedRows / 8192)));
-  await Deno.remove(options.scratchDir, { recursive: true }).catch(() => {});
-  try {
-    let tasks = await planTasks(options, partitions, spill);
-    const progress = new Map<number, [number, number]>();
-    const onBytes = (id: number, bytes: number, rows: number) => {
-      progress.set(id, [bytes, rows]);
-      let done = 0, rowsDone = 0;
-      for (const [b, r] of progress.values()) {
-        done += b;
-        rowsDone += r;
+  /**
+   * Adds the objects not added yet, waits for every task, deduplicates and
+   * writes the cached columns to `output`; then closes the scanner.
+   */
+  async finish(objects: readonly RawObject[], output: EntryWriter): Promise<DayScan> {
+    try {
+      await this.#adding;
+      for (const [index, object] of objects.entries()) {
+        const added = this.#added[index];
+        if (!added) await this.add(index, object);
+        else if (added.key !== object.key || added.etag !== object.etag) {
+          throw new Error(`prefetched ${added.key} is not ${object.key} (ETag ${object.etag})`);
+        }
       }
-      options.onProgress?.(Math.min(done, totalBytes), totalBytes, rowsDone);
-    };
-    // Starting workers costs more than parsing a small day on this thread.
-    const workers = totalBytes < SMALL_DAY_BYTES ? 0 : options.workers;
-    let results = await runTasks(tasks, workers, onBytes);
+      if (this.#added.length > objects.length) {
+        throw new Error(`${this.#added.length} objects were prefetched, ${objects.length} listed`);
+      }
+      return await this.#finish(objects, output);
+    } finally {
+      await this.close();
+    }
+  }
+
+  async #finish(objects: readonly RawObject[], output: EntryWriter): Promise<DayScan> {
+    const options = this.#options;
+    const { partitions, spill } = this.#layout ?? { partitions: 256, spill: false };
+    const planned = this.#tasks.flat();
+    let tasks = planned.map((p) => p.task);
+    let results = await Promise.all(planned.map((p) => p.result));
 
     // A split object with a quoted field may have been cut inside it:
     // parse such objects again, whole.
     const recut = new Set(
-      tasks.filter((t) => t.split && results[t.id].cutUnsafe).map((t) => t.object),
+      tasks.filter((t, i) => t.split && results[i].cutUnsafe).map((t) => t.object),
     );
     if (recut.size > 0) {
-      const next: typeof tasks = [];
-      const nextResults: (ScanTaskResult | undefined)[] = [];
-      for (const t of tasks) {
-        if (!recut.has(t.object)) {
-          next.push({ ...t, id: next.length });
-          nextResults.push(results[t.id]);
-        } else if (t.start === 0) {
-          next.push({ ...t, id: next.length, end: -1, split: false, columns: undefined });
-          nextResults.push(undefined);
+      const next: { task: DayTask; result: ScanTaskResult | Promise<ScanTaskResult> }[] = [];
+      for (const [i, task] of tasks.entries()) {
+        if (!recut.has(task.object)) next.push({ task, result: results[i] });
+        else if (task.start === 0) {
+          const whole: DayTask = {
+            ...task,
+            id: this.#nextId++,
+            end: -1,
+            split: false,
+            columns: undefined,
+            scratch: `${options.scratchDir}/whole`,
+          };
+          next.push({ task: whole, result: this.#pool.run(whole, () => {}) });
         }
       }
-      const todo = next.filter((_, i) => nextResults[i] === undefined);
-      const done = await runTasks(
-        todo.map((t, i) => ({ ...t, id: i, scratch: `${options.scratchDir}/whole` })),
-        workers,
-        () => {},
-      );
-      todo.forEach((t, i) => (nextResults[t.id] = done[i]));
-      tasks = next;
-      results = nextResults as ScanTaskResult[];
+      tasks = next.map((n) => n.task);
+      results = await Promise.all(next.map((n) => n.result));
     }
 
     // The first failure in processing order wins; lines become file lines.
@@ -328,10 +371,10 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
     // Row numbering, object ranges and one campaign dictionary.
     const rowOffset: number[] = [];
     let rows = 0;
-    const objects: ObjectRows[] = options.objects.map((o) => ({ key: o.key, offset: 0, rows: 0 }));
+    const dayObjects: ObjectRows[] = objects.map((o) => ({ key: o.key, offset: 0, rows: 0 }));
     for (const [i, result] of results.entries()) {
       rowOffset.push(rows);
-      const object = objects[tasks[i].object];
+      const object = dayObjects[tasks[i].object];
       if (object.rows === 0) object.offset = rows;
       object.rows += result.rows;
       rows += result.rows;
@@ -370,27 +413,25 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
       hours.set(new Int8Array(chunk.buffer, chunk.byteOffset, chunk.length), row);
       return chunk;
     });
-    await options.output.writeStream("hours.bin", hoursStream, { checksum: true });
-    let task = 0;
+    await output.writeStream("hours.bin", hoursStream, { checksum: true });
     const campaignsStream = concatFiles(
       results.map((r) => r.campaignsFile),
       (chunk, _row, file) => {
-        task = file;
         const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 4);
-        const remap = remaps[task];
+        const remap = remaps[file];
         for (let i = 0; i < words.length; i++) words[i] = remap[words[i]] ?? 0;
         return chunk;
       },
       4,
     );
-    await options.output.writeStream("campaigns.bin", campaignsStream, { checksum: true });
-    await options.output.writeFile("kept.bin", kept);
+    await output.writeStream("campaigns.bin", campaignsStream, { checksum: true });
+    await output.writeFile("kept.bin", kept);
     return {
       rows,
       campaignIds,
       kept,
       hours,
-      objects,
+      objects: dayObjects,
       stats: dayStats({ rows, hours, kept }, duplicates),
       invalid,
       spilled: spill,
@@ -398,9 +439,38 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
       tasks: tasks.length,
       reparsed: recut.size,
     };
-  } finally {
-    await Deno.remove(options.scratchDir, { recursive: true }).catch(() => {});
   }
+
+  /** Stops the workers and removes the scratch folder; safe to call again. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.close();
+    await this.#adding;
+    await Deno.remove(this.#options.scratchDir, { recursive: true }).catch(() => {});
+  }
+}
+
+async function readRecords(path: string): Promise<Uint32Array> {
+  if (path === "") return new Uint32Array(0);
+  const bytes = await Deno.readFile(path);
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+/**
+ * Parses and deduplicates the day in one go; see the module documentation.
+ *
+ * @example
+ * ```ts
+ * import { scanDay } from "./_day_scan.ts";
+ * // const day = await scanDay({ objects, date: "2021-01-30", maxInvalidRows: 0, workers: 2,
+ * //   memoryBudget: 1 << 30, scratchDir, output });
+ * ```
+ */
+export async function scanDay(options: DayScanOptions): Promise<DayScan> {
+  const { objects, output, ...rest } = options;
+  const scanner = await DayScanner.open({ ...rest, listing: objects });
+  return await scanner.finish(objects, output);
 }
 
 /** Streams files one after another through `map` (chunks aligned to `unit` bytes). */

@@ -72,6 +72,40 @@ export interface AssetContext {
   observation: unknown;
   /** Cached metadata of this asset for earlier partitions (newest first). */
   history(days: number): Promise<Record<string, unknown>[]>;
+  /**
+   * Hands an item of partial output (e.g. one downloaded object) to the
+   * downstream prefetches started for this compute; does nothing otherwise.
+   */
+  announce(item: unknown): void;
+  /**
+   * In `compute`: what this asset's {@linkcode Prefetch} produced while its
+   * upstream was computing, or `undefined` when none ran.
+   */
+  prefetched?: Promise<unknown>;
+}
+
+/**
+ * Work an asset begins while one upstream is still computing (pipelining,
+ * e.g. parsing objects as they arrive). The materializer starts it only
+ * when the upstream computes in this run and this asset will compute after
+ * it, feeds it what the upstream announces, and hands its result to
+ * `compute` as `ctx.prefetched`.
+ */
+export interface Prefetch<P = unknown> {
+  /** The key in `deps` of the upstream whose announcements feed it. */
+  from: string;
+  /**
+   * Starts the work. `announcements` yields each item the upstream passes
+   * to `ctx.announce` and ends when its compute returns; `signal` aborts
+   * when the upstream fails or this asset will not compute.
+   */
+  start(announcements: AsyncIterable<unknown>, ctx: AssetContext, signal: AbortSignal): Promise<P>;
+  /**
+   * Releases what a result holds (workers, scratch files). Called once the
+   * asset's compute has ended, or when it will not run; so it must also be
+   * safe after compute consumed the result.
+   */
+  discard(result: P): Promise<void>;
 }
 
 /** How far an asset has come with one kind of work. */
@@ -173,6 +207,8 @@ export interface Asset<T> {
   isCurrent?(value: T, ctx: AssetContext): Promise<boolean>;
   /** Sinks: URIs of what the value published. */
   published?(value: T): string[];
+  /** Work begun while an upstream computes; see {@linkcode Prefetch}. */
+  readonly prefetch?: Prefetch;
   /** Checks evaluated after the asset materializes. */
   readonly checks: AssetCheck<T>[];
   /** Optional resources it needs; the CLI opens only those a selected asset requires. */
@@ -181,9 +217,13 @@ export interface Asset<T> {
 
 /** The fields of {@linkcode defineAsset}'s argument. */
 export interface AssetSpec<T, D extends Record<string, AnyAsset>>
-  extends Omit<Asset<T>, "deps" | "compute" | "checks" | "defaultSelected" | "description"> {
+  extends
+    Omit<Asset<T>, "deps" | "compute" | "checks" | "defaultSelected" | "description" | "prefetch"> {
   /** Upstream assets. */
   deps: D;
+  /** Work begun while the upstream `from` computes. */
+  // deno-lint-ignore no-explicit-any
+  prefetch?: Prefetch<any> & { from: keyof D & string };
   /** Computes the value from the upstream values. */
   compute(deps: DepValues<D>, ctx: AssetContext): Promise<T>;
   /** Checks; none by default. */

@@ -15,9 +15,12 @@ import type {
   Resources,
   RunParams,
 } from "./asset.ts";
+import { Announcements } from "./announcements.ts";
 import { commitEntry, createEntryWriter, type EntryReader, openEntry } from "./cache.ts";
+import { partitionHistory } from "./history.ts";
 import type { Logger } from "./log.ts";
 import { dataVersion } from "./versions.ts";
+import { ObjectChangedError } from "../resources/errors.ts";
 
 /** What a data version was derived from, kept to explain staleness. */
 interface VersionInputs {
@@ -25,8 +28,19 @@ interface VersionInputs {
   upstream: Record<string, string>;
   observation?: unknown;
 }
-import { partitionHistory } from "./history.ts";
-import { ObjectChangedError } from "../resources/errors.ts";
+
+/** A downstream's prefetch running while its upstream computes. */
+interface RunningPrefetch {
+  /** The downstream asset. */
+  asset: AnyAsset;
+  /** Name of the upstream feeding it. */
+  from: string;
+  /** The downstream's data version it was started for. */
+  version: string;
+  feed: Announcements;
+  abort: AbortController;
+  result: Promise<unknown>;
+}
 
 // deno-lint-ignore no-explicit-any
 type AnyAsset = Asset<any>;
@@ -138,6 +152,7 @@ export async function materializePartition(
   const blocked = new Map<string, string>();
   const outcomes: AssetOutcome[] = [];
   const checkpoint = (name: string) => options.checkpoint?.(name) ?? Promise.resolve();
+  const prefetches = new Map<string, RunningPrefetch>();
   let firstError: string | undefined;
 
   const contextFor = (asset: AnyAsset, previous: EntryReader | null, dir: string) => {
@@ -158,8 +173,65 @@ export async function materializePartition(
       previous,
       observation: undefined,
       history: (days) => partitionHistory({ cacheDir, asset: asset.name, before: partition, days }),
+      announce: (item) => {
+        for (const running of prefetches.values()) {
+          if (running.from === asset.name) running.feed.push(item);
+        }
+      },
     };
     return { ctx, metadata };
+  };
+
+  const versionFor = (asset: AnyAsset, ctx: AssetContext, observed?: string) => {
+    const upstream: Record<string, string> = {};
+    for (const dep of Object.values(asset.deps)) upstream[dep.name] = versions.get(dep.name)!;
+    const inputs = { params: asset.params?.(ctx) ?? {}, upstream };
+    const version = dataVersion({
+      asset: asset.name,
+      codeVersion: asset.codeVersion,
+      ...inputs,
+      observed,
+    });
+    return { inputs, version };
+  };
+
+  // Before `upstream` computes: start the prefetch of each selected
+  // downstream fed by it whose inputs are all known and whose cache entry
+  // does not already hold that version (so it will compute too).
+  const startPrefetches = async (upstream: AnyAsset) => {
+    for (const asset of selection) {
+      const prefetch = asset.prefetch;
+      if (!prefetch || asset.deps[prefetch.from]?.name !== upstream.name) continue;
+      const deps = Object.values(asset.deps);
+      if (deps.some((d) => !versions.has(d.name) || blocked.has(d.name))) continue;
+      const dir = entryDir(cacheDir, partition, asset.name);
+      const { ctx } = contextFor(asset, null, dir);
+      const { version } = versionFor(asset, ctx);
+      if (!options.force && (await openEntry(dir, false)).entry?.manifest.dataVersion === version) {
+        continue;
+      }
+      const feed = new Announcements();
+      const abort = new AbortController();
+      const result = prefetch.start(feed, ctx, abort.signal);
+      result.catch(() => {}); // seen by compute, or dropped by release
+      prefetches.set(asset.name, { asset, from: upstream.name, version, feed, abort, result });
+    }
+  };
+
+  // Stops a downstream's prefetch (if any) and frees what it holds.
+  const release = async (name: string) => {
+    const running = prefetches.get(name);
+    if (!running) return;
+    prefetches.delete(name);
+    running.abort.abort();
+    running.feed.end();
+    const result = await running.result.catch(() => undefined);
+    if (result !== undefined) await running.asset.prefetch!.discard(result);
+  };
+  const releaseFedBy = async (upstream: string) => {
+    for (const running of [...prefetches.values()]) {
+      if (running.from === upstream) await release(running.asset.name);
+    }
   };
 
   const valueOf = async (asset: AnyAsset): Promise<unknown> => {
@@ -171,7 +243,19 @@ export async function materializePartition(
     return value;
   };
 
-  for (const asset of selection) {
+  try {
+    for (const asset of selection) {
+      try {
+        await materializeAsset(asset);
+      } finally {
+        await release(asset.name);
+      }
+    }
+  } finally {
+    for (const name of [...prefetches.keys()]) await release(name);
+  }
+
+  async function materializeAsset(asset: AnyAsset): Promise<void> {
     const started = performance.now();
     const dir = entryDir(cacheDir, partition, asset.name);
     const outcome: AssetOutcome = {
@@ -195,7 +279,7 @@ export async function materializePartition(
       outcome.error = blocker;
       blocked.set(asset.name, blocker);
       finish();
-      continue;
+      return;
     }
     for (let attempt = 0;; attempt++) {
       try {
@@ -208,15 +292,7 @@ export async function materializePartition(
           ctx.observation = observation.detail;
           observedVersion = observation.version;
         }
-        const upstream: Record<string, string> = {};
-        for (const dep of Object.values(asset.deps)) upstream[dep.name] = versions.get(dep.name)!;
-        const inputs = { params: asset.params?.(ctx) ?? {}, upstream };
-        const version = dataVersion({
-          asset: asset.name,
-          codeVersion: asset.codeVersion,
-          ...inputs,
-          observed: observedVersion,
-        });
+        const { inputs, version } = versionFor(asset, ctx, observedVersion);
         outcome.dataVersion = version;
         versions.set(asset.name, version);
 
@@ -249,8 +325,14 @@ export async function materializePartition(
           outcome.reasons = reasons;
           const deps: Record<string, unknown> = {};
           for (const [key, dep] of Object.entries(asset.deps)) deps[key] = await valueOf(dep);
+          const prefetched = prefetches.get(asset.name);
+          if (prefetched?.version === version) ctx.prefetched = prefetched.result;
+          await startPrefetches(asset);
           const computeStart = performance.now();
           const value = await asset.compute(deps, ctx);
+          for (const running of prefetches.values()) {
+            if (running.from === asset.name) running.feed.end();
+          }
           metadata.durationMs = Math.round(performance.now() - computeStart);
           await asset.io.write(value, ctx.output);
           outcome.checks = await evaluateChecks(asset, value, ctx, metadata);
@@ -282,6 +364,7 @@ export async function materializePartition(
         }
         break;
       } catch (error) {
+        await releaseFedBy(asset.name);
         if (attempt === 0 && asset.observe && error instanceof ObjectChangedError) {
           log.log("warn", `${errorLine(error)}; listing again and retrying once`);
           continue;
@@ -297,6 +380,7 @@ export async function materializePartition(
     }
     finish();
   }
+
   const status = options.plan
     ? "planned"
     : firstError !== undefined

@@ -156,6 +156,7 @@ export function testContext(
     previous: null,
     observation: options.observation,
     history: () => Promise.resolve([]),
+    announce: () => {},
     metadata,
   };
 }
