@@ -7,16 +7,18 @@
  * (4 bytes) and whether it was kept (1 byte), beside the raw files already
  * in `raw_partition`'s entry, so downstream assets can still read every
  * column of the kept rows. Parsing uses both cores and stays within the
- * memory budget (see `_day_scan.ts`).
+ * memory budget (see `_day_scan.ts`); it starts on each raw object as soon
+ * as `raw_partition` has it, while the others still download.
  *
  * @module
  */
 
 import type { DayStats, ObjectRows } from "../engine/impression_day.ts";
 import { formatInvalidRow, type InvalidRow } from "../engine/scan_impressions.ts";
-import { defineAsset } from "../materializer/asset.ts";
-import { scanDay } from "./_day_scan.ts";
-import { type RawObject, rawPartition } from "./raw_partition.ts";
+import { type AssetContext, defineAsset } from "../materializer/asset.ts";
+import type { ObjectInfo } from "../resources/storage.ts";
+import { DayScanner } from "./_day_scan.ts";
+import { type RawObject, type RawObjectReady, rawPartition } from "./raw_partition.ts";
 
 export { TooManyInvalidRowsError } from "./_day_scan.ts";
 
@@ -43,6 +45,26 @@ export interface DedupedImpressions {
   objects: RawObject[];
   /** Rows left out as invalid (only with `maxInvalidRows` > 0). */
   invalid: InvalidRow[];
+}
+
+/** A scanner for the day whose objects are `listing`, set up from the run's context. */
+function openScanner(ctx: AssetContext, listing: readonly ObjectInfo[]): Promise<DayScanner> {
+  return DayScanner.open({
+    listing,
+    date: ctx.partition,
+    maxInvalidRows: ctx.params.maxInvalidRows,
+    workers: ctx.params.workers,
+    memoryBudget: ctx.params.memoryBudget,
+    scratchDir: `${ctx.scratchDir}/deduped_impressions`,
+    onProgress: (done, total, rows) =>
+      ctx.progress({
+        phase: "parse",
+        done,
+        total,
+        unit: "bytes",
+        detail: `${rows.toLocaleString("en-US")} rows`,
+      }),
+  });
 }
 
 /** The `deduped_impressions` asset. */
@@ -89,24 +111,26 @@ export const dedupedImpressions = defineAsset({
       };
     },
   },
+  // Parse each object as soon as raw_partition has it in the cache.
+  prefetch: {
+    from: "raw",
+    async start(announcements, ctx, signal): Promise<DayScanner | undefined> {
+      let scanner: DayScanner | undefined;
+      for await (const item of announcements) {
+        if (signal.aborted) break;
+        const { index, object, listing } = item as RawObjectReady;
+        scanner ??= await openScanner(ctx, listing);
+        await scanner.add(index, object);
+      }
+      return scanner;
+    },
+    discard: (scanner: DayScanner) => scanner.close(),
+  },
   async compute({ raw }, ctx): Promise<DedupedImpressions> {
-    const scan = await scanDay({
-      objects: raw.objects,
-      date: ctx.partition,
-      maxInvalidRows: ctx.params.maxInvalidRows,
-      workers: ctx.params.workers,
-      memoryBudget: ctx.params.memoryBudget,
-      scratchDir: `${ctx.scratchDir}/deduped_impressions`,
-      output: ctx.output,
-      onProgress: (done, total, rows) =>
-        ctx.progress({
-          phase: "parse",
-          done,
-          total,
-          unit: "bytes",
-          detail: `${rows.toLocaleString("en-US")} rows`,
-        }),
-    });
+    const scanner = ((await ctx.prefetched) as DayScanner | undefined) ??
+      await openScanner(ctx, raw.objects);
+    const scan = await scanner.finish(raw.objects, ctx.output);
+    ctx.record({ prefetched: ctx.prefetched !== undefined });
     await ctx.checkpoint("scanned");
     for (const row of scan.invalid) {
       ctx.log.log("warn", `invalid row left out: ${formatInvalidRow(row)}`);

@@ -12,7 +12,7 @@ import { type AssetContext, defineAsset } from "../materializer/asset.ts";
 import { type EntryWriter, sha256Hex } from "../materializer/cache.ts";
 import { errorLine } from "../materializer/materialize.ts";
 import { type RetryPolicy, withRetries } from "../resources/retry.ts";
-import { mapConcurrent } from "../materializer/concurrency.ts";
+import { mapConcurrent, RankedLimiter } from "../materializer/concurrency.ts";
 import { isGzipKey, readObjectFile } from "../resources/object_file.ts";
 import { StorageError } from "../resources/errors.ts";
 import type { Bucket, ObjectInfo } from "../resources/storage.ts";
@@ -37,6 +37,19 @@ export interface RawPartition {
   prefix: string;
   /** CSV objects in processing (lexicographic key) order. */
   objects: RawObject[];
+}
+
+/**
+ * What `raw_partition` announces as each object lands in the cache, so a
+ * downstream prefetch can start on it while others still download.
+ */
+export interface RawObjectReady {
+  /** Position of the object in processing order. */
+  index: number;
+  /** The object, cached and header-read. */
+  object: RawObject;
+  /** Every CSV object of the day, in processing order. */
+  listing: readonly ObjectInfo[];
 }
 
 /** What listing the prefix saw; kept in the manifest for `plan`. */
@@ -131,17 +144,31 @@ function retryPolicy(ctx: AssetContext): RetryPolicy {
 
 /** Objects larger than two parts are fetched in parts of this size by default. */
 const PART_SIZE = 8 * 1024 * 1024;
+/**
+ * Ranged GETs in flight across the day. Earlier parts of earlier objects
+ * go first, so objects land in processing order and parsing can start on
+ * the first while the rest download.
+ */
+const PARTS_IN_FLIGHT = 8;
+
+/** How {@linkcode download} fetches one object. */
+interface DownloadOptions {
+  out: EntryWriter;
+  bucket: Bucket;
+  object: ObjectInfo;
+  /** Its position in processing order (ranks its parts). */
+  index: number;
+  file: string;
+  onBytes: (n: number) => void;
+  policy: RetryPolicy;
+  /** Shared by the day's ranged GETs. */
+  parts: RankedLimiter;
+  partSize?: number;
+}
 
 /** Streams one object into the cache entry; a body cut short is transient. */
-async function download(
-  out: EntryWriter,
-  bucket: Bucket,
-  object: ObjectInfo,
-  file: string,
-  onBytes: (n: number) => void,
-  policy: RetryPolicy,
-  partSize = PART_SIZE,
-): Promise<number> {
+async function download(options: DownloadOptions): Promise<number> {
+  const { out, bucket, object, file, onBytes, policy, partSize = PART_SIZE } = options;
   if (bucket.localPath) {
     // A local folder: let the kernel copy, then make sure nothing changed meanwhile.
     const size = await out.copyFile(file, await bucket.localPath(object.key, object.etag));
@@ -163,21 +190,25 @@ async function download(
       );
     return await out.writeRanges(file, object.size, {
       partSize,
-      concurrency: 6,
+      concurrency: Infinity, // bounded by `parts`
       fetch: async (start, end) =>
         counted(await bucket.get(object.key, { ifMatch: object.etag, range: { start, end } })),
-      attempt: (run) =>
-        withRetries(what, policy, async () => {
-          try {
-            await run();
-          } catch (error) {
-            if (error instanceof StorageError) throw error;
-            throw new StorageError(`${what}: body ended early: ${errorLine(error)}`, {
-              transient: true,
-              cause: error,
-            });
-          }
-        }),
+      attempt: (run, part) =>
+        options.parts.run(
+          options.index * 2 ** 40 + part.start,
+          () =>
+            withRetries(what, policy, async () => {
+              try {
+                await run();
+              } catch (error) {
+                if (error instanceof StorageError) throw error;
+                throw new StorageError(`${what}: body ended early: ${errorLine(error)}`, {
+                  transient: true,
+                  cause: error,
+                });
+              }
+            }),
+        ),
     });
   }
   return await withRetries(`GetObject ${bucket.uri}/${object.key}`, policy, async () => {
@@ -244,6 +275,7 @@ export const rawPartition = defineAsset({
     let downloaded = 0, reused = 0, bytes = 0, streamed = 0;
     const total = listing.objects.reduce((n, o) => n + o.size, 0);
     let finished = 0;
+    const parts = new RankedLimiter(PARTS_IN_FLIGHT);
     const onBytes = (n: number) => {
       streamed += n;
       ctx.progress({
@@ -257,7 +289,7 @@ export const rawPartition = defineAsset({
     const objects = await mapConcurrent(
       listing.objects,
       ctx.params.downloadConcurrency,
-      async (object): Promise<RawObject> => {
+      async (object, index): Promise<RawObject> => {
         const file = objectFileName(object);
         const kept = cached.get(file);
         if (kept && kept.size === object.size) {
@@ -266,15 +298,17 @@ export const rawPartition = defineAsset({
           finished++;
           onBytes(object.size);
         } else {
-          const size = await download(
-            ctx.output,
+          const size = await download({
+            out: ctx.output,
             bucket,
             object,
+            index,
             file,
             onBytes,
-            retryPolicy(ctx),
-            ctx.params.downloadPartBytes,
-          );
+            policy: retryPolicy(ctx),
+            parts,
+            partSize: ctx.params.downloadPartBytes,
+          });
           downloaded++;
           bytes += size;
           await ctx.checkpoint(`downloaded:${object.key}`);
@@ -283,7 +317,9 @@ export const rawPartition = defineAsset({
         const path = `${ctx.output.dir}/${file}`;
         const gzip = isGzipKey(object.key);
         const header = await readHeader(readObjectFile({ path, gzip, chunkSize: 64 * 1024 }));
-        return { ...object, file, path, gzip, header };
+        const raw: RawObject = { ...object, file, path, gzip, header };
+        ctx.announce({ index, object: raw, listing: listing.objects } satisfies RawObjectReady);
+        return raw;
       },
     );
     ctx.record({

@@ -95,8 +95,8 @@ export interface RangeOptions {
   concurrency: number;
   /** Streams bytes `start` to `end` (exclusive). */
   fetch(start: number, end: number): Promise<ReadableStream<Uint8Array>>;
-  /** Runs one part (once by default; pass a retrying wrapper). */
-  attempt?(run: () => Promise<void>): Promise<void>;
+  /** Runs one part (once by default; pass a retrying or rate-limiting wrapper). */
+  attempt?(run: () => Promise<void>, part: { start: number; end: number }): Promise<void>;
 }
 
 /** Reads a verified entry. */
@@ -232,7 +232,7 @@ export function createEntryWriter(
             } finally {
               file.close();
             }
-          }).then(() => {
+          }, { start, end }).then(() => {
             if (++done === 1 && parts.length > 1) return options.checkpoint?.(name); // mid-file
           }));
         await Deno.rename(temporary, path);
