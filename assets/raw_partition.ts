@@ -179,20 +179,12 @@ async function download(options: DownloadOptions): Promise<number> {
   if (object.size > 2 * partSize) {
     // A large object: several ranged GETs at once, each retried on its own.
     const what = `GetObject ${bucket.uri}/${object.key}`;
-    const counted = (stream: ReadableStream<Uint8Array>) =>
-      stream.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, controller) {
-            onBytes(chunk.length);
-            controller.enqueue(chunk);
-          },
-        }),
-      );
     return await out.writeRanges(file, object.size, {
       partSize,
       concurrency: Infinity, // bounded by `parts`
-      fetch: async (start, end) =>
-        counted(await bucket.get(object.key, { ifMatch: object.etag, range: { start, end } })),
+      fetch: (start, end) =>
+        bucket.get(object.key, { ifMatch: object.etag, range: { start, end } }),
+      onBytes,
       attempt: (run, part) =>
         options.parts.run(
           options.index * 2 ** 40 + part.start,
@@ -215,15 +207,7 @@ async function download(options: DownloadOptions): Promise<number> {
     let size: number;
     try {
       const body = await bucket.get(object.key, { ifMatch: object.etag });
-      const counted = body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, controller) {
-            onBytes(chunk.length);
-            controller.enqueue(chunk);
-          },
-        }),
-      );
-      size = await out.writeStream(file, counted);
+      size = await out.writeStream(file, body, { onBytes });
     } catch (error) {
       if (error instanceof StorageError) throw error;
       throw new StorageError(

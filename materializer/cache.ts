@@ -64,7 +64,7 @@ export interface EntryWriter {
   writeStream(
     name: string,
     stream: ReadableStream<Uint8Array>,
-    options?: { checksum?: boolean },
+    options?: { checksum?: boolean; onBytes?: (n: number) => void },
   ): Promise<number>;
   /**
    * Copies a local file in atomically (by the kernel, no bytes through JS);
@@ -95,6 +95,8 @@ export interface RangeOptions {
   concurrency: number;
   /** Streams bytes `start` to `end` (exclusive). */
   fetch(start: number, end: number): Promise<ReadableStream<Uint8Array>>;
+  /** Called with the size of each chunk written (for progress). */
+  onBytes?(n: number): void;
   /** Runs one part (once by default; pass a retrying or rate-limiting wrapper). */
   attempt?(run: () => Promise<void>, part: { start: number; end: number }): Promise<void>;
 }
@@ -171,6 +173,7 @@ export function createEntryWriter(
         async transform(chunk, controller) {
           if (size > 0) await options.checkpoint?.(name); // mid-file
           size += chunk.length;
+          streamOptions?.onBytes?.(chunk.length);
           hash?.update(chunk);
           controller.enqueue(chunk);
         },
@@ -225,6 +228,7 @@ export function createEntryWriter(
                 let written = 0;
                 while (written < chunk.length) written += await file.write(chunk.subarray(written));
                 position += chunk.length;
+                ranges.onBytes?.(chunk.length);
               }
               if (position !== end) {
                 throw new Error(`a part ended at byte ${position}, expected ${end}`);
