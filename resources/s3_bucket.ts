@@ -178,11 +178,9 @@ export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
           }),
           { abortSignal: getOptions?.signal },
         ));
-      const body = response.Body as
-        | { transformToWebStream(): ReadableStream<Uint8Array> }
-        | undefined;
+      const body = response.Body as AsyncIterable<Uint8Array> | undefined;
       if (!body) return new Blob([]).stream();
-      return body.transformToWebStream();
+      return ReadableStream.from(body);
     },
     head(key): Promise<ObjectHead | null> {
       return call("HeadObject", key, async () => {
