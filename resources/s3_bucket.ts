@@ -98,6 +98,35 @@ export function storageError(
   );
 }
 
+/** `body`, failing with a transient error when no bytes arrive for `ms`. */
+function idleLimited(
+  body: ReadableStream<Uint8Array>,
+  ms: number,
+  what: string,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          // Reject before cancelling: cancelling ends the pending read as if the body were done.
+          reject(new StorageError(`${what}: no bytes for ${ms} ms`, { transient: true }));
+          reader.cancel().catch(() => {});
+        }, ms);
+      });
+      try {
+        const { done, value } = await Promise.race([reader.read(), idle]);
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
 function unquote(etag: string | undefined): string {
   return (etag ?? "").replace(/^"|"$/g, "");
 }
@@ -114,6 +143,8 @@ function unquote(etag: string | undefined): string {
  */
 export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
   const sdk = await import("@aws-sdk/client-s3");
+  // Deno's own fetch moves bytes with far less CPU than the Node http layer.
+  const { FetchHttpHandler } = await import("@smithy/fetch-http-handler");
   const name = options.bucket;
   const client = options.client ?? new sdk.S3Client({
     region: options.region ?? "us-east-1",
@@ -126,15 +157,7 @@ export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
       }
       : {}),
     maxAttempts: 1, // retries are ours: counted, logged, bounded
-    ...(options.timeoutMs
-      ? {
-        requestHandler: {
-          requestTimeout: options.timeoutMs,
-          connectionTimeout: options.timeoutMs,
-          throwOnRequestTimeout: true,
-        },
-      }
-      : {}),
+    requestHandler: new FetchHttpHandler({ requestTimeout: options.timeoutMs }),
   });
   const policy = options.retry ?? { retries: 0 };
   const call = <T>(operation: string, key: string, run: () => Promise<T>) =>
@@ -178,9 +201,17 @@ export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
           }),
           { abortSignal: getOptions?.signal },
         ));
-      const body = response.Body as AsyncIterable<Uint8Array> | undefined;
-      if (!body) return new Blob([]).stream();
-      return ReadableStream.from(body);
+      const sdkBody = response.Body as
+        | { transformToWebStream(): ReadableStream<Uint8Array> }
+        | undefined;
+      if (!sdkBody) return new Blob([]).stream();
+      // With the fetch handler this is fetch's own body stream, unwrapped.
+      const body = sdkBody.transformToWebStream();
+      // The handler's timeout ends at the headers; a body that stalls is
+      // cut by an idle timeout of the same length.
+      return options.timeoutMs
+        ? idleLimited(body, options.timeoutMs, `GetObject s3://${name}/${key}`)
+        : body;
     },
     head(key): Promise<ObjectHead | null> {
       return call("HeadObject", key, async () => {

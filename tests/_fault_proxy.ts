@@ -2,7 +2,8 @@
  * A fault-injecting HTTP proxy on 127.0.0.1 in front of the in-process S3
  * endpoint. It speaks raw HTTP/1.1 over TCP so it can misbehave the way real
  * networks do: answer 503 or 500, reset the connection mid-body, send fewer
- * bytes than its Content-Length, or stall past the client's timeout.
+ * bytes than its Content-Length, or stall past the client's timeout (before
+ * answering, or halfway through the body).
  *
  * @module
  */
@@ -12,7 +13,8 @@ export type Fault =
   | { kind: "status"; status: 500 | 503; code: string }
   | { kind: "reset" }
   | { kind: "short" }
-  | { kind: "stall"; ms: number };
+  | { kind: "stall"; ms: number }
+  | { kind: "stall-body"; ms: number };
 
 /** A request as the proxy saw it. */
 export interface SeenRequest {
@@ -136,6 +138,13 @@ export function startFaultProxy(upstream: string, plan: FaultPlan): FaultProxy {
       headers.delete("transfer-encoding");
       if (request.method !== "HEAD") headers.set("content-length", String(body.length));
       await writeAll(conn, head(response.status, response.statusText || "OK", headers));
+      if (fault?.kind === "stall-body") {
+        // Half the body, a pause, then the rest.
+        await writeAll(conn, body.subarray(0, Math.floor(body.length / 2)));
+        await new Promise((r) => setTimeout(r, fault.ms));
+        await writeAll(conn, body.subarray(Math.floor(body.length / 2)));
+        return;
+      }
       if (fault?.kind === "reset" || fault?.kind === "short") {
         // Half the body, then the connection ends: a reset or a short body.
         await writeAll(conn, body.subarray(0, Math.floor(body.length / 2)));

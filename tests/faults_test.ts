@@ -100,6 +100,22 @@ Deno.test({
           published++;
         });
         await t.step(
+          "a body that stalls midway past --timeout: retried, then a clean failure",
+          async () => {
+            await Deno.remove(`${dir}/cache`, { recursive: true }).catch(() => {});
+            proxy.setPlan((r) => (isObjectGet(r) ? { kind: "stall-body", ms: 1500 } : null));
+            const r = await run("--retries", "1", "--timeout", "300ms");
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /retry 1\/1 of GetObject .*no bytes for 300 ms/);
+            assert.match(
+              r.stderr.split("\n").at(-1)!,
+              /^error: GetObject s3:\/\/impressions-faults\/2021\/01\/30\/[ab]\.csv.*no bytes for 300 ms/,
+            );
+            assert.equal(await s3.text(BUCKET, RESULT), expected);
+            published++;
+          },
+        );
+        await t.step(
           "a PutObject that keeps failing leaves the previous output untouched",
           async () => {
             await s3.put(BUCKET, {
