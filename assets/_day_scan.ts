@@ -29,6 +29,7 @@ import type { EntryWriter } from "../materializer/cache.ts";
 import { ScanPool } from "./_scan_pool.ts";
 import type { ScanTask, ScanTaskResult } from "./_scan_task.ts";
 import type { RawObject } from "./raw_partition.ts";
+import { isGzipKey } from "../resources/object_file.ts";
 import type { ObjectInfo } from "../resources/storage.ts";
 
 /** A day with more invalid rows than allowed. */
@@ -98,8 +99,6 @@ const SMALL_DAY_BYTES = 4 * 1024 * 1024;
 
 /** The smallest row size assumed when estimating rows from bytes. */
 const MIN_ROW_BYTES = 24;
-
-const GZIP_KEY = /\.gz$/i;
 
 /**
  * Bytes per row, measured on the first 256 KiB of a plain object (a third
@@ -184,7 +183,7 @@ export class DayScanner {
   private constructor(options: DayScannerOptions) {
     this.#options = options;
     this.#totalBytes = options.listing.reduce(
-      (n, o) => n + (GZIP_KEY.test(o.key) ? o.size * 8 : o.size),
+      (n, o) => n + (isGzipKey(o.key) ? o.size * 8 : o.size),
       0,
     );
     // Starting workers costs more than parsing a small day on this thread.

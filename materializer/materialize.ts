@@ -174,9 +174,7 @@ export async function materializePartition(
       observation: undefined,
       history: (days) => partitionHistory({ cacheDir, asset: asset.name, before: partition, days }),
       announce: (item) => {
-        for (const running of prefetches.values()) {
-          if (running.from === asset.name) running.feed.push(item);
-        }
+        for (const running of fedBy(asset.name)) running.feed.push(item);
       },
     };
     return { ctx, metadata };
@@ -228,10 +226,9 @@ export async function materializePartition(
     const result = await running.result.catch(() => undefined);
     if (result !== undefined) await running.asset.prefetch!.discard(result);
   };
+  const fedBy = (upstream: string) => [...prefetches.values()].filter((p) => p.from === upstream);
   const releaseFedBy = async (upstream: string) => {
-    for (const running of [...prefetches.values()]) {
-      if (running.from === upstream) await release(running.asset.name);
-    }
+    for (const running of fedBy(upstream)) await release(running.asset.name);
   };
 
   const valueOf = async (asset: AnyAsset): Promise<unknown> => {
@@ -330,9 +327,7 @@ export async function materializePartition(
           await startPrefetches(asset);
           const computeStart = performance.now();
           const value = await asset.compute(deps, ctx);
-          for (const running of prefetches.values()) {
-            if (running.from === asset.name) running.feed.end();
-          }
+          for (const running of fedBy(asset.name)) running.feed.end();
           metadata.durationMs = Math.round(performance.now() - computeStart);
           await asset.io.write(value, ctx.output);
           outcome.checks = await evaluateChecks(asset, value, ctx, metadata);
