@@ -12,6 +12,8 @@
  * @module
  */
 
+import { CsvKernel, KERNEL_MAX_FIELDS, KernelStop } from "./csv_kernel.ts";
+
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const LF = 0x0a;
@@ -161,6 +163,11 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
   let atStart = options.bom ?? true;
   let fieldLimit = Infinity;
   let sawQuotedField = false;
+  // The fast path, once the caller limits the fields it reads.
+  let kernel: CsvKernel | null = null;
+  // Lines left to parse here before the kernel is tried again, after it
+  // stopped on a quote (so quote-heavy input is not handed back and forth).
+  let kernelHold = 0;
 
   function grow(): void {
     const size = record.starts.length * 2;
@@ -180,7 +187,7 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
    * incomplete record starts (or `bytes.length`). With `final`, the end of
    * the buffer ends the last record.
    */
-  function scan(bytes: Uint8Array, final: boolean): number {
+  function scan(bytes: Uint8Array, final: boolean, fast = false): number {
     const n = bytes.length;
     let pos = 0;
     if (atStart) {
@@ -191,6 +198,13 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
     }
     record.bytes = bytes;
     while (pos < n) {
+      if (fast) {
+        if (kernelHold === 0) {
+          pos = kernelRecords(bytes, pos, n);
+          if (pos >= n) break;
+          if (kernel!.stop === KernelStop.QUOTE) kernelHold = KERNEL_HOLD_LINES;
+        } else kernelHold--;
+      }
       const recordStart = pos;
       let recordLines = 0;
       let count = 0;
@@ -323,6 +337,42 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
     return n;
   }
 
+  /**
+   * Reports the quote-free complete lines from `pos` on, as the kernel
+   * indexed them in `bytes` (its loaded data); returns where it stopped.
+   */
+  function kernelRecords(bytes: Uint8Array, pos: number, n: number): number {
+    const k = kernel!;
+    const limit = fieldLimit;
+    const { starts, ends, flags } = record;
+    while (true) {
+      const rows = k.scan(pos, n, limit);
+      for (let row = 0; row < rows; row++) {
+        const lineEnd = k.rowEnd(row);
+        const count = k.rowFields(row);
+        const kept = count < limit ? count : limit;
+        let start = k.fieldStart(row, 0);
+        for (let f = 0; f < kept; f++) {
+          const next = k.fieldStart(row, f + 1);
+          starts[f] = start;
+          if (f + 1 < count) ends[f] = next - 1;
+          else ends[f] = lineEnd > start && bytes[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
+          flags[f] = 0;
+          start = next;
+        }
+        if (count !== 1 || ends[0] !== starts[0]) {
+          record.start = starts[0];
+          record.count = count;
+          record.line = line;
+          onRecord(record);
+        }
+        line++;
+      }
+      pos = k.next;
+      if (k.stop !== KernelStop.FULL) return pos;
+    }
+  }
+
   function flushPending(final: boolean): void {
     if (pendingChunks.length === 0) return;
     const buffer = concat(pendingChunks, pendingLength);
@@ -337,6 +387,14 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
   }
 
   function push(chunk: Uint8Array): void {
+    if (kernel === null || chunk.length <= KERNEL_PIECE) return pushPiece(chunk);
+    // The kernel works on a copy: keep that copy small.
+    for (let at = 0; at < chunk.length; at += KERNEL_PIECE) {
+      pushPiece(chunk.subarray(at, Math.min(at + KERNEL_PIECE, chunk.length)));
+    }
+  }
+
+  function pushPiece(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     if (pending !== null && pendingChunks.length === 1) {
       // Usually the incomplete record ends at the chunk's first line break:
@@ -349,7 +407,7 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
           pending = null;
           pendingChunks = [];
           pendingLength = 0;
-          push(chunk.subarray(lf + 1));
+          pushPiece(chunk.subarray(lf + 1));
           return;
         }
         // A quoted field goes on past that line break: keep collecting.
@@ -374,7 +432,7 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
       flushPending(false);
       return;
     }
-    const rest = scan(chunk, false);
+    const rest = kernel === null ? scan(chunk, false) : scan(kernel.load(chunk), false, true);
     if (rest < chunk.length) {
       // Copy: the caller may reuse its chunk buffer.
       pending = chunk.slice(rest);
@@ -397,9 +455,18 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
     },
     limitFields(limit: number): void {
       fieldLimit = Math.max(1, limit);
+      if (fieldLimit <= KERNEL_MAX_FIELDS) {
+        while (record.starts.length <= fieldLimit) grow();
+        kernel ??= new CsvKernel();
+      } else kernel = null;
     },
   };
 }
+
+/** Bytes handed to the kernel at a time. */
+const KERNEL_PIECE = 1 << 20;
+/** Lines parsed without the kernel after it stops on a quote. */
+const KERNEL_HOLD_LINES = 64;
 
 function countLf(bytes: Uint8Array, from: number, to: number): number {
   let lines = 0;
