@@ -9,6 +9,11 @@
  * an unquoted field is kept as data (the ad server writes `55" TV`), but
  * anything other than a separator after a closing quote is an error.
  *
+ * Once the caller limits the fields it reads ({@linkcode CsvScanner.limitFields},
+ * up to 64), quote-free lines are indexed by a WebAssembly kernel
+ * (`csv_kernel.ts`) 16 bytes at a time; lines holding a quote byte are still
+ * parsed here, so the records are the same either way.
+ *
  * @module
  */
 
@@ -76,7 +81,8 @@ export interface CsvScanner {
   readonly sawQuotedField: boolean;
   /**
    * Records the offsets of the first `limit` fields only; later fields are
-   * counted (`count` stays exact) but their offsets are not kept.
+   * counted (`count` stays exact) but their offsets are not kept. With
+   * `limit` up to 64 this turns on the WebAssembly fast path.
    */
   limitFields(limit: number): void;
 }
