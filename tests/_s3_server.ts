@@ -23,8 +23,8 @@ export interface TestS3 {
   endpoint: string;
   /** A client pointed at it. */
   client: S3Client;
-  /** Creates a bucket. */
-  createBucket(name: string): void;
+  /** Creates a bucket (at once on the in-process endpoint; await it on others). */
+  createBucket(name: string): Promise<void>;
   /** Puts objects (key → text or bytes). */
   put(bucket: string, objects: Record<string, string | Uint8Array>): Promise<void>;
   /** Reads an object as text, or `null` when missing. */
@@ -39,11 +39,26 @@ export interface TestS3 {
 
 /** Starts an endpoint on a free port and puts test credentials in the environment. */
 export async function startTestS3(): Promise<TestS3> {
+  setTestCredentials();
+  const server = await startFauxqs({ port: 0, logger: false, host: "127.0.0.1" });
+  return testS3(server.address, {
+    createBucket: (name) => Promise.resolve(void server.createBucket(name)),
+    stop: () => server.stop(),
+  });
+}
+
+/** Puts the test credentials in the process, for the SDK's credential chain. */
+export function setTestCredentials(): void {
   Deno.env.set("AWS_ACCESS_KEY_ID", TEST_CREDENTIALS.accessKeyId);
   Deno.env.set("AWS_SECRET_ACCESS_KEY", TEST_CREDENTIALS.secretAccessKey);
   Deno.env.set("AWS_EC2_METADATA_DISABLED", "true");
-  const server = await startFauxqs({ port: 0, logger: false, host: "127.0.0.1" });
-  const endpoint = server.address;
+}
+
+/** A {@linkcode TestS3} over a running endpoint; `server` creates buckets and stops it. */
+export function testS3(
+  endpoint: string,
+  server: { createBucket(name: string, client: S3Client): Promise<void>; stop(): Promise<void> },
+): TestS3 {
   const client = new S3Client({
     endpoint,
     region: "us-east-1",
@@ -55,7 +70,7 @@ export async function startTestS3(): Promise<TestS3> {
   return {
     endpoint,
     client,
-    createBucket: (name) => void server.createBucket(name),
+    createBucket: (name) => server.createBucket(name, client),
     async put(bucket, objects) {
       const entries = Object.entries(objects);
       for (let i = 0; i < entries.length; i += 32) {
