@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { AssetCheck } from "../materializer/asset.ts";
+import type { AssetCheck } from "./_define.ts";
 
 /** A value of counts that must add up to the day's in-date rows. */
 export interface CountedRows {

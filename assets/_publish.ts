@@ -6,7 +6,7 @@
  */
 
 import { createHash } from "node:crypto";
-import type { AssetContext } from "../materializer/asset.ts";
+import type { AssetContext } from "./_define.ts";
 import { objectUri } from "../resources/storage.ts";
 
 /** What a sink returns: where it published and what. */

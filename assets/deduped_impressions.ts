@@ -15,7 +15,7 @@
 
 import type { DayStats, ObjectRows } from "../engine/impression_day.ts";
 import { formatInvalidRow, type InvalidRow } from "../engine/scan_impressions.ts";
-import { type AssetContext, defineAsset } from "../materializer/asset.ts";
+import { type AssetContext, defineAsset } from "./_define.ts";
 import type { ObjectInfo } from "../resources/storage.ts";
 import { DayScanner } from "./_day_scan.ts";
 import { type RawObject, type RawObjectReady, rawPartition } from "./raw_partition.ts";

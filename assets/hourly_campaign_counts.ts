@@ -7,7 +7,7 @@
 
 import { type CampaignHourCount, createCampaignHourCounter } from "../engine/hourly_counts.ts";
 import type { InvalidRow } from "../engine/scan_impressions.ts";
-import { defineAsset } from "../materializer/asset.ts";
+import { defineAsset } from "./_define.ts";
 import { jsonIO } from "../materializer/io.ts";
 import { dedupedImpressions } from "./deduped_impressions.ts";
 import { countsSumToRows } from "./_checks.ts";

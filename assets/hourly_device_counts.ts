@@ -12,7 +12,7 @@
 
 import { fieldText } from "../engine/csv_reader.ts";
 import { visitKeptRows } from "../engine/kept_rows.ts";
-import { defineAsset } from "../materializer/asset.ts";
+import { defineAsset } from "./_define.ts";
 import { jsonIO } from "../materializer/io.ts";
 import { readObjectFile } from "../resources/object_file.ts";
 import {

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Asset } from "../materializer/asset.ts";
+import type { AnyAsset } from "../materializer/asset.ts";
 import { rawPartition } from "./raw_partition.ts";
 import { dedupedImpressions } from "./deduped_impressions.ts";
 import { hourlyCampaignCounts } from "./hourly_campaign_counts.ts";
@@ -23,8 +23,7 @@ import { hourlyDeviceCounts } from "./hourly_device_counts.ts";
 export { dedupedImpressions, hourlyCampaignCounts, publishedCsv, rawPartition };
 
 /** The registered assets, in any order; the materializer sorts them. */
-// deno-lint-ignore no-explicit-any
-export const ASSETS: readonly Asset<any>[] = [
+export const ASSETS: readonly AnyAsset[] = [
   rawPartition,
   dedupedImpressions,
   hourlyCampaignCounts,

@@ -11,7 +11,7 @@
 
 import { formatCountsCsv } from "../engine/hourly_counts.ts";
 import { formatRejectedCsv } from "../engine/rejected_rows.ts";
-import { defineAsset } from "../materializer/asset.ts";
+import { defineAsset } from "./_define.ts";
 import { jsonIO } from "../materializer/io.ts";
 import { objectUri } from "../resources/storage.ts";
 import {

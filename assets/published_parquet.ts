@@ -17,7 +17,7 @@
 import { fieldText } from "../engine/csv_reader.ts";
 import type { CampaignHourCount } from "../engine/hourly_counts.ts";
 import { visitKeptRows } from "../engine/kept_rows.ts";
-import { type AssetContext, defineAsset } from "../materializer/asset.ts";
+import { type AssetContext, defineAsset } from "./_define.ts";
 import { jsonIO } from "../materializer/io.ts";
 import { readObjectFile } from "../resources/object_file.ts";
 import {

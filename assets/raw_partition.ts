@@ -8,13 +8,13 @@
 
 import { resolveColumns } from "../engine/columns.ts";
 import { readHeader } from "../engine/read_header.ts";
-import { type AssetContext, defineAsset } from "../materializer/asset.ts";
+import { type AssetContext, defineAsset } from "./_define.ts";
 import { type EntryWriter, sha256Hex } from "../materializer/cache.ts";
 import { errorLine } from "../materializer/materialize.ts";
 import { type RetryPolicy, withRetries } from "../resources/retry.ts";
 import { mapConcurrent, RankedLimiter } from "../materializer/concurrency.ts";
 import { isGzipKey, readObjectFile } from "../resources/object_file.ts";
-import { StorageError } from "../resources/errors.ts";
+import { ObjectChangedError, StorageError } from "../resources/errors.ts";
 import type { Bucket, ObjectInfo } from "../resources/storage.ts";
 
 /** One raw object of the day, as cached. */
@@ -251,9 +251,14 @@ export const rawPartition = defineAsset({
       detail: listing,
     };
   },
-  explain: (previous, current) => diffListings(previous as Listing | undefined, current as Listing),
+  explain: (previous, current) => diffListings(previous, current),
+  // An object that changes or vanishes while it is read: list anew, once.
+  observeAgainOn: (error) =>
+    error instanceof ObjectChangedError
+      ? "again after listing anew; is something still writing?"
+      : undefined,
   async compute(_deps, ctx): Promise<RawPartition> {
-    const listing = ctx.observation as Listing;
+    const listing = ctx.observation;
     const bucket = ctx.resources.bucket;
     const cached = new Map((ctx.previous?.manifest.files ?? []).map((f) => [f.name, f]));
     let downloaded = 0, reused = 0, bytes = 0, streamed = 0;

@@ -10,7 +10,7 @@
  */
 
 import { formatCountsCsv } from "../engine/hourly_counts.ts";
-import { type AssetContext, defineAsset } from "../materializer/asset.ts";
+import { type AssetContext, defineAsset } from "./_define.ts";
 import { sha256Hex } from "../materializer/cache.ts";
 import { jsonIO } from "../materializer/io.ts";
 import { type Warehouse, WarehouseError } from "../resources/warehouse.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { listRunRecords } from "../materializer/runs.ts";
+import { localState, type StateStore } from "../materializer/state.ts";
 import type { Warehouse } from "../resources/warehouse.ts";
 import { loadProfile } from "./config.ts";
 import { dateRange, parseDate } from "./dates.ts";
@@ -111,24 +111,18 @@ function figuresOf(metadata: unknown): DedupeFigures | null {
 
 /** Deduplication figures per date: the cache entry first, then the newest run record. */
 async function dedupeFigures(
-  cacheDir: string,
+  state: StateStore,
   dates: readonly string[],
 ): Promise<Map<string, DedupeFigures>> {
   const out = new Map<string, DedupeFigures>();
   for (const date of dates) {
-    try {
-      const manifest = JSON.parse(
-        await Deno.readTextFile(`${cacheDir}/${date}/deduped_impressions/manifest.json`),
-      );
-      const figures = figuresOf(manifest.metadata);
-      if (figures) out.set(date, figures);
-    } catch {
-      // not cached: looked up in the run records below
-    }
+    // Not cached: looked up in the run records below.
+    const figures = figuresOf((await state.readManifest(date, "deduped_impressions"))?.metadata);
+    if (figures) out.set(date, figures);
   }
   if (out.size === dates.length) return out;
   const wanted = new Set(dates.filter((d) => !out.has(d)));
-  for (const record of await listRunRecords(cacheDir)) {
+  for (const record of await state.listRunRecords()) {
     for (const partition of record.partitions) {
       if (!wanted.has(partition.partition)) continue;
       const asset = partition.assets.find((a) => a.asset === "deduped_impressions");
@@ -167,7 +161,7 @@ export async function collectInsights(
   const share = (n: number) => (total === 0 ? 0 : n / total);
   const loaded = new Map(summary.days.map((d) => [d.date, d.impressions]));
   const dates = dateRange(from, to);
-  const figures = await dedupeFigures(options.cacheDir, dates);
+  const figures = await dedupeFigures(localState(options.cacheDir), dates);
   const hours = [...summary.hours]
     .sort((a, b) => b.impressions - a.impressions || a.hour - b.hour)
     .slice(0, limit);

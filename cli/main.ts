@@ -12,7 +12,7 @@ import { HeaderError } from "../engine/columns.ts";
 import { createGraph, SelectionError } from "../materializer/graph.ts";
 import { LockedError } from "../materializer/lock.ts";
 import { redact } from "../materializer/log.ts";
-import { listRunRecords, readRunRecord } from "../materializer/runs.ts";
+import { localState } from "../materializer/state.ts";
 import { StorageError } from "../resources/errors.ts";
 import { WarehouseError } from "../resources/warehouse.ts";
 import { cleanCache, parseAge } from "./clean_command.ts";
@@ -148,7 +148,9 @@ async function runsCommand(args: string[], io: CliIO): Promise<number> {
   const cacheDir = (flags["cache-dir"] as string | undefined) ?? ".cache";
   if (show) {
     if (!args[1] || args[1].startsWith("-")) throw new UsageError("runs show needs a run id");
-    const record = await readRunRecord(cacheDir, args[1]);
+    const matches = (await localState(cacheDir).listRunRecords())
+      .filter((r) => r.runId.startsWith(args[1]));
+    const record = matches.length === 1 ? matches[0] : null;
     if (!record) {
       throw new UsageError(`no single run matches ${JSON.stringify(args[1])} in ${cacheDir}/runs`);
     }
@@ -159,7 +161,7 @@ async function runsCommand(args: string[], io: CliIO): Promise<number> {
   if (!/^\d+$/.test(limitText)) {
     throw new UsageError(`--limit must be a number, not ${JSON.stringify(limitText)}`);
   }
-  const records = await listRunRecords(cacheDir, +limitText);
+  const records = await localState(cacheDir).listRunRecords(+limitText);
   io.stdout(formatTable(
     ["run", "command", "started", "seconds", "dates", "status"],
     records.map((r) => [

@@ -7,23 +7,12 @@
  */
 
 import { ASSETS } from "../assets/mod.ts";
-import type { RunParams } from "../materializer/asset.ts";
+import type { Resources, RunParams } from "../assets/_define.ts";
 import { createGraph, selectAssets } from "../materializer/graph.ts";
-import { acquireLock } from "../materializer/lock.ts";
 import { createLogger, type Logger } from "../materializer/log.ts";
-import {
-  type AssetOutcome,
-  errorLine,
-  materializePartition,
-  type PartitionOutcome,
-} from "../materializer/materialize.ts";
-import { mapConcurrent } from "../materializer/concurrency.ts";
-import {
-  newRunId,
-  RUN_RECORD_FORMAT,
-  type RunRecord,
-  writeRunRecord,
-} from "../materializer/runs.ts";
+import type { AssetOutcome, PartitionOutcome } from "../materializer/materialize.ts";
+import { materialize, type RunResult } from "../materializer/run.ts";
+import { localState } from "../materializer/state.ts";
 import { openBucket } from "../resources/bucket.ts";
 import type { RunOptions } from "./options.ts";
 import { pausePoint } from "./pause_point.ts";
@@ -108,10 +97,7 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
     redact: secretsOf(io.env),
   });
   const checkpoint = pausePoint(io.env);
-  const graph = createGraph(ASSETS);
-  const selection = selectAssets(graph, options.select);
-  const startedAt = new Date();
-  const runId = newRunId(startedAt);
+  const selection = selectAssets(createGraph(ASSETS), options.select);
   const bucket = await openBucket({
     bucket: options.bucket,
     endpoint: options.endpoint,
@@ -123,7 +109,6 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
         log.log("warn", `retry ${attempt}/${options.retries} in ${delayMs} ms: ${error.message}`),
     },
   });
-  const params = runParams(options);
   // Opened only when a selected asset needs it; closed with the bucket.
   const warehouse = selection.some((a) => a.requires?.includes("warehouse"))
     ? await openConfiguredWarehouse({ ...options, env: io.env }).catch((error) => {
@@ -131,62 +116,39 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
       throw error;
     })
     : undefined;
-  let stop = false;
-  let outcomes: PartitionOutcome[];
+  let result: RunResult;
   try {
-    outcomes = await mapConcurrent(options.dates, options.parallel, async (date) => {
-      const dateLog = log.child({ date });
-      if (stop) {
-        return { partition: date, status: "failed", assets: [], error: "not run (--fail-fast)" };
-      }
-      let release: (() => Promise<void>) | undefined;
-      try {
+    result = await materialize<Resources, RunParams>({
+      assets: ASSETS,
+      select: options.select,
+      partitions: options.dates,
+      resources: { bucket, warehouse },
+      params: runParams(options),
+      state: localState(options.cacheDir),
+      command,
+      parallel: options.parallel,
+      failFast: options.failFast,
+      wait: options.wait,
+      force: options.force,
+      flags: options.flags,
+      log,
+      checkpoint,
+      onProgress: progress && ((date, asset, update) => progress.update(date, asset, update)),
+      onAsset: (_date, a, dateLog) => {
         if (command === "materialize") {
-          release = await acquireLock({ cacheDir: options.cacheDir, date, wait: options.wait });
-          await checkpoint?.(`locked:${date}`);
+          dateLog.log(a.status === "failed" ? "error" : "info", assetLine(a), {
+            event: "asset",
+            ...a,
+          });
         }
-        const outcome = await materializePartition({
-          checkpoint,
-          selection,
-          partition: date,
-          runId,
-          onProgress: progress && ((asset, update) => progress.update(date, asset, update)),
-          cacheDir: options.cacheDir,
-          resources: { bucket, warehouse },
-          params,
-          log: dateLog,
-          force: options.force,
-          plan: command === "plan",
-          onAsset: (a) => {
-            if (command === "materialize") {
-              dateLog.log(a.status === "failed" ? "error" : "info", assetLine(a), {
-                event: "asset",
-                ...a,
-              });
-            }
-          },
-        });
-        if (outcome.status === "failed" && options.failFast) stop = true;
-        return outcome;
-      } catch (error) {
-        if (options.failFast) stop = true;
-        const message = errorLine(error);
-        dateLog.log("error", message);
-        return {
-          partition: date,
-          status: "failed",
-          assets: [],
-          error: message,
-        } as PartitionOutcome;
-      } finally {
-        await release?.();
-      }
+      },
     });
   } finally {
     progress?.done();
     bucket.close();
     await warehouse?.close();
   }
+  const outcomes = result.partitions;
 
   const failed = outcomes.filter((o) => o.status === "failed");
   if (command === "plan") {
@@ -204,19 +166,6 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
   } else if (failed.length > 0 && options.logFormat === "text") {
     io.stderr(`error: ${failed[0].error}`);
   }
-  const record: RunRecord = {
-    format: RUN_RECORD_FORMAT,
-    runId,
-    command,
-    flags: options.flags,
-    startedAt: startedAt.toISOString(),
-    endedAt: new Date().toISOString(),
-    status: failed.length > 0 ? "failed" : "success",
-    partitions: outcomes,
-  };
-  await checkpoint?.("run-record");
-  await writeRunRecord(options.cacheDir, record);
-  log.log("debug", `run record ${runId}`);
   if (options.report !== undefined) {
     const { reportAfterRun } = await import("./report_command.ts");
     if (!(await reportAfterRun(options, io))) return EXIT_FAILURE;

@@ -2,58 +2,26 @@
  * What an asset is: a name, typed upstreams, a code version, a cache format
  * and a function from upstream values and a context to its value.
  *
+ * Generic over the resources `R` (storage and services a run opens) and the
+ * params `P` (run-wide settings) of the pipeline it belongs to: the
+ * framework never looks inside either.
+ *
  * @module
  */
 
 import type { EntryReader, EntryWriter } from "./cache.ts";
-import type { Bucket } from "../resources/storage.ts";
-import type { Warehouse } from "../resources/warehouse.ts";
 import type { Logger } from "./log.ts";
 
-/** Shared services a run hands to its assets. */
-export interface Resources {
-  /** Where raw files are read and results published. */
-  bucket: Bucket;
-  /** The SQL warehouse, opened only when a selected asset `requires` it. */
-  warehouse?: Warehouse;
-}
-
-/** Run-wide settings that assets read (never from env vars or globals). */
-export interface RunParams {
-  /** S3-compatible endpoint in use, if any (part of sinks' versions). */
-  endpoint?: string;
-  /** Initials in published object names. */
-  initials: string;
-  /** Prefix of published results, `results` by default. */
-  resultsPrefix: string;
-  /** Invalid rows tolerated before a day fails (0: strict). */
-  maxInvalidRows: number;
-  /** Retries of transient storage failures. */
-  retries: number;
-  /** Objects larger than two parts of this size are fetched as parallel ranges. */
-  downloadPartBytes?: number;
-  /** Concurrent object downloads. */
-  downloadConcurrency: number;
-  /** Check thresholds by check name (fractions, e.g. 0.2 for 20%). */
-  thresholds: Record<string, number>;
-  /** Memory budget in bytes for one partition's row processing. */
-  memoryBudget: number;
-  /** Worker threads for parsing (0: parse on the main thread). */
-  workers: number;
-  /** Also publish the deduplicated rows (`--with-rows`). */
-  withRows?: boolean;
-}
-
 /** What an asset receives besides its upstream values. */
-export interface AssetContext {
+export interface AssetContext<R = unknown, P = unknown, O = unknown, A = unknown> {
   /** The partition date, `YYYY-MM-DD`. */
   partition: string;
   /** Id of the run (as in its run record). */
   runId: string;
   /** Storage and other services. */
-  resources: Resources;
-  /** Run-wide settings. */
-  params: RunParams;
+  resources: R;
+  /** Run-wide settings (never env vars or globals). */
+  params: P;
   /** Where to log; goes to stderr. */
   log: Logger;
   /** A named point of the run (crash tests pause there); resolves at once otherwise. */
@@ -69,19 +37,24 @@ export interface AssetContext {
   /** The previous cache entry, for incremental work, or `null`. */
   previous: EntryReader | null;
   /** What `observe` returned in this run (sources only). */
-  observation: unknown;
+  observation: O;
   /** Cached metadata of this asset for earlier partitions (newest first). */
   history(days: number): Promise<Record<string, unknown>[]>;
   /**
    * Hands an item of partial output (e.g. one downloaded object) to the
    * downstream prefetches started for this compute; does nothing otherwise.
    */
-  announce(item: unknown): void;
+  announce(item: A): void;
+}
+
+/** The context `compute` receives: an {@linkcode AssetContext} and a prefetch's result. */
+export interface ComputeContext<R = unknown, P = unknown, O = unknown, A = unknown, X = unknown>
+  extends AssetContext<R, P, O, A> {
   /**
-   * In `compute`: what this asset's {@linkcode Prefetch} produced while its
-   * upstream was computing, or `undefined` when none ran.
+   * What this asset's {@linkcode Prefetch} produced while its upstream was
+   * computing, or `undefined` when none ran.
    */
-  prefetched?: Promise<unknown>;
+  prefetched?: Promise<X>;
 }
 
 /**
@@ -91,7 +64,7 @@ export interface AssetContext {
  * it, feeds it what the upstream announces, and hands its result to
  * `compute` as `ctx.prefetched`.
  */
-export interface Prefetch<P = unknown> {
+export interface Prefetch<X = unknown, A = unknown, R = unknown, P = unknown> {
   /** The key in `deps` of the upstream whose announcements feed it. */
   from: string;
   /**
@@ -99,13 +72,17 @@ export interface Prefetch<P = unknown> {
    * to `ctx.announce` and ends when its compute returns; `signal` aborts
    * when the upstream fails or this asset will not compute.
    */
-  start(announcements: AsyncIterable<unknown>, ctx: AssetContext, signal: AbortSignal): Promise<P>;
+  start(
+    announcements: AsyncIterable<A>,
+    ctx: AssetContext<R, P>,
+    signal: AbortSignal,
+  ): Promise<X>;
   /**
    * Releases what a result holds (workers, scratch files). Called once the
    * asset's compute has ended, or when it will not run; so it must also be
    * safe after compute consumed the result.
    */
-  discard(result: P): Promise<void>;
+  discard(result: X): Promise<void>;
 }
 
 /** How far an asset has come with one kind of work. */
@@ -123,11 +100,11 @@ export interface ProgressUpdate {
 }
 
 /** A source's view of the outside world, from which its version derives. */
-export interface Observation {
+export interface Observation<O = unknown> {
   /** Stable text whose hash is the data version. */
   version: string;
   /** Anything `compute` and `explain` need (kept in the manifest). */
-  detail: unknown;
+  detail: O;
 }
 
 /** How an asset's value is written to and read from its cache entry. */
@@ -156,7 +133,7 @@ export interface CheckResult {
 }
 
 /** A check attached to an asset, evaluated after it materializes. */
-export interface AssetCheck<T> {
+export interface AssetCheck<T, R = unknown, P = unknown> {
   /** Name, unique within the asset. */
   name: string;
   /** Severity when it fails. */
@@ -164,7 +141,7 @@ export interface AssetCheck<T> {
   /** Evaluates the check; returns whether it passed and what was measured. */
   evaluate(
     value: T,
-    ctx: AssetContext,
+    ctx: AssetContext<R, P>,
     metadata: Record<string, unknown>,
   ): Promise<{ passed: boolean; detail: string }> | {
     passed: boolean;
@@ -172,16 +149,24 @@ export interface AssetCheck<T> {
   };
 }
 
+/** Any asset, whatever its value, resources and params (for graphs and runners). */
 // deno-lint-ignore no-explicit-any
-type AnyAsset = Asset<any>;
+export type AnyAsset = Asset<any, any, any, any, any>;
 
 /** The values of a dependency map, by key. */
 export type DepValues<D extends Record<string, AnyAsset>> = {
-  [K in keyof D]: D[K] extends Asset<infer V> ? V : never;
+  [K in keyof D]: D[K] extends Asset<infer V, infer _R, infer _P, infer _O, infer _A> ? V : never;
 };
 
-/** An asset definition. */
-export interface Asset<T> {
+/** What an asset passes to `ctx.announce`. */
+export type AnnouncedBy<U> = U extends Asset<infer _V, infer _R, infer _P, infer _O, infer A> ? A
+  : never;
+
+/**
+ * An asset definition: `T` its value, `R` and `P` the pipeline's resources
+ * and params, `O` what a source observes, `A` what it announces to prefetches.
+ */
+export interface Asset<T, R = unknown, P = unknown, O = unknown, A = unknown> {
   /** Unique name, `snake_case`. */
   readonly name: string;
   /** Upstream assets by the name `compute` receives them under. */
@@ -195,39 +180,60 @@ export interface Asset<T> {
   /** Whether a plain `materialize` runs it (with its upstreams). */
   readonly defaultSelected: boolean;
   /** Output-changing parameters, part of the data version. */
-  params?(ctx: AssetContext): Record<string, unknown>;
+  params?(ctx: AssetContext<R, P>): Record<string, unknown>;
   /** Sources: observes the outside world to derive the data version. */
-  observe?(ctx: AssetContext): Promise<Observation>;
+  observe?(ctx: AssetContext<R, P>): Promise<Observation<O>>;
   /** Sources: why the observation differs from the cached one (`added: KEY`). */
-  explain?(previous: unknown, current: unknown): string[];
+  explain?(previous: O | undefined, current: O): string[];
+  /**
+   * Sources: whether an error of `compute` means the outside world moved
+   * while it ran, so the run observes once more and retries once. Returns
+   * the hint added to the error when the retry fails too, or `undefined`.
+   */
+  observeAgainOn?(error: unknown): string | undefined;
   /** Computes the value from upstream values. */
   // deno-lint-ignore no-explicit-any
-  compute(deps: any, ctx: AssetContext): Promise<T>;
+  compute(deps: any, ctx: ComputeContext<R, P, O, A, any>): Promise<T>;
   /** Sinks: whether a cached value is still true outside (e.g. HEAD). */
-  isCurrent?(value: T, ctx: AssetContext): Promise<boolean>;
+  isCurrent?(value: T, ctx: AssetContext<R, P>): Promise<boolean>;
   /** Sinks: URIs of what the value published. */
   published?(value: T): string[];
   /** Work begun while an upstream computes; see {@linkcode Prefetch}. */
-  readonly prefetch?: Prefetch;
+  // deno-lint-ignore no-explicit-any
+  readonly prefetch?: Prefetch<any, any, R, P> & { from: string };
   /** Checks evaluated after the asset materializes. */
-  readonly checks: AssetCheck<T>[];
-  /** Optional resources it needs; the CLI opens only those a selected asset requires. */
-  readonly requires?: readonly (keyof Resources)[];
+  readonly checks: AssetCheck<T, R, P>[];
+  /** Optional resources it needs: a runner opens only those a selected asset requires. */
+  readonly requires?: readonly (keyof R & string)[];
 }
 
+/** A prefetch fed by the upstream `from` of `D`, producing `X`. */
+export type PrefetchFrom<D extends Record<string, AnyAsset>, X, R, P> = {
+  [K in keyof D & string]: Prefetch<X, AnnouncedBy<D[K]>, R, P> & { from: K };
+}[keyof D & string];
+
 /** The fields of {@linkcode defineAsset}'s argument. */
-export interface AssetSpec<T, D extends Record<string, AnyAsset>>
-  extends
-    Omit<Asset<T>, "deps" | "compute" | "checks" | "defaultSelected" | "description" | "prefetch"> {
+export interface AssetSpec<
+  T,
+  D extends Record<string, AnyAsset>,
+  R = unknown,
+  P = unknown,
+  O = unknown,
+  A = unknown,
+  X = unknown,
+> extends
+  Omit<
+    Asset<T, R, P, O, A>,
+    "deps" | "compute" | "checks" | "defaultSelected" | "description" | "prefetch"
+  > {
   /** Upstream assets. */
   deps: D;
   /** Work begun while the upstream `from` computes. */
-  // deno-lint-ignore no-explicit-any
-  prefetch?: Prefetch<any> & { from: keyof D & string };
+  prefetch?: PrefetchFrom<D, X, R, P>;
   /** Computes the value from the upstream values. */
-  compute(deps: DepValues<D>, ctx: AssetContext): Promise<T>;
+  compute(deps: DepValues<D>, ctx: ComputeContext<R, P, O, A, X>): Promise<T>;
   /** Checks; none by default. */
-  checks?: AssetCheck<T>[];
+  checks?: AssetCheck<T, R, P>[];
   /** Whether a plain `materialize` runs it; default `false`. */
   defaultSelected?: boolean;
   /** One line for `graph`. */
@@ -248,15 +254,49 @@ export interface AssetSpec<T, D extends Record<string, AnyAsset>>
  *   io: jsonIO<number>(),
  *   compute: () => Promise.resolve(42),
  * });
+ * answer.name; // "answer"
  * ```
  */
-export function defineAsset<T, D extends Record<string, AnyAsset>>(
-  spec: AssetSpec<T, D>,
-): Asset<T> {
+export function defineAsset<
+  T,
+  D extends Record<string, AnyAsset>,
+  R = unknown,
+  P = unknown,
+  O = unknown,
+  A = unknown,
+  X = unknown,
+>(spec: AssetSpec<T, D, R, P, O, A, X>): Asset<T, R, P, O, A> {
   return {
     ...spec,
     checks: spec.checks ?? [],
     defaultSelected: spec.defaultSelected ?? false,
     description: spec.description ?? "",
-  };
+  } as Asset<T, R, P, O, A>;
+}
+
+/**
+ * `defineAsset` with a pipeline's resources `R` and params `P` fixed, so
+ * that each asset file of the pipeline gets its context typed.
+ *
+ * @example
+ * ```ts
+ * import { assetsOf } from "./asset.ts";
+ * import { jsonIO } from "./io.ts";
+ * const { defineAsset } = assetsOf<{ clock: () => number }, { step: number }>();
+ * const tick = defineAsset({
+ *   name: "tick",
+ *   deps: {},
+ *   codeVersion: "1",
+ *   io: jsonIO<number>(),
+ *   compute: (_, ctx) => Promise.resolve(ctx.resources.clock() + ctx.params.step),
+ * });
+ * tick.name; // "tick"
+ * ```
+ */
+export function assetsOf<R, P>(): {
+  defineAsset<T, D extends Record<string, AnyAsset>, O = unknown, A = unknown, X = unknown>(
+    spec: AssetSpec<T, D, R, P, O, A, X>,
+  ): Asset<T, R, P, O, A>;
+} {
+  return { defineAsset };
 }

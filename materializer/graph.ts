@@ -5,10 +5,7 @@
  * @module
  */
 
-import type { Asset } from "./asset.ts";
-
-// deno-lint-ignore no-explicit-any
-type AnyAsset = Asset<any>;
+import type { AnyAsset } from "./asset.ts";
 
 /** A validated graph of assets. */
 export interface AssetGraph {

@@ -1,14 +1,16 @@
 /**
- * Reads an asset's cached metadata for the partitions before a date, for
+ * Reads an asset's recorded metadata for the partitions before a date, for
  * checks that compare a day with the days before it.
  *
  * @module
  */
 
+import type { StateStore } from "./state.ts";
+
 /** Options for {@linkcode partitionHistory}. */
 export interface HistoryOptions {
-  /** Cache root. */
-  cacheDir: string;
+  /** Where the manifests are. */
+  state: StateStore;
   /** Asset name. */
   asset: string;
   /** Only partitions strictly before this date. */
@@ -18,44 +20,31 @@ export interface HistoryOptions {
 }
 
 /**
- * Returns the metadata of up to `days` cached partitions before `before`,
- * newest first.
+ * Returns the metadata of up to `days` partitions before `before` that have
+ * the asset, newest first, each with its `partition`.
  *
  * @example
  * ```ts
  * import { partitionHistory } from "./history.ts";
+ * import { localState } from "./state.ts";
  * const previous = await partitionHistory({
- *   cacheDir: ".cache", asset: "deduped_impressions", before: "2021-01-30", days: 7,
+ *   state: localState(await Deno.makeTempDir()),
+ *   asset: "deduped_impressions",
+ *   before: "2021-01-30",
+ *   days: 7,
  * });
+ * previous.length; // 0
  * ```
  */
 export async function partitionHistory(
   options: HistoryOptions,
 ): Promise<Record<string, unknown>[]> {
-  const dates: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(options.cacheDir)) {
-      if (
-        entry.isDirectory && /^\d{4}-\d{2}-\d{2}$/.test(entry.name) && entry.name < options.before
-      ) {
-        dates.push(entry.name);
-      }
-    }
-  } catch {
-    return [];
-  }
-  dates.sort().reverse();
+  const dates = (await options.state.partitions()).filter((d) => d < options.before).reverse();
   const out: Record<string, unknown>[] = [];
   for (const date of dates) {
     if (out.length >= options.days) break;
-    try {
-      const manifest = JSON.parse(
-        await Deno.readTextFile(`${options.cacheDir}/${date}/${options.asset}/manifest.json`),
-      );
-      out.push({ partition: date, ...manifest.metadata });
-    } catch {
-      // not cached for that date
-    }
+    const manifest = await options.state.readManifest(date, options.asset);
+    if (manifest) out.push({ partition: date, ...manifest.metadata });
   }
   return out;
 }

@@ -1,26 +1,31 @@
 /**
  * Materializes one partition: for each selected asset in topological order,
- * derives its data version, reuses a verified cache entry with the same
- * version, or computes the value and writes a new entry (files first,
+ * derives its data version, reuses a verified entry of the state with the
+ * same version, or computes the value and writes a new entry (files first,
  * manifest last). With `plan`, it only says what would happen and why.
+ *
+ * The steps of one asset, each a method of {@linkcode PartitionRun}:
+ * `observe` (sources) and derive the version, `decide` whether the entry is
+ * current (`staleReasons`, and a sink's `isCurrent`), then `reuse` the entry
+ * or `compute` the value (starting downstream prefetches first), evaluate
+ * its checks and `commit` the entry.
  *
  * @module
  */
 
 import type {
-  Asset,
+  AnyAsset,
   AssetContext,
   CheckResult,
+  ComputeContext,
   ProgressUpdate,
-  Resources,
-  RunParams,
 } from "./asset.ts";
 import { Announcements } from "./announcements.ts";
-import { commitEntry, createEntryWriter, type EntryReader, openEntry } from "./cache.ts";
+import type { EntryReader } from "./cache.ts";
 import { partitionHistory } from "./history.ts";
 import type { Logger } from "./log.ts";
+import type { StateStore } from "./state.ts";
 import { dataVersion } from "./versions.ts";
-import { ObjectChangedError } from "../resources/errors.ts";
 
 /** What a data version was derived from, kept to explain staleness. */
 interface VersionInputs {
@@ -41,9 +46,6 @@ interface RunningPrefetch {
   abort: AbortController;
   result: Promise<unknown>;
 }
-
-// deno-lint-ignore no-explicit-any
-type AnyAsset = Asset<any>;
 
 /** What happened to one asset of a partition. */
 export type AssetStatus =
@@ -90,7 +92,7 @@ export interface PartitionOutcome {
 }
 
 /** Options for {@linkcode materializePartition}. */
-export interface MaterializeOptions {
+export interface MaterializeOptions<R = unknown, P = unknown> {
   /** Assets to run, in topological order, upstreams included. */
   selection: readonly AnyAsset[];
   /** Partition date, `YYYY-MM-DD`. */
@@ -99,12 +101,12 @@ export interface MaterializeOptions {
   runId?: string;
   /** Receives progress updates from assets. */
   onProgress?: (asset: string, update: ProgressUpdate) => void;
-  /** Root of the cache. */
-  cacheDir: string;
+  /** Where entries, manifests and scratch live. */
+  state: StateStore;
   /** Storage and services. */
-  resources: Resources;
+  resources: R;
   /** Run-wide settings. */
-  params: RunParams;
+  params: P;
   /** Logger for this partition. */
   log: Logger;
   /** Recompute every selected asset. */
@@ -120,11 +122,6 @@ export interface MaterializeOptions {
   onAsset?: (outcome: AssetOutcome) => void;
 }
 
-/** Folder of one asset's cache entry. */
-export function entryDir(cacheDir: string, partition: string, asset: string): string {
-  return `${cacheDir}/${partition}/${asset}`;
-}
-
 /** One line for an error: its message, never a stack trace. */
 export function errorLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
@@ -137,52 +134,115 @@ export function errorLine(error: unknown): string {
  * @example
  * ```ts
  * import { materializePartition } from "./materialize.ts";
- * // const outcome = await materializePartition({ selection, partition: "2021-01-30", ... });
- * // outcome.assets.map((a) => `${a.asset} ${a.status}`)
+ * import { defineAsset } from "./asset.ts";
+ * import { jsonIO } from "./io.ts";
+ * import { createLogger } from "./log.ts";
+ * import { localState } from "./state.ts";
+ * const answer = defineAsset({
+ *   name: "answer",
+ *   deps: {},
+ *   codeVersion: "1",
+ *   io: jsonIO<number>(),
+ *   compute: () => Promise.resolve(42),
+ * });
+ * const outcome = await materializePartition({
+ *   selection: [answer],
+ *   partition: "2021-01-30",
+ *   state: localState(await Deno.makeTempDir()),
+ *   resources: {},
+ *   params: {},
+ *   log: createLogger({ format: "text", level: "error", write: () => {} }),
+ * });
+ * outcome.assets.map((a) => `${a.asset} ${a.status}`); // ["answer materialized"]
  * ```
  */
-export async function materializePartition(
-  options: MaterializeOptions,
+export function materializePartition<R, P>(
+  options: MaterializeOptions<R, P>,
 ): Promise<PartitionOutcome> {
-  const { selection, partition, cacheDir, resources, params, log } = options;
-  const versions = new Map<string, string>();
-  const stale = new Set<string>();
-  const values = new Map<string, unknown>();
-  const entries = new Map<string, EntryReader | null>();
-  const blocked = new Map<string, string>();
-  const outcomes: AssetOutcome[] = [];
-  const checkpoint = (name: string) => options.checkpoint?.(name) ?? Promise.resolve();
-  const prefetches = new Map<string, RunningPrefetch>();
-  let firstError: string | undefined;
+  return new PartitionRun(options).run();
+}
 
-  const contextFor = (asset: AnyAsset, previous: EntryReader | null, dir: string) => {
+/** The state of one partition's run, shared by the steps of each asset. */
+class PartitionRun<R, P> {
+  #options: MaterializeOptions<R, P>;
+  /** Data versions derived so far, by asset. */
+  #versions = new Map<string, string>();
+  /** Assets a plan found stale. */
+  #stale = new Set<string>();
+  /** Values computed or read so far. */
+  #values = new Map<string, unknown>();
+  /** Entries to read values from (`null`: computed in this run). */
+  #entries = new Map<string, EntryReader | null>();
+  /** Why an asset's downstreams cannot run. */
+  #blocked = new Map<string, string>();
+  #prefetches = new Map<string, RunningPrefetch>();
+  #outcomes: AssetOutcome[] = [];
+  #firstError: string | undefined;
+
+  constructor(options: MaterializeOptions<R, P>) {
+    this.#options = options;
+  }
+
+  async run(): Promise<PartitionOutcome> {
+    try {
+      for (const asset of this.#options.selection) {
+        try {
+          await this.#materializeAsset(asset);
+        } finally {
+          await this.#release(asset.name);
+        }
+      }
+    } finally {
+      for (const name of [...this.#prefetches.keys()]) await this.#release(name);
+    }
+    const status = this.#options.plan
+      ? "planned"
+      : this.#firstError !== undefined
+      ? "failed"
+      : this.#outcomes.some((o) => o.status === "materialized")
+      ? "materialized"
+      : "up to date";
+    return {
+      partition: this.#options.partition,
+      status,
+      assets: this.#outcomes,
+      error: this.#firstError,
+    };
+  }
+
+  #checkpoint(name: string): Promise<void> {
+    return this.#options.checkpoint?.(name) ?? Promise.resolve();
+  }
+
+  #context(asset: AnyAsset, previous: EntryReader | null) {
+    const { partition, state, log } = this.#options;
     const metadata: Record<string, unknown> = {};
-    const ctx: AssetContext = {
+    const ctx: ComputeContext<R, P> = {
       partition,
-      runId: options.runId ?? "",
-      resources,
-      params,
+      runId: this.#options.runId ?? "",
+      resources: this.#options.resources,
+      params: this.#options.params,
       log: log.child({ asset: asset.name }),
-      progress: (update) => options.onProgress?.(asset.name, update),
+      progress: (update) => this.#options.onProgress?.(asset.name, update),
       record: (m) => Object.assign(metadata, m),
-      scratchDir: `${cacheDir}/${partition}/.scratch`,
-      output: createEntryWriter(dir, {
-        checkpoint: (file) => checkpoint(`cache-write:${asset.name}/${file}`),
+      scratchDir: state.scratchDir(partition),
+      output: state.createEntry(partition, asset.name, {
+        checkpoint: (file) => this.#checkpoint(`cache-write:${asset.name}/${file}`),
       }),
-      checkpoint: (name) => checkpoint(`${asset.name}:${name}`),
+      checkpoint: (name) => this.#checkpoint(`${asset.name}:${name}`),
       previous,
       observation: undefined,
-      history: (days) => partitionHistory({ cacheDir, asset: asset.name, before: partition, days }),
+      history: (days) => partitionHistory({ state, asset: asset.name, before: partition, days }),
       announce: (item) => {
-        for (const running of fedBy(asset.name)) running.feed.push(item);
+        for (const running of this.#fedBy(asset.name)) running.feed.push(item);
       },
     };
     return { ctx, metadata };
-  };
+  }
 
-  const versionFor = (asset: AnyAsset, ctx: AssetContext, observed?: string) => {
+  #version(asset: AnyAsset, ctx: AssetContext<R, P>, observed?: string) {
     const upstream: Record<string, string> = {};
-    for (const dep of Object.values(asset.deps)) upstream[dep.name] = versions.get(dep.name)!;
+    for (const dep of Object.values(asset.deps)) upstream[dep.name] = this.#versions.get(dep.name)!;
     const inputs = { params: asset.params?.(ctx) ?? {}, upstream };
     const version = dataVersion({
       asset: asset.name,
@@ -191,70 +251,67 @@ export async function materializePartition(
       observed,
     });
     return { inputs, version };
-  };
+  }
 
   // Before `upstream` computes: start the prefetch of each selected
-  // downstream fed by it whose inputs are all known and whose cache entry
-  // does not already hold that version (so it will compute too).
-  const startPrefetches = async (upstream: AnyAsset) => {
+  // downstream fed by it whose inputs are all known and whose entry does
+  // not already hold that version (so it will compute too).
+  async #startPrefetches(upstream: AnyAsset): Promise<void> {
+    const { selection, state, partition, force } = this.#options;
     for (const asset of selection) {
       const prefetch = asset.prefetch;
       if (!prefetch || asset.deps[prefetch.from]?.name !== upstream.name) continue;
       const deps = Object.values(asset.deps);
-      if (deps.some((d) => !versions.has(d.name) || blocked.has(d.name))) continue;
-      const dir = entryDir(cacheDir, partition, asset.name);
-      const { ctx } = contextFor(asset, null, dir);
-      const { version } = versionFor(asset, ctx);
-      if (!options.force && (await openEntry(dir, false)).entry?.manifest.dataVersion === version) {
-        continue;
-      }
+      if (deps.some((d) => !this.#versions.has(d.name) || this.#blocked.has(d.name))) continue;
+      const { ctx } = this.#context(asset, null);
+      const { version } = this.#version(asset, ctx);
+      const current = await state.openEntry(partition, asset.name, { verify: false });
+      if (!force && current.entry?.manifest.dataVersion === version) continue;
       const feed = new Announcements();
       const abort = new AbortController();
       const result = prefetch.start(feed, ctx, abort.signal);
       result.catch(() => {}); // seen by compute, or dropped by release
-      prefetches.set(asset.name, { asset, from: upstream.name, version, feed, abort, result });
+      this.#prefetches.set(asset.name, {
+        asset,
+        from: upstream.name,
+        version,
+        feed,
+        abort,
+        result,
+      });
     }
-  };
+  }
 
   // Stops a downstream's prefetch (if any) and frees what it holds.
-  const release = async (name: string) => {
-    const running = prefetches.get(name);
+  async #release(name: string): Promise<void> {
+    const running = this.#prefetches.get(name);
     if (!running) return;
-    prefetches.delete(name);
+    this.#prefetches.delete(name);
     running.abort.abort();
     running.feed.end();
     const result = await running.result.catch(() => undefined);
     if (result !== undefined) await running.asset.prefetch!.discard(result);
-  };
-  const fedBy = (upstream: string) => [...prefetches.values()].filter((p) => p.from === upstream);
-  const releaseFedBy = async (upstream: string) => {
-    for (const running of fedBy(upstream)) await release(running.asset.name);
-  };
-
-  const valueOf = async (asset: AnyAsset): Promise<unknown> => {
-    if (values.has(asset.name)) return values.get(asset.name);
-    const entry = entries.get(asset.name);
-    if (!entry) throw new Error(`no cached value for ${asset.name}`);
-    const value = await asset.io.read(entry);
-    values.set(asset.name, value);
-    return value;
-  };
-
-  try {
-    for (const asset of selection) {
-      try {
-        await materializeAsset(asset);
-      } finally {
-        await release(asset.name);
-      }
-    }
-  } finally {
-    for (const name of [...prefetches.keys()]) await release(name);
   }
 
-  async function materializeAsset(asset: AnyAsset): Promise<void> {
+  #fedBy(upstream: string): RunningPrefetch[] {
+    return [...this.#prefetches.values()].filter((p) => p.from === upstream);
+  }
+
+  async #releaseFedBy(upstream: string): Promise<void> {
+    for (const running of this.#fedBy(upstream)) await this.#release(running.asset.name);
+  }
+
+  async #valueOf(asset: AnyAsset): Promise<unknown> {
+    if (this.#values.has(asset.name)) return this.#values.get(asset.name);
+    const entry = this.#entries.get(asset.name);
+    if (!entry) throw new Error(`no cached value for ${asset.name}`);
+    const value = await asset.io.read(entry);
+    this.#values.set(asset.name, value);
+    return value;
+  }
+
+  async #materializeAsset(asset: AnyAsset): Promise<void> {
     const started = performance.now();
-    const dir = entryDir(cacheDir, partition, asset.name);
     const outcome: AssetOutcome = {
       asset: asset.name,
       status: "failed",
@@ -265,125 +322,149 @@ export async function materializePartition(
       checks: [],
       published: [],
     };
-    outcomes.push(outcome);
-    const finish = () => {
-      outcome.durationMs = Math.round(performance.now() - started);
-      options.onAsset?.(outcome);
-    };
-    const blocker = Object.values(asset.deps).map((d) => blocked.get(d.name)).find((b) => b);
+    this.#outcomes.push(outcome);
+    const blocker = Object.values(asset.deps).map((d) => this.#blocked.get(d.name)).find((b) => b);
     if (blocker) {
       outcome.status = "skipped";
       outcome.error = blocker;
-      blocked.set(asset.name, blocker);
-      finish();
-      return;
+      this.#blocked.set(asset.name, blocker);
+    } else {
+      await this.#attempt(asset, outcome);
     }
+    outcome.durationMs = Math.round(performance.now() - started);
+    this.#options.onAsset?.(outcome);
+  }
+
+  // Observes, decides and reuses or computes; a source whose world moved
+  // while it computed observes once more and retries once.
+  async #attempt(asset: AnyAsset, outcome: AssetOutcome): Promise<void> {
     for (let attempt = 0;; attempt++) {
       try {
-        const opened = await openEntry(dir, !options.plan);
-        const previous = opened.entry;
-        const { ctx, metadata } = contextFor(asset, previous, dir);
-        let observedVersion: string | undefined;
-        if (asset.observe) {
-          const observation = await asset.observe(ctx);
-          ctx.observation = observation.detail;
-          observedVersion = observation.version;
-        }
-        const { inputs, version } = versionFor(asset, ctx, observedVersion);
-        outcome.dataVersion = version;
-        versions.set(asset.name, version);
-
-        const reasons = staleReasons(
-          asset,
-          previous,
-          opened.problem,
-          version,
-          { ...inputs, observation: ctx.observation },
-          stale,
-        );
-        if (reasons.length === 0 && previous && asset.isCurrent) {
-          entries.set(asset.name, previous);
-          const current = await asset.isCurrent(await valueOf(asset), ctx);
-          if (!current) reasons.push("the published object is missing or differs");
-        }
-        if (reasons.length === 0 && options.force && !options.plan) reasons.push("forced");
-
-        if (reasons.length === 0) {
-          entries.set(asset.name, previous);
-          outcome.status = "up to date";
-          outcome.metadata = previous!.manifest.metadata;
-          outcome.checks = previous!.manifest.checks ?? [];
-          if (asset.published) outcome.published = asset.published(await valueOf(asset));
-        } else if (options.plan) {
-          outcome.status = "stale";
-          outcome.reasons = reasons;
-          stale.add(asset.name);
-        } else {
-          outcome.reasons = reasons;
-          const deps: Record<string, unknown> = {};
-          for (const [key, dep] of Object.entries(asset.deps)) deps[key] = await valueOf(dep);
-          const prefetched = prefetches.get(asset.name);
-          if (prefetched?.version === version) ctx.prefetched = prefetched.result;
-          await startPrefetches(asset);
-          const computeStart = performance.now();
-          const value = await asset.compute(deps, ctx);
-          for (const running of fedBy(asset.name)) running.feed.end();
-          metadata.durationMs = Math.round(performance.now() - computeStart);
-          await asset.io.write(value, ctx.output);
-          outcome.checks = await evaluateChecks(asset, value, ctx, metadata);
-          await checkpoint(`before-commit:${asset.name}`);
-          const manifest = await commitEntry(ctx.output, {
-            asset: asset.name,
-            partition,
-            dataVersion: version,
-            codeVersion: asset.codeVersion,
-            metadata,
-            observation: ctx.observation,
-            inputs,
-            checks: outcome.checks,
-          });
-          values.set(asset.name, value);
-          entries.set(asset.name, null);
-          outcome.status = "materialized";
-          outcome.metadata = manifest.metadata;
-          await checkpoint(`after-asset:${asset.name}`);
-          if (asset.published) outcome.published = asset.published(value);
-        }
+        await this.#step(asset, outcome);
         const failed = outcome.checks.find((c) => !c.passed && c.severity === "error");
         if (failed) {
-          blocked.set(
-            asset.name,
-            `blocked by failed check ${asset.name}.${failed.name}: ${failed.detail}`,
-          );
-          firstError ??= blocked.get(asset.name);
+          const why = `blocked by failed check ${asset.name}.${failed.name}: ${failed.detail}`;
+          this.#blocked.set(asset.name, why);
+          this.#firstError ??= why;
         }
-        break;
+        return;
       } catch (error) {
-        await releaseFedBy(asset.name);
-        if (attempt === 0 && asset.observe && error instanceof ObjectChangedError) {
-          log.log("warn", `${errorLine(error)}; listing again and retrying once`);
+        await this.#releaseFedBy(asset.name);
+        const hint = asset.observeAgainOn?.(error);
+        if (attempt === 0 && hint !== undefined) {
+          this.#options.log.log("warn", `${errorLine(error)}; observing again and retrying once`);
           continue;
         }
         outcome.status = "failed";
-        outcome.error = attempt > 0 && error instanceof ObjectChangedError
-          ? `${errorLine(error)} (again after listing anew; is something still writing?)`
+        outcome.error = attempt > 0 && hint !== undefined
+          ? `${errorLine(error)} (${hint})`
           : errorLine(error);
-        firstError ??= outcome.error;
-        blocked.set(asset.name, `upstream ${asset.name} failed`);
-        break;
+        this.#firstError ??= outcome.error;
+        this.#blocked.set(asset.name, `upstream ${asset.name} failed`);
+        return;
       }
     }
-    finish();
   }
 
-  const status = options.plan
-    ? "planned"
-    : firstError !== undefined
-    ? "failed"
-    : outcomes.some((o) => o.status === "materialized")
-    ? "materialized"
-    : "up to date";
-  return { partition, status, assets: outcomes, error: firstError };
+  async #step(asset: AnyAsset, outcome: AssetOutcome): Promise<void> {
+    const { state, partition, plan } = this.#options;
+    const opened = await state.openEntry(partition, asset.name, { verify: !plan });
+    const previous = opened.entry;
+    const { ctx, metadata } = this.#context(asset, previous);
+    let observed: string | undefined;
+    if (asset.observe) {
+      const observation = await asset.observe(ctx);
+      ctx.observation = observation.detail;
+      observed = observation.version;
+    }
+    const { inputs, version } = this.#version(asset, ctx, observed);
+    outcome.dataVersion = version;
+    this.#versions.set(asset.name, version);
+
+    const reasons = await this.#decide(asset, ctx, previous, opened.problem, version, inputs);
+    if (reasons.length === 0) {
+      await this.#reuse(asset, previous!, outcome);
+    } else if (plan) {
+      outcome.status = "stale";
+      outcome.reasons = reasons;
+      this.#stale.add(asset.name);
+    } else {
+      outcome.reasons = reasons;
+      await this.#compute(asset, ctx, metadata, version, inputs, outcome);
+    }
+  }
+
+  // Why the entry is not current (none: it is).
+  async #decide(
+    asset: AnyAsset,
+    ctx: AssetContext<R, P>,
+    previous: EntryReader | null,
+    problem: string | undefined,
+    version: string,
+    inputs: { params: Record<string, unknown>; upstream: Record<string, string> },
+  ): Promise<string[]> {
+    const reasons = staleReasons(
+      asset,
+      previous,
+      problem,
+      version,
+      { ...inputs, observation: ctx.observation },
+      this.#stale,
+    );
+    if (reasons.length === 0 && previous && asset.isCurrent) {
+      this.#entries.set(asset.name, previous);
+      const current = await asset.isCurrent(await this.#valueOf(asset), ctx);
+      if (!current) reasons.push("the published object is missing or differs");
+    }
+    if (reasons.length === 0 && this.#options.force && !this.#options.plan) reasons.push("forced");
+    return reasons;
+  }
+
+  async #reuse(asset: AnyAsset, previous: EntryReader, outcome: AssetOutcome): Promise<void> {
+    this.#entries.set(asset.name, previous);
+    outcome.status = "up to date";
+    outcome.metadata = previous.manifest.metadata;
+    outcome.checks = previous.manifest.checks ?? [];
+    if (asset.published) outcome.published = asset.published(await this.#valueOf(asset));
+  }
+
+  async #compute(
+    asset: AnyAsset,
+    ctx: ComputeContext<R, P>,
+    metadata: Record<string, unknown>,
+    version: string,
+    inputs: { params: Record<string, unknown>; upstream: Record<string, string> },
+    outcome: AssetOutcome,
+  ): Promise<void> {
+    const deps: Record<string, unknown> = {};
+    for (const [key, dep] of Object.entries(asset.deps)) deps[key] = await this.#valueOf(dep);
+    const prefetched = this.#prefetches.get(asset.name);
+    if (prefetched?.version === version) ctx.prefetched = prefetched.result;
+    await this.#startPrefetches(asset);
+    const computeStart = performance.now();
+    const value = await asset.compute(deps, ctx);
+    for (const running of this.#fedBy(asset.name)) running.feed.end();
+    metadata.durationMs = Math.round(performance.now() - computeStart);
+    await asset.io.write(value, ctx.output);
+    outcome.checks = await evaluateChecks(asset, value, ctx, metadata);
+    await this.#checkpoint(`before-commit:${asset.name}`);
+    const manifest = await this.#options.state.commitEntry(ctx.output, {
+      asset: asset.name,
+      partition: this.#options.partition,
+      dataVersion: version,
+      codeVersion: asset.codeVersion,
+      metadata,
+      observation: ctx.observation,
+      inputs,
+      checks: outcome.checks,
+    });
+    this.#values.set(asset.name, value);
+    this.#entries.set(asset.name, null);
+    outcome.status = "materialized";
+    outcome.metadata = manifest.metadata;
+    await this.#checkpoint(`after-asset:${asset.name}`);
+    if (asset.published) outcome.published = asset.published(value);
+  }
 }
 
 function staleReasons(
@@ -421,7 +502,8 @@ function staleReasons(
 async function evaluateChecks(
   asset: AnyAsset,
   value: unknown,
-  ctx: AssetContext,
+  // deno-lint-ignore no-explicit-any
+  ctx: AssetContext<any, any>,
   metadata: Record<string, unknown>,
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];

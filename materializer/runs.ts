@@ -81,9 +81,3 @@ export async function listRunRecords(cacheDir: string, limit = Infinity): Promis
   }
   return records;
 }
-
-/** Reads one run record by id (or a unique prefix of it). */
-export async function readRunRecord(cacheDir: string, id: string): Promise<RunRecord | null> {
-  const matches = (await listRunRecords(cacheDir)).filter((r) => r.runId.startsWith(id));
-  return matches.length === 1 ? matches[0] : null;
-}

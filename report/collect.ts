@@ -12,8 +12,9 @@ import { ASSETS, dedupedImpressions, hourlyCampaignCounts, rawPartition } from "
 import type { Asset, CheckResult } from "../materializer/asset.ts";
 import type { Manifest } from "../materializer/cache.ts";
 import { createGraph } from "../materializer/graph.ts";
-import { type AssetOutcome, entryDir, type PartitionOutcome } from "../materializer/materialize.ts";
-import { listRunRecords, type RunRecord } from "../materializer/runs.ts";
+import type { AssetOutcome, PartitionOutcome } from "../materializer/materialize.ts";
+import type { RunRecord } from "../materializer/runs.ts";
+import { localState, type StateStore } from "../materializer/state.ts";
 import { ReportError } from "./errors.ts";
 import { DateRangeError, datesBetween as partitionDates } from "../materializer/partitions.ts";
 
@@ -265,22 +266,12 @@ function assetState(status: string, checks: readonly CheckResult[]): AssetState 
 }
 
 async function readManifest(
-  cacheDir: string,
+  state: StateStore,
   date: string,
   asset: string,
 ): Promise<Manifest | null> {
-  try {
-    const manifest = JSON.parse(
-      await Deno.readTextFile(`${entryDir(cacheDir, date, asset)}/manifest.json`),
-    );
-    return manifest && manifest.format === 1 && manifest.asset === asset ? manifest : null;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof SyntaxError) return null;
-    throw new ReportError(
-      `cannot read ${entryDir(cacheDir, date, asset)}/manifest.json: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
+  const manifest = await state.readManifest(date, asset);
+  return manifest && manifest.asset === asset ? manifest : null;
 }
 
 function fromOutcome(outcome: AssetOutcome, runId: string): AssetDay {
@@ -391,7 +382,7 @@ async function collectDay(
   date: string,
   names: readonly string[],
   records: readonly RunRecord[],
-  cacheDir: string,
+  state: StateStore,
 ): Promise<DayReport> {
   let run: DayRun | undefined;
   let runPartition: PartitionOutcome | undefined;
@@ -422,7 +413,7 @@ async function collectDay(
       assets.push(recorded);
       continue;
     }
-    const manifest = await readManifest(cacheDir, date, name);
+    const manifest = await readManifest(state, date, name);
     assets.push(manifest ? fromManifest(name, manifest) : notRun(name));
   }
   const durations = runPartition?.assets.map((a) => a.durationMs) ?? [];
@@ -512,7 +503,7 @@ export function heatmapRows(counts: readonly CountRow[], top: number): HeatmapRo
 async function collectHeatmap(
   date: string,
   day: DayReport | undefined,
-  cacheDir: string,
+  state: StateStore,
   top: number,
 ): Promise<HeatmapData> {
   const empty = (reason: string): HeatmapData => ({
@@ -523,7 +514,7 @@ async function collectHeatmap(
     total: 0,
     campaigns: 0,
   });
-  const manifest = await readManifest(cacheDir, date, hourlyCampaignCounts.name);
+  const manifest = await readManifest(state, date, hourlyCampaignCounts.name);
   const counts = (manifest?.value as { counts?: unknown } | undefined)?.counts;
   if (!manifest || !Array.isArray(counts) || !counts.every(isCountRow)) {
     return empty(
@@ -582,10 +573,11 @@ export async function collectReport(options: CollectOptions): Promise<ReportData
   }));
   const names = assets.map((a) => a.name);
   const inRange = new Set(dates);
-  const records = (await listRunRecords(options.cacheDir))
+  const state = localState(options.cacheDir);
+  const records = (await state.listRunRecords())
     .filter((r) => r.partitions.some((p) => inRange.has(p.partition)));
   const days: DayReport[] = [];
-  for (const date of dates) days.push(await collectDay(date, names, records, options.cacheDir));
+  for (const date of dates) days.push(await collectDay(date, names, records, state));
 
   const heatmapDate = options.heatmapDate ??
     [...days].reverse().find((d) => d.figures.impressions !== undefined)?.date ??
@@ -593,7 +585,7 @@ export async function collectReport(options: CollectOptions): Promise<ReportData
   const heatmap = await collectHeatmap(
     heatmapDate,
     days.find((d) => d.date === heatmapDate),
-    options.cacheDir,
+    state,
     options.topCampaigns ?? 20,
   );
   return {

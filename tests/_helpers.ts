@@ -7,7 +7,7 @@
 
 import { main } from "../cli/main.ts";
 import type { CliIO } from "../cli/io.ts";
-import type { AssetContext, RunParams } from "../materializer/asset.ts";
+import type { AssetContext, RunParams } from "../assets/_define.ts";
 import { createLogger } from "../materializer/log.ts";
 import { createEntryWriter } from "../materializer/cache.ts";
 import type { Bucket } from "../resources/storage.ts";
@@ -135,11 +135,11 @@ export function testParams(overrides: Partial<RunParams> = {}): RunParams {
  * // const counts = await hourlyCampaignCounts.compute({ deduped }, testContext("2021-01-30"));
  * ```
  */
-export function testContext(
+// deno-lint-ignore no-explicit-any
+export function testContext<O = any>(
   partition: string,
-  options: { bucket?: Bucket; params?: Partial<RunParams>; dir?: string; observation?: unknown } =
-    {},
-): AssetContext & { metadata: Record<string, unknown> } {
+  options: { bucket?: Bucket; params?: Partial<RunParams>; dir?: string; observation?: O } = {},
+): AssetContext<O> & { metadata: Record<string, unknown> } {
   const metadata: Record<string, unknown> = {};
   const dir = options.dir ?? Deno.makeTempDirSync({ prefix: "impressions-ctx-" });
   return {
@@ -154,7 +154,7 @@ export function testContext(
     scratchDir: `${dir}/.scratch`,
     output: createEntryWriter(dir),
     previous: null,
-    observation: options.observation,
+    observation: options.observation as O,
     history: () => Promise.resolve([]),
     announce: () => {},
     metadata,

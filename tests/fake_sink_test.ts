@@ -7,12 +7,13 @@
  * destination loses what they wrote.
  */
 
+import { localState } from "../materializer/state.ts";
 import assert from "node:assert/strict";
 import { publishObject, type Receipt, receiptIsCurrent, resultKey } from "../assets/_publish.ts";
 import { hourlyCampaignCounts } from "../assets/hourly_campaign_counts.ts";
 import { ASSETS } from "../assets/mod.ts";
 import { collectInsights } from "../cli/insights_command.ts";
-import { defineAsset } from "../materializer/asset.ts";
+import { defineAsset } from "../assets/_define.ts";
 import { createGraph, selectAssets } from "../materializer/graph.ts";
 import { jsonIO } from "../materializer/io.ts";
 import { createLogger } from "../materializer/log.ts";
@@ -114,7 +115,7 @@ Deno.test("a fake warehouse back end registered in a test runs through the mater
         selection: selectAssets(createGraph(ASSETS), ["warehouse_hourly_counts"]),
         partition: DATE,
         runId: force ? "run-2" : "run-1",
-        cacheDir: `${dir}/cache`,
+        state: localState(`${dir}/cache`),
         resources: { bucket, warehouse },
         params: testParams(),
         log: createLogger({ write: () => {} }),
@@ -192,7 +193,7 @@ Deno.test("a new sink asset defined in a test runs in the graph with the registe
       materializePartition({
         selection: selectAssets(createGraph([...ASSETS, publishedTotals]), ["published_totals"]),
         partition: DATE,
-        cacheDir: `${dir}/cache`,
+        state: localState(`${dir}/cache`),
         resources: { bucket },
         params: testParams(),
         log: createLogger({ write: () => {} }),

@@ -3,6 +3,7 @@
  * versions, failures keeping upstream entries, damaged cache entries.
  */
 
+import { localState } from "../materializer/state.ts";
 import assert from "node:assert/strict";
 import { ASSETS, hourlyCampaignCounts } from "../assets/mod.ts";
 import { createGraph, selectAssets } from "../materializer/graph.ts";
@@ -168,7 +169,7 @@ Deno.test("a changed code version recomputes that asset and its downstreams only
     const outcome = await materializePartition({
       selection,
       partition: DATE,
-      cacheDir: `${dir}/c`,
+      state: localState(`${dir}/c`),
       resources: { bucket: await openLocalBucket({ root: bucket }) },
       params: testParams({ initials: "T" }),
       log: createLogger({ write: () => {} }),
@@ -243,7 +244,7 @@ Deno.test("an object that changes mid-run is re-listed once, then fails clearly"
       materializePartition({
         selection: selectAssets(graph, undefined),
         partition: DATE,
-        cacheDir: `${dir}/c`,
+        state: localState(`${dir}/c`),
         resources: { bucket: b },
         params: testParams({ initials: "T" }),
         log: createLogger({ write: () => {} }),

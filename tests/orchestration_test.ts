@@ -3,6 +3,7 @@
  * profiles, clean, graph, log formats.
  */
 
+import { localState } from "../materializer/state.ts";
 import assert from "node:assert/strict";
 import { ASSETS, rawPartition } from "../assets/mod.ts";
 import { createGraph, selectAssets } from "../materializer/graph.ts";
@@ -230,7 +231,7 @@ Deno.test("plan says what would happen and why, and downloads nothing", async (t
       const outcome = await materializePartition({
         selection,
         partition: "2021-01-30",
-        cacheDir: `${dir}/c`,
+        state: localState(`${dir}/c`),
         resources: { bucket },
         params: testParams({ initials: "T" }),
         log: createLogger({ write: () => {} }),

@@ -4,6 +4,7 @@
  * object while the others still download, with the same bytes published.
  */
 
+import { localState } from "../materializer/state.ts";
 import assert from "node:assert/strict";
 import { ASSETS } from "../assets/mod.ts";
 import { type Asset, defineAsset } from "../materializer/asset.ts";
@@ -86,7 +87,7 @@ function runToy(
   return materializePartition({
     selection,
     partition: DATE,
-    cacheDir: dir,
+    state: localState(dir),
     resources: { bucket: {} as Bucket },
     params: testParams(),
     log: createLogger({ write: () => {} }),
@@ -167,7 +168,7 @@ Deno.test("parsing starts before the last raw object has downloaded; same bytes"
       materializePartition({
         selection: selectAssets(graph, undefined),
         partition: DATE,
-        cacheDir: `${dir}/c`,
+        state: localState(`${dir}/c`),
         resources: { bucket },
         params: testParams({ initials: "T", downloadConcurrency: 1 }),
         log: createLogger({ write: () => {} }),

@@ -1,0 +1,163 @@
+/**
+ * The library entry point: materialize (or plan) a selection of assets for
+ * many partitions, a few at a time, each under its partition's lock, and
+ * record the run. The CLI, the tests and other runners call this; it opens
+ * nothing itself: resources, params and the state come from the caller.
+ *
+ * @module
+ */
+
+import type { AnyAsset, ProgressUpdate } from "./asset.ts";
+import { mapConcurrent } from "./concurrency.ts";
+import { createGraph, selectAssets } from "./graph.ts";
+import { createLogger, type Logger } from "./log.ts";
+import {
+  type AssetOutcome,
+  errorLine,
+  materializePartition,
+  type PartitionOutcome,
+} from "./materialize.ts";
+import { newRunId, RUN_RECORD_FORMAT, type RunRecord } from "./runs.ts";
+import type { StateStore } from "./state.ts";
+
+/** Options for {@linkcode materialize}. */
+export interface RunOptions<R, P> {
+  /** Every asset of the pipeline, in any order. */
+  assets: readonly AnyAsset[];
+  /** Selection expressions (`name`, `+name`, `name+`); the default selection when absent. */
+  select?: readonly string[];
+  /** Partition dates, `YYYY-MM-DD`. */
+  partitions: readonly string[];
+  /** Storage and services the assets use. */
+  resources: R;
+  /** Run-wide settings. */
+  params: P;
+  /** Where manifests, run records, locks and scratch live. */
+  state: StateStore;
+  /** `materialize` (default) or `plan`: plan takes no lock and writes no record. */
+  command?: "materialize" | "plan";
+  /** Partitions run at once (default 1). */
+  parallel?: number;
+  /** Stop starting partitions after the first failure. */
+  failFast?: boolean;
+  /** Wait for another process's lock on a partition instead of failing it. */
+  wait?: boolean;
+  /** Recompute every selected asset. */
+  force?: boolean;
+  /** Run id (a new one by default). */
+  runId?: string;
+  /** Flags as given (secrets removed), kept in the run record. */
+  flags?: Record<string, unknown>;
+  /** Where assets log (nothing by default). */
+  log?: Logger;
+  /** Called when an asset of a partition finishes. */
+  onAsset?: (partition: string, outcome: AssetOutcome, log: Logger) => void;
+  /** Called with assets' progress. */
+  onProgress?: (partition: string, asset: string, update: ProgressUpdate) => void;
+  /** Called at named points (`locked:DATE`, `run-record`, and the partition's own). */
+  checkpoint?: (name: string) => Promise<void>;
+}
+
+/** What {@linkcode materialize} returns. */
+export interface RunResult {
+  /** The run record (written to the state for `materialize`). */
+  record: RunRecord;
+  /** Per partition, in the order given. */
+  partitions: PartitionOutcome[];
+  /** Whether any partition failed. */
+  failed: boolean;
+}
+
+/**
+ * Materializes (or plans) the selected assets for each partition.
+ *
+ * @example
+ * ```ts
+ * import { materialize } from "./run.ts";
+ * import { defineAsset } from "./asset.ts";
+ * import { jsonIO } from "./io.ts";
+ * import { localState } from "./state.ts";
+ * const answer = defineAsset({
+ *   name: "answer",
+ *   deps: {},
+ *   codeVersion: "1",
+ *   defaultSelected: true,
+ *   io: jsonIO<number>(),
+ *   compute: () => Promise.resolve(42),
+ * });
+ * const { failed, partitions } = await materialize({
+ *   assets: [answer],
+ *   partitions: ["2021-01-30", "2021-01-31"],
+ *   resources: {},
+ *   params: {},
+ *   state: localState(await Deno.makeTempDir()),
+ * });
+ * failed; // false
+ * partitions.map((p) => p.status); // ["materialized", "materialized"]
+ * ```
+ */
+export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunResult> {
+  const command = options.command ?? "materialize";
+  const log = options.log ?? createLogger({ level: "error", write: () => {} });
+  const selection = selectAssets(createGraph(options.assets), options.select);
+  const startedAt = new Date();
+  const runId = options.runId ?? newRunId(startedAt);
+  let stop = false;
+  const partitions = await mapConcurrent(
+    options.partitions,
+    Math.max(1, options.parallel ?? 1),
+    async (partition): Promise<PartitionOutcome> => {
+      const partitionLog = log.child({ date: partition });
+      if (stop) return { partition, status: "failed", assets: [], error: "not run (--fail-fast)" };
+      let release: (() => Promise<void>) | undefined;
+      try {
+        if (command === "materialize") {
+          release = await options.state.lock(partition, { wait: options.wait ?? false });
+          await options.checkpoint?.(`locked:${partition}`);
+        }
+        const outcome = await materializePartition({
+          selection,
+          partition,
+          runId,
+          state: options.state,
+          resources: options.resources,
+          params: options.params,
+          log: partitionLog,
+          force: options.force,
+          plan: command === "plan",
+          checkpoint: options.checkpoint,
+          onProgress: options.onProgress &&
+            ((asset, update) => options.onProgress!(partition, asset, update)),
+          onAsset: options.onAsset &&
+            ((outcome) => options.onAsset!(partition, outcome, partitionLog)),
+        });
+        if (outcome.status === "failed" && options.failFast) stop = true;
+        return outcome;
+      } catch (error) {
+        if (options.failFast) stop = true;
+        const message = errorLine(error);
+        partitionLog.log("error", message);
+        return { partition, status: "failed", assets: [], error: message };
+      } finally {
+        await release?.();
+      }
+    },
+  );
+  const failed = partitions.some((o) => o.status === "failed");
+  const record: RunRecord = {
+    format: RUN_RECORD_FORMAT,
+    runId,
+    command,
+    flags: options.flags ?? {},
+    startedAt: startedAt.toISOString(),
+    endedAt: new Date().toISOString(),
+    status: failed ? "failed" : "success",
+    partitions,
+  };
+  if (command === "materialize") {
+    await options.checkpoint?.("run-record");
+    await options.state.writeRunRecord(record);
+    log.log("debug", `run record ${runId}`);
+  }
+  return { record, partitions, failed };
+}

@@ -1,0 +1,149 @@
+/**
+ * The one owner of the state layout: where a partition's asset entries
+ * (manifests and their files), run records and partition locks live. Every
+ * other module (the runner, history, report, insights, `clean`) goes through
+ * a {@linkcode StateStore}, never through paths of its own.
+ *
+ * What decides "up to date" (manifests with their small JSON values, run
+ * records, locks) is state; the bulky files an entry lists and the spill
+ * files of a run are local scratch, named relative to their entry. Paths are
+ * resolved against the store's absolute root when read, so a store works
+ * from any working directory and after being moved or copied.
+ *
+ * Layout of the local store (`localState(dir)`):
+ *
+ * ```text
+ * DIR/YYYY-MM-DD/ASSET/manifest.json   the entry's manifest, written last
+ * DIR/YYYY-MM-DD/ASSET/...             the entry's files (scratch)
+ * DIR/YYYY-MM-DD/.scratch/             a run's temporary files for that date
+ * DIR/runs/RUN_ID.json                 run records
+ * DIR/locks/YYYY-MM-DD.lock            one flock per date
+ * ```
+ *
+ * @module
+ */
+
+import { isAbsolute, resolve } from "node:path";
+import {
+  commitEntry,
+  createEntryWriter,
+  type EntryWriter,
+  type Manifest,
+  type ManifestFields,
+  type OpenedEntry,
+  openEntry,
+} from "./cache.ts";
+import { acquireLock } from "./lock.ts";
+import { listRunRecords, type RunRecord, writeRunRecord } from "./runs.ts";
+
+/** Where a run keeps what decides "up to date", and its scratch. */
+export interface StateStore {
+  /** Where the state is, for messages (never holds a secret). */
+  readonly location: string;
+  /** Opens and verifies an asset's entry for a partition. */
+  openEntry(partition: string, asset: string, options?: { verify?: boolean }): Promise<OpenedEntry>;
+  /** Starts a new entry; nothing is visible until {@linkcode StateStore.commitEntry}. */
+  createEntry(
+    partition: string,
+    asset: string,
+    options?: { checkpoint?: (file: string) => Promise<void> },
+  ): EntryWriter;
+  /** Makes an entry visible (its manifest last). */
+  commitEntry(writer: EntryWriter, fields: ManifestFields): Promise<Manifest>;
+  /** An entry's manifest without verifying its files, or `null` (missing or unreadable). */
+  readManifest(partition: string, asset: string): Promise<Manifest | null>;
+  /** Partitions (dates) that have any state, ascending. */
+  partitions(): Promise<string[]>;
+  /** Removes a partition's entries and scratch. */
+  removePartition(partition: string): Promise<void>;
+  /** A folder for a partition's temporary files (spills), local to this machine. */
+  scratchDir(partition: string): string;
+  /**
+   * Takes the partition's lock for writing; returns its release. Fails with
+   * a `LockedError` naming the holder, or waits for it with `wait`.
+   */
+  lock(partition: string, options: { wait: boolean }): Promise<() => Promise<void>>;
+  /** Writes a run record. */
+  writeRunRecord(record: RunRecord): Promise<void>;
+  /** Run records, newest first. */
+  listRunRecords(limit?: number): Promise<RunRecord[]>;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function checkPartition(partition: string): string {
+  if (!DATE.test(partition)) {
+    throw new RangeError(`a partition must be YYYY-MM-DD, not ${JSON.stringify(partition)}`);
+  }
+  return partition;
+}
+
+function checkAsset(asset: string): string {
+  if (!/^[a-z][a-z0-9_]*$/.test(asset)) {
+    throw new RangeError(`an asset name must be snake_case, not ${JSON.stringify(asset)}`);
+  }
+  return asset;
+}
+
+/**
+ * The state in a local folder (the cache dir). Relative folders are resolved
+ * once, here, against the working directory.
+ *
+ * @example
+ * ```ts
+ * import { localState } from "./state.ts";
+ * const state = localState(await Deno.makeTempDir());
+ * await state.partitions(); // []
+ * await state.readManifest("2021-01-30", "raw_partition"); // null
+ * ```
+ */
+export function localState(dir: string): StateStore {
+  const root = isAbsolute(dir) ? dir : resolve(dir);
+  const entryDir = (partition: string, asset: string) =>
+    `${root}/${checkPartition(partition)}/${checkAsset(asset)}`;
+  return {
+    location: root,
+    openEntry: (partition, asset, options) =>
+      openEntry(entryDir(partition, asset), options?.verify ?? true),
+    createEntry: (partition, asset, options) =>
+      createEntryWriter(entryDir(partition, asset), options),
+    commitEntry,
+    async readManifest(partition, asset) {
+      try {
+        const manifest = JSON.parse(
+          await Deno.readTextFile(`${entryDir(partition, asset)}/manifest.json`),
+        );
+        return manifest !== null && typeof manifest === "object" && manifest.format === 1
+          ? manifest as Manifest
+          : null;
+      } catch {
+        return null;
+      }
+    },
+    async partitions() {
+      const dates: string[] = [];
+      try {
+        for await (const entry of Deno.readDir(root)) {
+          if (entry.isDirectory && DATE.test(entry.name)) dates.push(entry.name);
+        }
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+      return dates.sort();
+    },
+    async removePartition(partition) {
+      await Deno.remove(`${root}/${checkPartition(partition)}`, { recursive: true }).catch(
+        (error) => {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        },
+      );
+    },
+    scratchDir: (partition) => `${root}/${checkPartition(partition)}/.scratch`,
+    lock: (partition, options) =>
+      acquireLock({ cacheDir: root, date: checkPartition(partition), wait: options.wait }),
+    async writeRunRecord(record) {
+      await writeRunRecord(root, record);
+    },
+    listRunRecords: (limit) => listRunRecords(root, limit),
+  };
+}
