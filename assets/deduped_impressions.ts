@@ -18,6 +18,7 @@ import { formatInvalidRow, type InvalidRow } from "../engine/scan_impressions.ts
 import { type AssetContext, defineAsset } from "./_define.ts";
 import type { ObjectInfo } from "../resources/storage.ts";
 import { DayScanner } from "./_day_scan.ts";
+import { duplicateShare } from "./figures.ts";
 import { type RawObject, type RawObjectReady, rawPartition } from "./raw_partition.ts";
 
 export { TooManyInvalidRowsError } from "./_day_scan.ts";
@@ -165,8 +166,7 @@ export const dedupedImpressions = defineAsset({
       severity: "warn",
       evaluate(value: DedupedImpressions, ctx) {
         const limit = ctx.params.thresholds.duplicate_share ?? 0.2;
-        const valid = value.stats.rowsIn - value.stats.invalidRows;
-        const share = valid === 0 ? 0 : value.stats.duplicates / valid;
+        const share = duplicateShare(value.stats)!;
         return {
           passed: share <= limit,
           detail: `${percent(share)} of rows are duplicates (limit ${percent(limit)})`,

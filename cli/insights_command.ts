@@ -8,6 +8,7 @@
  * @module
  */
 
+import { type DedupeFigures, dedupeFigures, duplicateShare } from "../assets/figures.ts";
 import { localState, type StateStore } from "../materializer/state.ts";
 import type { Warehouse } from "../resources/warehouse.ts";
 import { loadProfile } from "./config.ts";
@@ -93,28 +94,22 @@ export interface Insights {
   days: DayInsight[];
 }
 
-interface DedupeFigures {
-  rowsIn: number;
-  duplicates: number;
-  invalidRows: number;
-}
+/** Figures of a day that has both rows read and duplicates recorded. */
+type DayFigures = Required<Pick<DedupeFigures, "rowsIn" | "duplicates">> & DedupeFigures;
 
-function figuresOf(metadata: unknown): DedupeFigures | null {
-  const m = metadata as Record<string, unknown> | undefined;
-  if (!m || typeof m.rowsIn !== "number" || typeof m.duplicates !== "number") return null;
-  return {
-    rowsIn: m.rowsIn,
-    duplicates: m.duplicates,
-    invalidRows: typeof m.invalidRows === "number" ? m.invalidRows : 0,
-  };
+function figuresOf(metadata: unknown): DayFigures | null {
+  const figures = dedupeFigures(metadata);
+  return figures.rowsIn !== undefined && figures.duplicates !== undefined
+    ? figures as DayFigures
+    : null;
 }
 
 /** Deduplication figures per date: the cache entry first, then the newest run record. */
-async function dedupeFigures(
+async function dedupeFiguresByDate(
   state: StateStore,
   dates: readonly string[],
-): Promise<Map<string, DedupeFigures>> {
-  const out = new Map<string, DedupeFigures>();
+): Promise<Map<string, DayFigures>> {
+  const out = new Map<string, DayFigures>();
   for (const date of dates) {
     // Not cached: looked up in the run records below.
     const figures = figuresOf((await state.readManifest(date, "deduped_impressions"))?.metadata);
@@ -161,7 +156,7 @@ export async function collectInsights(
   const share = (n: number) => (total === 0 ? 0 : n / total);
   const loaded = new Map(summary.days.map((d) => [d.date, d.impressions]));
   const dates = dateRange(from, to);
-  const figures = await dedupeFigures(localState(options.cacheDir), dates);
+  const figures = await dedupeFiguresByDate(localState(options.cacheDir), dates);
   const hours = [...summary.hours]
     .sort((a, b) => b.impressions - a.impressions || a.hour - b.hour)
     .slice(0, limit);
@@ -183,13 +178,12 @@ export async function collectInsights(
     })),
     days: dates.map((date) => {
       const f = figures.get(date);
-      const valid = f ? f.rowsIn - f.invalidRows : 0;
       return {
         date,
         impressions: loaded.get(date) ?? null,
         rowsRead: f ? f.rowsIn : null,
         duplicates: f ? f.duplicates : null,
-        duplicateShare: f ? (valid === 0 ? 0 : f.duplicates / valid) : null,
+        duplicateShare: f ? duplicateShare(f)! : null,
       };
     }),
   };

@@ -16,6 +16,7 @@ import type { AssetOutcome, PartitionOutcome } from "../materializer/materialize
 import type { RunRecord } from "../materializer/runs.ts";
 import { localState, type StateStore } from "../materializer/state.ts";
 import { ReportError } from "./errors.ts";
+import { countFigures, dedupeFigures, duplicateShare, rawFigures } from "../assets/figures.ts";
 import { DateRangeError, datesBetween as partitionDates } from "../materializer/partitions.ts";
 
 /**
@@ -323,25 +324,22 @@ function notRun(asset: string): AssetDay {
 /** Figures of a date from its assets' recorded metadata. */
 function figuresOf(assets: readonly AssetDay[]): DayFigures {
   const meta = (name: string) => assets.find((a) => a.asset === name)?.metadata;
-  const raw = meta(rawPartition.name);
-  const deduped = meta(dedupedImpressions.name);
-  const counts = meta(hourlyCampaignCounts.name);
+  const raw = rawFigures(meta(rawPartition.name));
+  const deduped = dedupeFigures(meta(dedupedImpressions.name));
+  const counts = countFigures(meta(hourlyCampaignCounts.name));
   const figures: DayFigures = {
-    objects: num(raw, "objects"),
-    bytes: num(raw, "bytes"),
-    rowsRead: num(deduped, "rowsIn"),
-    rowsOut: num(deduped, "rowsOut"),
-    duplicates: num(deduped, "duplicates"),
-    lateRows: num(deduped, "lateRows"),
-    invalidRows: num(deduped, "invalidRows"),
-    impressions: num(counts, "impressions"),
-    campaigns: num(counts, "campaigns"),
-    groups: num(counts, "groups"),
+    objects: raw.objects,
+    bytes: raw.bytes,
+    rowsRead: deduped.rowsIn,
+    rowsOut: deduped.rowsOut,
+    duplicates: deduped.duplicates,
+    lateRows: deduped.lateRows,
+    invalidRows: deduped.invalidRows,
+    impressions: counts.impressions,
+    campaigns: counts.campaigns,
+    groups: counts.groups,
+    duplicateShare: duplicateShare(deduped),
   };
-  if (figures.rowsRead !== undefined && figures.duplicates !== undefined) {
-    const valid = figures.rowsRead - (figures.invalidRows ?? 0);
-    figures.duplicateShare = valid === 0 ? 0 : figures.duplicates / valid;
-  }
   for (const key of Object.keys(figures) as (keyof DayFigures)[]) {
     if (figures[key] === undefined) delete figures[key];
   }
