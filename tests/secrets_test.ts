@@ -12,6 +12,7 @@
 
 import assert from "node:assert/strict";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { createLogger } from "../materializer/log.ts";
 import { publicUrl, redact, redactValue, secretsOf } from "../resources/secrets.ts";
 import { csv, row, runProcess, withTempDir } from "./_helpers.ts";
 import { PG_TEST_URL, withDatabase } from "./_postgres.ts";
@@ -334,4 +335,19 @@ Deno.test("redact: URL credentials and query values by shape, known secrets anyw
   );
   assert.equal(publicUrl("HTTP://u:p@Host:9000/base?t=1#f"), "http://host:9000/base");
   assert.equal(publicUrl("not a url"), undefined);
+});
+
+Deno.test("log lines: a secret is removed before formatting, so one JSON would escape is too", () => {
+  const secret = 'pa"ss\\word-7';
+  for (const format of ["json", "text"] as const) {
+    const lines: string[] = [];
+    const log = createLogger({ format, write: (l) => lines.push(l), redact: [secret] });
+    log.child({ endpoint: `http://u:${secret}@h/` }).log("warn", `retry: ${secret} refused`, {
+      detail: { why: secret },
+    });
+    assert.equal(lines.length, 1);
+    assert.ok(!lines[0].includes(secret), lines[0]);
+    assert.ok(!lines[0].includes(JSON.stringify(secret).slice(1, -1)), lines[0]);
+    assert.match(lines[0], /retry: \*\*\* refused/);
+  }
 });
