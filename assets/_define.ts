@@ -23,8 +23,6 @@ export interface Resources {
 
 /** Run-wide settings the pipeline's assets read (never from env vars or globals). */
 export interface RunParams {
-  /** S3-compatible endpoint in use, if any, without credentials (part of sinks' versions). */
-  endpoint?: string;
   /** Initials in published object names. */
   initials: string;
   /** Prefix of published results, `results` by default. */

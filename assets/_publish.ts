@@ -42,7 +42,9 @@ export function resultKey(ctx: AssetContext, name: string, extension: string): s
 
 /**
  * The parameters that change what a publishing asset writes, and where:
- * part of its data version, so a new bucket or initials republish.
+ * part of its data version, so a new bucket or initials republish. The
+ * bucket is its identity (endpoint included, credentials never), so the
+ * manifest records where the results went without any secret.
  *
  * @example
  * ```ts
@@ -52,8 +54,7 @@ export function resultKey(ctx: AssetContext, name: string, extension: string): s
  */
 export function publishParams(ctx: AssetContext): Record<string, unknown> {
   return {
-    bucket: ctx.resources.bucket.uri,
-    endpoint: ctx.params.endpoint ?? null,
+    bucket: ctx.resources.bucket.identity,
     initials: ctx.params.initials,
     resultsPrefix: ctx.params.resultsPrefix,
   };

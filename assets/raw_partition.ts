@@ -31,7 +31,7 @@ export interface RawObject extends ObjectInfo {
 
 /** The value of `raw_partition`. */
 export interface RawPartition {
-  /** Bucket URI. */
+  /** Identity of the bucket listed (see `Bucket.identity`). */
   bucket: string;
   /** The listed prefix, `YYYY/MM/DD/`. */
   prefix: string;
@@ -54,6 +54,8 @@ export interface RawObjectReady {
 
 /** What listing the prefix saw; kept in the manifest for `plan`. */
 export interface Listing {
+  /** Identity of the bucket listed (absent in entries cached before it was recorded). */
+  bucket?: string;
   /** Prefix listed. */
   prefix: string;
   /** CSV objects in key order. */
@@ -69,12 +71,48 @@ export function datePrefix(date: string): string {
   return `${date.replaceAll("-", "/")}/`;
 }
 
-/** Cache file name of an object: stable per (key, ETag), safe whatever the key. */
-export function objectFileName(object: ObjectInfo): string {
+/**
+ * Cache file name of an object: stable per (bucket, key, ETag), safe
+ * whatever the key. The bucket is part of it because an ETag (or a folder's
+ * size and mtime) only tells versions of one bucket's object apart: a copy
+ * cached from another bucket is never taken for this one's.
+ *
+ * @example
+ * ```ts
+ * import { objectFileName } from "./raw_partition.ts";
+ * objectFileName("file:///data/b", { key: "2021/01/30/a.csv", etag: "1", size: 1 });
+ * // "objects/<32 hex>-<12 hex>.csv"
+ * ```
+ */
+export function objectFileName(bucket: string, object: ObjectInfo): string {
   const ext = isGzipKey(object.key) ? ".csv.gz" : ".csv";
   return `objects/${sha256Hex(object.key).slice(0, 32)}-${
-    sha256Hex(object.etag).slice(0, 12)
+    sha256Hex(`${bucket}\n${object.etag}`).slice(0, 12)
   }${ext}`;
+}
+
+/**
+ * The version text of a listing: the bucket's identity and the (key, ETag,
+ * size) set. Two buckets whose objects agree on all three (folders with the
+ * same sizes and mtimes, stores whose ETags are not content hashes) still
+ * get different versions.
+ *
+ * @example
+ * ```ts
+ * import { listingVersion } from "./raw_partition.ts";
+ * listingVersion({
+ *   bucket: "s3://a@http://minio:9000/",
+ *   prefix: "2021/01/30/",
+ *   objects: [{ key: "2021/01/30/a.csv", etag: "e", size: 3 }],
+ *   ignored: [],
+ * }); // '{"bucket":"s3://a@http://minio:9000/","objects":[["2021/01/30/a.csv","e",3]]}'
+ * ```
+ */
+export function listingVersion(listing: Listing): string {
+  return JSON.stringify({
+    bucket: listing.bucket,
+    objects: listing.objects.map((o) => [o.key, o.etag, o.size]),
+  });
 }
 
 /** At most this many keys of each kind are named by {@linkcode diffListings}. */
@@ -94,6 +132,13 @@ const NAMED_KEYS = 10;
  * ```
  */
 export function diffListings(previous: Listing | undefined, current: Listing): string[] {
+  if (previous !== undefined && previous.bucket !== current.bucket) {
+    return [
+      previous.bucket === undefined
+        ? `the cached listing does not name its bucket (now ${current.bucket})`
+        : `bucket changed (${previous.bucket} -> ${current.bucket})`,
+    ];
+  }
   const before = new Map((previous?.objects ?? []).map((o) => [o.key, o.etag]));
   const after = new Map(current.objects.map((o) => [o.key, o.etag]));
   const kinds: Record<string, string[]> = { added: [], changed: [], removed: [] };
@@ -113,7 +158,7 @@ export function diffListings(previous: Listing | undefined, current: Listing): s
  * when there is no CSV object.
  */
 async function listPartition(
-  bucket: { uri: string; list(prefix: string): AsyncIterable<ObjectInfo> },
+  bucket: { uri: string; identity: string; list(prefix: string): AsyncIterable<ObjectInfo> },
   date: string,
 ): Promise<Listing> {
   const prefix = datePrefix(date);
@@ -127,7 +172,7 @@ async function listPartition(
   if (objects.length === 0) {
     throw new StorageError(`no CSV objects under ${bucket.uri.replace(/\/$/, "")}/${prefix}`);
   }
-  return { prefix, objects, ignored };
+  return { bucket: bucket.identity, prefix, objects, ignored };
 }
 
 /** The retry policy of a run, logging each retry. */
@@ -246,10 +291,7 @@ export const rawPartition = defineAsset({
   },
   async observe(ctx) {
     const listing = await listPartition(ctx.resources.bucket, ctx.partition);
-    return {
-      version: JSON.stringify(listing.objects.map((o) => [o.key, o.etag, o.size])),
-      detail: listing,
-    };
+    return { version: listingVersion(listing), detail: listing };
   },
   explain: (previous, current) => diffListings(previous, current),
   // An object that changes or vanishes while it is read: list anew, once.
@@ -279,7 +321,7 @@ export const rawPartition = defineAsset({
       listing.objects,
       ctx.params.downloadConcurrency,
       async (object, index): Promise<RawObject> => {
-        const file = objectFileName(object);
+        const file = objectFileName(bucket.identity, object);
         const kept = cached.get(file);
         if (kept && kept.size === object.size) {
           ctx.output.keepFile(kept);
@@ -319,7 +361,7 @@ export const rawPartition = defineAsset({
       bytesDownloaded: bytes,
       ignoredObjects: listing.ignored,
     });
-    return { bucket: bucket.uri, prefix: listing.prefix, objects };
+    return { bucket: bucket.identity, prefix: listing.prefix, objects };
   },
   checks: [{
     name: "required_columns",

@@ -11,9 +11,9 @@ import { ImpressionDataError } from "../engine/scan_impressions.ts";
 import { HeaderError } from "../engine/columns.ts";
 import { createGraph, SelectionError } from "../materializer/graph.ts";
 import { LockedError } from "../materializer/lock.ts";
-import { redact } from "../materializer/log.ts";
 import { localState } from "../materializer/state.ts";
 import { StorageError } from "../resources/errors.ts";
+import { redact, secretsOf } from "../resources/secrets.ts";
 import { WarehouseError } from "../resources/warehouse.ts";
 import { cleanCache, parseAge } from "./clean_command.ts";
 import { parseDate } from "./dates.ts";
@@ -22,7 +22,7 @@ import { formatGraph } from "./graph_command.ts";
 import { HELP } from "./help.ts";
 import type { CliIO } from "./io.ts";
 import { parseFlags, resolveRunOptions, RUN_FLAGS } from "./options.ts";
-import { runCommand, secretsOf } from "./run_command.ts";
+import { runCommand } from "./run_command.ts";
 import { formatTable } from "./table.ts";
 
 /** What the command line needs besides its arguments. */
@@ -119,7 +119,7 @@ export async function main(args: string[], options: MainOptions): Promise<number
   } catch (error) {
     const message = redact(
       error instanceof Error ? error.message.split("\n")[0] : String(error),
-      secretsOf(io.env),
+      secretsOf({ env: io.env, values: args }),
     );
     if (error instanceof UsageError || error instanceof SelectionError) {
       io.stderr(`usage error: ${message}`);

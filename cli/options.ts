@@ -10,6 +10,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { loadProfile, type Profile } from "./config.ts";
 import { dateRange, parseDate } from "./dates.ts";
 import { UsageError } from "./errors.ts";
+import { redact } from "../resources/secrets.ts";
 
 /** Everything a `materialize` or `plan` run needs. */
 export interface RunOptions {
@@ -173,11 +174,6 @@ export function parseDuration(text: string, what: string): number {
   return Math.round(+match[1] * factor);
 }
 
-/** Removes a password from a URL-like value. */
-export function withoutSecrets(value: string): string {
-  return value.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
-}
-
 function checkInitials(value: string, source: string): string {
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(value)) {
     throw new UsageError(`${source} ${JSON.stringify(value)} must match [A-Za-z0-9_-]{1,32}`);
@@ -230,7 +226,7 @@ export async function resolveRunOptions(
     profile.endpointUrl;
   if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) {
     throw new UsageError(
-      `--endpoint-url must be an http(s) URL, not ${JSON.stringify(withoutSecrets(endpoint))}`,
+      `--endpoint-url must be an http(s) URL, not ${JSON.stringify(redact(endpoint))}`,
     );
   }
   const initials = str("initials") !== undefined
@@ -252,7 +248,11 @@ export async function resolveRunOptions(
   const recorded: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(flags)) {
     if (hidden.has(key) || value === undefined) continue;
-    recorded[key] = typeof value === "string" ? withoutSecrets(value) : value;
+    recorded[key] = typeof value === "string"
+      ? redact(value)
+      : Array.isArray(value)
+      ? value.map((v) => redact(v))
+      : value;
   }
 
   return {

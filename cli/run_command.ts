@@ -14,6 +14,7 @@ import type { AssetOutcome, PartitionOutcome } from "../materializer/materialize
 import { materialize, type RunResult } from "../materializer/run.ts";
 import { localState } from "../materializer/state.ts";
 import { openBucket } from "../resources/bucket.ts";
+import { redact, redactValue, secretsOf } from "../resources/secrets.ts";
 import type { RunOptions } from "./options.ts";
 import { pausePoint } from "./pause_point.ts";
 import { createProgress } from "./progress.ts";
@@ -57,7 +58,6 @@ function assetLine(outcome: AssetOutcome): string {
 function runParams(options: RunOptions): RunParams {
   const concurrentDates = Math.max(1, Math.min(options.parallel, options.dates.length));
   return {
-    endpoint: options.endpoint,
     initials: options.initials,
     resultsPrefix: options.resultsPrefix,
     maxInvalidRows: options.maxInvalidRows,
@@ -70,11 +70,21 @@ function runParams(options: RunOptions): RunParams {
   };
 }
 
-/** Secret values from the environment that must never be printed. */
-export function secretsOf(env: Record<string, string | undefined>): string[] {
-  return ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PGPASSWORD"]
-    .map((name) => env[name])
-    .filter((v): v is string => typeof v === "string" && v.length > 0);
+/**
+ * The secrets of a run: from the environment, and inside the URLs it was
+ * given, whether by flag, variable or profile.
+ *
+ * @example
+ * ```ts
+ * import { runSecrets } from "./run_command.ts";
+ * runSecrets({ endpoint: "http://u:pw-1234@minio:9000" }, {}); // ["u:pw-1234", "pw-1234"]
+ * ```
+ */
+export function runSecrets(
+  options: Pick<RunOptions, "endpoint"> & Partial<Pick<RunOptions, "bucket" | "warehouse">>,
+  env: Record<string, string | undefined>,
+): string[] {
+  return secretsOf({ env, values: [options.endpoint, options.warehouse, options.bucket] });
 }
 
 /**
@@ -90,11 +100,12 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
   const progress = io.stderrIsTerminal && !options.quiet && options.logFormat === "text"
     ? createProgress({ write: io.stderrRaw, columns: io.columns })
     : undefined;
+  const secrets = runSecrets(options, io.env);
   const log: Logger = createLogger({
     format: options.logFormat,
     level: options.quiet ? "error" : "info",
     write: progress ? progress.line : io.stderr,
-    redact: secretsOf(io.env),
+    redact: secrets,
   });
   const checkpoint = pausePoint(io.env);
   const selection = selectAssets(createGraph(ASSETS), options.select);
@@ -131,6 +142,7 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
       wait: options.wait,
       force: options.force,
       flags: options.flags,
+      redactRecord: (record) => redactValue(record, secrets),
       log,
       checkpoint,
       onProgress: progress && ((date, asset, update) => progress.update(date, asset, update)),
@@ -152,19 +164,22 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
 
   const failed = outcomes.filter((o) => o.status === "failed");
   if (command === "plan") {
-    for (const outcome of outcomes) io.stdout(formatPlan(outcome));
+    for (const outcome of outcomes) io.stdout(redact(formatPlan(outcome), secrets));
     return failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
   }
   for (const outcome of outcomes) {
     for (const asset of outcome.assets) for (const uri of asset.published) io.stdout(uri);
   }
   if (options.dates.length > 1) {
-    io.stderr(formatTable(
-      ["date", "status", "reason"],
-      outcomes.map((o) => [o.partition, o.status, o.error ?? ""]),
+    io.stderr(redact(
+      formatTable(
+        ["date", "status", "reason"],
+        outcomes.map((o) => [o.partition, o.status, o.error ?? ""]),
+      ),
+      secrets,
     ));
   } else if (failed.length > 0 && options.logFormat === "text") {
-    io.stderr(`error: ${failed[0].error}`);
+    io.stderr(redact(`error: ${failed[0].error}`, secrets));
   }
   if (options.report !== undefined) {
     const { reportAfterRun } = await import("./report_command.ts");

@@ -24,9 +24,11 @@ export interface LoggerOptions {
   level?: Level;
   /** Where lines go; stderr by default. */
   write?: (line: string) => void;
-  /** Values never to print (secrets); replaced by `***`. */
+  /** Values never to print (secrets); replaced by `***` (see `redact` in resources/secrets.ts). */
   redact?: string[];
 }
+
+import { redact, redactValue } from "../resources/secrets.ts";
 
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 const encoder = new TextEncoder();
@@ -34,15 +36,6 @@ const encoder = new TextEncoder();
 /** Writes a line to stderr. */
 export function writeStderr(line: string): void {
   Deno.stderr.writeSync(encoder.encode(line + "\n"));
-}
-
-/** Replaces every secret in `text` by `***`. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.replaceAll(secret, "***");
-  }
-  return out;
 }
 
 /**
@@ -65,16 +58,18 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const make = (base: Record<string, unknown>): Logger => ({
     log(level, message, fields) {
       if (RANK[level] < min) return;
-      const all = { ...base, ...fields };
+      // Redacted before formatting, so a secret that JSON would escape is still found.
+      const all = redactValue({ ...base, ...fields }, secrets);
+      const text = redact(message, secrets);
       let line: string;
       if (format === "json") {
-        line = JSON.stringify({ time: new Date().toISOString(), level, message, ...all });
+        line = JSON.stringify({ time: new Date().toISOString(), level, message: text, ...all });
       } else {
         const prefix = typeof all.date === "string" ? `[${all.date}] ` : "";
         const tag = level === "info" || level === "debug" ? "" : `${level}: `;
-        line = `${prefix}${tag}${message}`;
+        line = `${prefix}${tag}${text}`;
       }
-      write(redact(line, secrets));
+      write(line);
     },
     child(fields) {
       return make({ ...base, ...fields });

@@ -48,6 +48,8 @@ export interface RunOptions<R, P> {
   runId?: string;
   /** Flags as given (secrets removed), kept in the run record. */
   flags?: Record<string, unknown>;
+  /** Removes secrets from the run record before it is written (e.g. from error text). */
+  redactRecord?: (record: RunRecord) => RunRecord;
   /** Where assets log (nothing by default). */
   log?: Logger;
   /** Called when an asset of a partition finishes. */
@@ -144,7 +146,7 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
     },
   );
   const failed = partitions.some((o) => o.status === "failed");
-  const record: RunRecord = {
+  const recorded: RunRecord = {
     format: RUN_RECORD_FORMAT,
     runId,
     command,
@@ -154,6 +156,7 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
     status: failed ? "failed" : "success",
     partitions,
   };
+  const record = options.redactRecord?.(recorded) ?? recorded;
   if (command === "materialize") {
     await options.checkpoint?.("run-record");
     await options.state.writeRunRecord(record);

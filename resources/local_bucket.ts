@@ -29,6 +29,20 @@ async function version(path: string): Promise<{ etag: string; size: number } | n
   }
 }
 
+/**
+ * The identity of a folder bucket: `file://` and its real absolute path
+ * (symbolic links resolved, so two names of one folder are one bucket).
+ *
+ * @example
+ * ```ts
+ * import { localIdentity } from "./local_bucket.ts";
+ * localIdentity("/data/impressions"); // "file:///data/impressions"
+ * ```
+ */
+export function localIdentity(realPath: string): string {
+  return `file://${encodeURI(realPath.replace(/\/+$/, "") || "/")}`;
+}
+
 function checkKey(key: string): void {
   const parts = key.split("/");
   if (
@@ -53,8 +67,10 @@ function checkKey(key: string): void {
 export async function openLocalBucket(options: LocalBucketOptions): Promise<Bucket> {
   const root = options.root.replace(/\/+$/, "") || "/";
   const uri = `file://${root}`;
+  let real: string;
   try {
     if (!(await Deno.stat(root)).isDirectory) throw new BucketNotFoundError(uri);
+    real = await Deno.realPath(root);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) throw new BucketNotFoundError(uri);
     throw error;
@@ -81,6 +97,7 @@ export async function openLocalBucket(options: LocalBucketOptions): Promise<Buck
 
   return {
     uri,
+    identity: localIdentity(real),
     async *list(prefix: string): AsyncIterable<ObjectInfo> {
       // Walk from the deepest folder the prefix names, then filter by prefix.
       const folder = prefix.slice(0, prefix.lastIndexOf("/") + 1);

@@ -17,12 +17,12 @@ import {
   type CurrentLoad,
   type DayLoad,
   type LoadRecord,
-  redactLocation,
   type SummaryRequest,
   type Warehouse,
   WarehouseError,
   type WarehouseSummary,
 } from "./warehouse.ts";
+import { redact } from "./secrets.ts";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS hourly_campaign_counts (
@@ -134,13 +134,13 @@ export async function openPostgresWarehouse(
     url = new URL(location);
   } catch {
     throw new WarehouseError(
-      `invalid PostgreSQL URL ${JSON.stringify(redactLocation(location))}`,
+      `invalid PostgreSQL URL ${JSON.stringify(redact(location))}`,
     );
   }
   if (!url.username) {
     throw new WarehouseError(
       `PostgreSQL URL ${
-        JSON.stringify(redactLocation(location))
+        JSON.stringify(redact(location))
       } has no user name; use postgres://USER@HOST:PORT/DB`,
     );
   }

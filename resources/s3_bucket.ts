@@ -17,6 +17,7 @@ import {
 } from "./errors.ts";
 import type { Bucket, ObjectHead, ObjectInfo } from "./storage.ts";
 import { type RetryPolicy, withRetries } from "./retry.ts";
+import { publicUrl, redact } from "./secrets.ts";
 
 /** Options for {@linkcode openS3Bucket}. */
 export interface S3BucketOptions {
@@ -127,6 +128,22 @@ function idleLimited(
   });
 }
 
+/**
+ * The identity of an S3 bucket: `s3://name` on AWS, else `s3://name@` and
+ * the endpoint without user, password, query or fragment.
+ *
+ * @example
+ * ```ts
+ * import { s3Identity } from "./s3_bucket.ts";
+ * s3Identity("impressions", "http://alice:pw@minio:9000/?token=t");
+ * // "s3://impressions@http://minio:9000/"
+ * ```
+ */
+export function s3Identity(bucket: string, endpoint?: string): string {
+  if (endpoint === undefined) return `s3://${bucket}`;
+  return `s3://${bucket}@${publicUrl(endpoint) ?? redact(endpoint)}`;
+}
+
 function unquote(etag: string | undefined): string {
   return (etag ?? "").replace(/^"|"$/g, "");
 }
@@ -170,6 +187,7 @@ export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
     });
   return {
     uri: `s3://${name}`,
+    identity: s3Identity(name, options.endpoint),
     async *list(prefix: string): AsyncIterable<ObjectInfo> {
       let token: string | undefined;
       do {

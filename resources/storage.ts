@@ -38,8 +38,16 @@ export interface PutOptions {
 
 /** A bucket of objects: an S3 bucket or a local folder laid out like one. */
 export interface Bucket {
-  /** `s3://name` or `file:///absolute/path`. */
+  /** `s3://name` or `file:///absolute/path`, for messages and object URIs. */
   readonly uri: string;
+  /**
+   * Which bucket this is, without credentials: `s3://name` on AWS,
+   * `s3://name@http://host:port/` on another endpoint (no user, password or
+   * query), `file:///real/absolute/path` for a folder (symbolic links
+   * resolved). Part of `raw_partition`'s data version and of every cache
+   * entry that says where something is, so one cache never mixes buckets.
+   */
+  readonly identity: string;
   /** Lists every object under `prefix`, at any depth, across all pages. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /**

@@ -17,6 +17,8 @@
  * @module
  */
 
+import { redact } from "./secrets.ts";
+
 /** One row of a day's hourly counts. */
 export interface CountRow {
   /** Canonical campaign id, `""` for the empty campaign (stored as NULL). */
@@ -170,19 +172,6 @@ export function sqlitePath(location: string): string {
 }
 
 /**
- * A location with any password replaced by `***`, for messages.
- *
- * @example
- * ```ts
- * import { redactLocation } from "./warehouse.ts";
- * redactLocation("postgres://app:s3cret@db:5432/x"); // "postgres://app:***@db:5432/x"
- * ```
- */
-export function redactLocation(location: string): string {
-  return location.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
-}
-
-/**
  * Opens the warehouse at `location`: a `postgres://USER@HOST:PORT/DB` URL, or
  * a SQLite file (`sqlite:PATH` or a plain path).
  *
@@ -207,7 +196,7 @@ export async function openWarehouse(
   const backend = backends.find((b) => b.accepts(location));
   if (!backend) {
     throw new WarehouseError(
-      `unsupported warehouse ${JSON.stringify(redactLocation(location))}; use ${
+      `unsupported warehouse ${JSON.stringify(redact(location))}; use ${
         backends.map((b) => b.name).join(" or ")
       } (postgres://USER@HOST:PORT/DB, sqlite:PATH or a file path)`,
     );

@@ -368,7 +368,7 @@ Deno.test("run records: written per run, listed, shown, without secrets", async 
     const text = (await Array.fromAsync(Deno.readDir(`${dir}/c/runs`)))
       .map((e) => Deno.readTextFileSync(`${dir}/c/runs/${e.name}`)).join("");
     assert.ok(!text.includes("s3cr3t-pass"));
-    assert.ok(text.includes("http://user:***@127.0.0.1:9"));
+    assert.ok(text.includes("http://***@127.0.0.1:9"));
   });
 });
 

@@ -373,7 +373,7 @@ Deno.test("--warehouse sqlite:PATH; an unsupported or incomplete location is a o
     assert.equal(mysql.code, 1);
     assert.equal(
       mysql.stderr,
-      'error: unsupported warehouse "mysql://u:***@h/db"; use postgres or sqlite (postgres://USER@HOST:PORT/DB, sqlite:PATH or a file path)',
+      'error: unsupported warehouse "mysql://***@h/db"; use postgres or sqlite (postgres://USER@HOST:PORT/DB, sqlite:PATH or a file path)',
     );
     const custom = await runCli([...base, "--warehouse", `sqlite:${dir}/w/custom.db`]);
     assert.equal(custom.code, 0, custom.stderr);
