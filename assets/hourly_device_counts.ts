@@ -90,7 +90,10 @@ export const hourlyDeviceCounts = defineAsset({
     };
     await visitKeptRows(
       deduped.day,
-      (i) => readObjectFile({ path: deduped.objects[i].path, gzip: deduped.objects[i].gzip }),
+      (i) => {
+        const { path, gzip, key } = deduped.objects[i];
+        return readObjectFile({ path, gzip, key });
+      },
       (header, key) => {
         const column = header.indexOf("DEVICE_TYPE");
         if (column >= 0) return (record, row) => add(fieldText(record, column).trim(), hours[row]);

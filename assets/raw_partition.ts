@@ -300,7 +300,9 @@ export const rawPartition = defineAsset({
         }
         const path = `${ctx.output.dir}/${file}`;
         const gzip = isGzipKey(object.key);
-        const header = await readHeader(readObjectFile({ path, gzip, chunkSize: 64 * 1024 }));
+        const header = await readHeader(
+          readObjectFile({ path, gzip, key: object.key, chunkSize: 64 * 1024 }),
+        );
         const raw: RawObject = { ...object, file, path, gzip, header };
         ctx.announce({ index, object: raw, listing: listing.objects } satisfies RawObjectReady);
         return raw;
