@@ -15,6 +15,7 @@ import { type RetryPolicy, withRetries } from "../resources/retry.ts";
 import { mapConcurrent, RankedLimiter } from "../materializer/concurrency.ts";
 import { isGzipKey, readObjectFile } from "../resources/object_file.ts";
 import { StorageError } from "../resources/errors.ts";
+import { escapeText } from "../engine/escape_text.ts";
 import type { Bucket, ObjectInfo } from "../resources/storage.ts";
 
 /** One raw object of the day, as cached. */
@@ -103,7 +104,7 @@ export function diffListings(previous: Listing | undefined, current: Listing): s
   }
   for (const key of before.keys()) if (!after.has(key)) kinds.removed.push(key);
   return Object.entries(kinds).flatMap(([kind, keys]) => [
-    ...keys.slice(0, NAMED_KEYS).map((key) => `${kind}: ${key}`),
+    ...keys.slice(0, NAMED_KEYS).map((key) => `${kind}: ${escapeText(key)}`),
     ...(keys.length > NAMED_KEYS ? [`${kind}: ... and ${keys.length - NAMED_KEYS} more`] : []),
   ]);
 }

@@ -15,6 +15,7 @@ import { redact } from "../materializer/log.ts";
 import { listRunRecords, readRunRecord } from "../materializer/runs.ts";
 import { StorageError } from "../resources/errors.ts";
 import { GzipError } from "../resources/gunzip.ts";
+import { escapeText } from "../engine/escape_text.ts";
 import { WarehouseError } from "../resources/warehouse.ts";
 import { cleanCache, parseAge } from "./clean_command.ts";
 import { parseDate } from "./dates.ts";
@@ -118,9 +119,9 @@ export async function main(args: string[], options: MainOptions): Promise<number
     }
     return EXIT_USAGE;
   } catch (error) {
-    const message = redact(
-      error instanceof Error ? error.message.split("\n")[0] : String(error),
-      secretsOf(io.env),
+    // One line, whatever the message quotes (an object key may hold a line break).
+    const message = escapeText(
+      redact(error instanceof Error ? error.message : String(error), secretsOf(io.env)),
     );
     if (error instanceof UsageError || error instanceof SelectionError) {
       io.stderr(`usage error: ${message}`);

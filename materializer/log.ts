@@ -28,6 +28,8 @@ export interface LoggerOptions {
   redact?: string[];
 }
 
+import { escapeText } from "../engine/escape_text.ts";
+
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 const encoder = new TextEncoder();
 
@@ -74,7 +76,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         const tag = level === "info" || level === "debug" ? "" : `${level}: `;
         line = `${prefix}${tag}${message}`;
       }
-      write(redact(line, secrets));
+      // One line whatever a message quotes; in JSON, escapes stay valid JSON.
+      write(escapeText(redact(line, secrets)));
     },
     child(fields) {
       return make({ ...base, ...fields });

@@ -21,6 +21,7 @@ import { partitionHistory } from "./history.ts";
 import type { Logger } from "./log.ts";
 import { dataVersion } from "./versions.ts";
 import { ObjectChangedError } from "../resources/errors.ts";
+import { escapeText } from "../engine/escape_text.ts";
 
 /** What a data version was derived from, kept to explain staleness. */
 interface VersionInputs {
@@ -125,10 +126,12 @@ export function entryDir(cacheDir: string, partition: string, asset: string): st
   return `${cacheDir}/${partition}/${asset}`;
 }
 
-/** One line for an error: its message, never a stack trace. */
+/**
+ * One line for an error: its message, never a stack trace, with control
+ * characters (a line break in a key, say) escaped, so nothing is cut.
+ */
 export function errorLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split("\n")[0];
+  return escapeText(error instanceof Error ? error.message : String(error));
 }
 
 /**
