@@ -11,6 +11,7 @@
  */
 
 import { fieldText } from "../engine/csv_reader.ts";
+import { escapeText } from "../engine/escape_text.ts";
 import { visitKeptRows } from "../engine/kept_rows.ts";
 import { defineAsset } from "../materializer/asset.ts";
 import { jsonIO } from "../materializer/io.ts";
@@ -144,7 +145,7 @@ export const hourlyDeviceCounts = defineAsset({
         return {
           passed: false,
           detail: `${missing.length} file(s) without a DEVICE_TYPE column; their ${rows} rows ` +
-            `count as the empty device: ${missing.map((m) => m.key).join(", ")}`,
+            `count as the empty device: ${missing.map((m) => escapeText(m.key)).join(", ")}`,
         };
       },
     },
