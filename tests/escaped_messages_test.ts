@@ -11,6 +11,7 @@ import { resolveColumns } from "../engine/columns.ts";
 import { ObjectChangedError, StorageError } from "../resources/errors.ts";
 import { createLogger } from "../materializer/log.ts";
 import { formatTable } from "../cli/table.ts";
+import { diffListings } from "../assets/raw_partition.ts";
 import { HEADER, materializeArgs, row, runCli, runProcess, withTempDir } from "./_helpers.ts";
 import { startTestS3, type TestS3 } from "./_s3_server.ts";
 import { MOTO_MISSING, startMotoS3 } from "./_moto_server.ts";
@@ -67,6 +68,14 @@ Deno.test("every message that quotes a key or a value escapes it the same way", 
   assert.equal(JSON.parse(lines[1]).message, `of ${KEY}\u0085`);
   assert.ok(lines.every((l) => !CONTROL.test(l)));
   assert.equal(formatTable(["device"], [["Mobile\u001b[2J"]]), "device\nMobile\\u001b[2J");
+  assert.deepEqual(
+    diffListings(undefined, {
+      prefix: "",
+      ignored: [],
+      objects: [{ key: KEY, etag: "e", size: 1 }],
+    }),
+    [`added: ${ESCAPED_KEY}`],
+  );
 });
 
 /** A day whose one object has a hostile key and a bad row with a hostile value. */
