@@ -30,6 +30,8 @@ import { ScanPool } from "./_scan_pool.ts";
 import type { ScanTask, ScanTaskResult } from "./_scan_task.ts";
 import type { RawObject } from "./raw_partition.ts";
 import { isGzipKey } from "../resources/object_file.ts";
+import { GzipError } from "../resources/gunzip.ts";
+import { escapeText } from "../engine/escape_text.ts";
 import type { ObjectInfo } from "../resources/storage.ts";
 
 /** A day with more invalid rows than allowed. */
@@ -208,7 +210,7 @@ export class DayScanner {
 
   async #add(index: number, object: RawObject): Promise<void> {
     if (this.#closed) throw new Error("the day scanner is closed");
-    if (this.#added[index]) throw new Error(`${object.key} was added twice`);
+    if (this.#added[index]) throw new Error(`${escapeText(object.key)} was added twice`);
     this.#layout ??= await this.#planLayout(object);
     const tasks = await this.#planTasks(index, object, this.#layout);
     this.#added[index] = object;
@@ -297,7 +299,11 @@ export class DayScanner {
         const added = this.#added[index];
         if (!added) await this.add(index, object);
         else if (added.key !== object.key || added.etag !== object.etag) {
-          throw new Error(`prefetched ${added.key} is not ${object.key} (ETag ${object.etag})`);
+          throw new Error(
+            `prefetched ${escapeText(added.key)} is not ${escapeText(object.key)} (ETag ${
+              escapeText(object.etag)
+            })`,
+          );
         }
       }
       if (this.#added.length > objects.length) {
@@ -356,6 +362,7 @@ export class DayScanner {
       const error = result.error;
       if (!error) continue;
       if (error.kind === "data") throw new ImpressionDataError(fileLine(i, error.detail));
+      if (error.kind === "gzip") throw new GzipError(error.key, error.reason);
       throw new Error(error.message);
     }
     const invalid = results.flatMap((r, i) => r.invalid.map((row) => fileLine(i, row)));

@@ -16,6 +16,7 @@ import {
   type KnownColumns,
 } from "../engine/scan_impressions.ts";
 import { HeaderError } from "../engine/columns.ts";
+import { gunzip, GzipError } from "../resources/gunzip.ts";
 
 /** A unit of parsing work. */
 export interface ScanTask {
@@ -73,7 +74,10 @@ export interface ScanTaskResult {
   /** File of one 32-bit little-endian campaign index per row. */
   campaignsFile: string;
   /** The failure, lines counted from the task's start. */
-  error?: { kind: "data"; detail: InvalidRow } | { kind: "header" | "other"; message: string };
+  error?:
+    | { kind: "data"; detail: InvalidRow }
+    | { kind: "gzip"; key: string; reason: string }
+    | { kind: "header" | "other"; message: string };
 }
 
 const READ_SIZE = 1 << 20;
@@ -86,7 +90,7 @@ async function* readRange(task: ScanTask): AsyncGenerator<Uint8Array> {
   let next: Promise<Uint8Array | null> | undefined;
   try {
     if (task.gzip) {
-      yield* file.readable.pipeThrough(new DecompressionStream("gzip"));
+      yield* gunzip(file.readable, task.key);
       return;
     }
     await file.seek(task.start, Deno.SeekMode.Start);
@@ -238,18 +242,8 @@ export async function runScanTask(
       result.error = { kind: "data", detail: error.detail };
     } else if (error instanceof HeaderError) {
       result.error = { kind: "header", message: error.message };
-    } else if (error instanceof TypeError && task.gzip) {
-      // DecompressionStream reports a damaged gzip stream as a TypeError.
-      result.error = {
-        kind: "data",
-        detail: {
-          key: task.key,
-          line: 0,
-          column: "*",
-          value: "",
-          reason: `cannot decompress: ${error.message}`,
-        },
-      };
+    } else if (error instanceof GzipError) {
+      result.error = { kind: "gzip", key: error.key, reason: error.reason };
     } else {
       result.error = { kind: "other", message: (error as Error)?.message ?? String(error) };
     }

@@ -11,6 +11,7 @@
  */
 
 import { fieldText } from "../engine/csv_reader.ts";
+import { escapeText } from "../engine/escape_text.ts";
 import { visitKeptRows } from "../engine/kept_rows.ts";
 import { defineAsset } from "./_define.ts";
 import { jsonIO } from "../materializer/io.ts";
@@ -90,7 +91,10 @@ export const hourlyDeviceCounts = defineAsset({
     };
     await visitKeptRows(
       deduped.day,
-      (i) => readObjectFile({ path: deduped.objects[i].path, gzip: deduped.objects[i].gzip }),
+      (i) => {
+        const { path, gzip, key } = deduped.objects[i];
+        return readObjectFile({ path, gzip, key });
+      },
       (header, key) => {
         const column = header.indexOf("DEVICE_TYPE");
         if (column >= 0) return (record, row) => add(fieldText(record, column).trim(), hours[row]);
@@ -141,7 +145,7 @@ export const hourlyDeviceCounts = defineAsset({
         return {
           passed: false,
           detail: `${missing.length} file(s) without a DEVICE_TYPE column; their ${rows} rows ` +
-            `count as the empty device: ${missing.map((m) => m.key).join(", ")}`,
+            `count as the empty device: ${missing.map((m) => escapeText(m.key)).join(", ")}`,
         };
       },
     },

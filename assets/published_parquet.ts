@@ -135,7 +135,7 @@ export async function rowsParquet(
 function readRaw(deduped: DedupedImpressions) {
   return (index: number) => {
     const object = deduped.objects[index];
-    return readObjectFile({ path: object.path, gzip: object.gzip });
+    return readObjectFile({ path: object.path, gzip: object.gzip, key: object.key });
   };
 }
 

@@ -15,6 +15,7 @@ import { type RetryPolicy, withRetries } from "../resources/retry.ts";
 import { mapConcurrent, RankedLimiter } from "../materializer/concurrency.ts";
 import { isGzipKey, readObjectFile } from "../resources/object_file.ts";
 import { ObjectChangedError, StorageError } from "../resources/errors.ts";
+import { escapeText } from "../engine/escape_text.ts";
 import type { Bucket, ObjectInfo } from "../resources/storage.ts";
 
 /** One raw object of the day, as cached. */
@@ -148,7 +149,7 @@ export function diffListings(previous: Listing | undefined, current: Listing): s
   }
   for (const key of before.keys()) if (!after.has(key)) kinds.removed.push(key);
   return Object.entries(kinds).flatMap(([kind, keys]) => [
-    ...keys.slice(0, NAMED_KEYS).map((key) => `${kind}: ${key}`),
+    ...keys.slice(0, NAMED_KEYS).map((key) => `${kind}: ${escapeText(key)}`),
     ...(keys.length > NAMED_KEYS ? [`${kind}: ... and ${keys.length - NAMED_KEYS} more`] : []),
   ]);
 }
@@ -347,7 +348,9 @@ export const rawPartition = defineAsset({
         }
         const path = `${ctx.output.dir}/${file}`;
         const gzip = isGzipKey(object.key);
-        const header = await readHeader(readObjectFile({ path, gzip, chunkSize: 64 * 1024 }));
+        const header = await readHeader(
+          readObjectFile({ path, gzip, key: object.key, chunkSize: 64 * 1024 }),
+        );
         const raw: RawObject = { ...object, file, path, gzip, header };
         ctx.announce({ index, object: raw, listing: listing.objects } satisfies RawObjectReady);
         return raw;

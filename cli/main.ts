@@ -14,6 +14,8 @@ import { LockedError } from "../materializer/lock.ts";
 import { localState } from "../materializer/state.ts";
 import { StorageError } from "../resources/errors.ts";
 import { redact, secretsOf } from "../resources/secrets.ts";
+import { GzipError } from "../resources/gunzip.ts";
+import { escapeText } from "../engine/escape_text.ts";
 import { WarehouseError } from "../resources/warehouse.ts";
 import { cleanCache, parseAge } from "./clean_command.ts";
 import { parseDate } from "./dates.ts";
@@ -117,9 +119,12 @@ export async function main(args: string[], options: MainOptions): Promise<number
     }
     return EXIT_USAGE;
   } catch (error) {
-    const message = redact(
-      error instanceof Error ? error.message.split("\n")[0] : String(error),
-      secretsOf({ env: io.env, values: args }),
+    // One line, whatever the message quotes (an object key may hold a line break).
+    const message = escapeText(
+      redact(
+        error instanceof Error ? error.message : String(error),
+        secretsOf({ env: io.env, values: args }),
+      ),
     );
     if (error instanceof UsageError || error instanceof SelectionError) {
       io.stderr(`usage error: ${message}`);
@@ -129,7 +134,7 @@ export async function main(args: string[], options: MainOptions): Promise<number
     if (
       error instanceof StorageError || error instanceof ImpressionDataError ||
       error instanceof HeaderError || error instanceof LockedError ||
-      error instanceof WarehouseError
+      error instanceof WarehouseError || error instanceof GzipError
     ) {
       io.stderr(`error: ${message}`);
       return EXIT_FAILURE;

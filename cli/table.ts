@@ -1,8 +1,11 @@
 /**
- * Aligned text tables for terminals.
+ * Aligned text tables for terminals. Cells are escaped with `escapeText`
+ * (a device type read from an object may hold anything).
  *
  * @module
  */
+
+import { escapeText } from "../engine/escape_text.ts";
 
 /**
  * Formats rows under a header, columns padded to their widest cell.
@@ -19,10 +22,12 @@ export function formatTable(
   rows: string[][],
   align?: ("left" | "right")[],
 ): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => escapeText(r[i] ?? "").length))
+  );
   const line = (cells: string[]) =>
     cells.map((c, i) => {
-      const cell = c ?? "";
+      const cell = escapeText(c ?? "");
       if (i === cells.length - 1 && align?.[i] !== "right") return cell;
       return align?.[i] === "right" ? cell.padStart(widths[i]) : cell.padEnd(widths[i]);
     }).join("  ").trimEnd();

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { escapeText } from "./escape_text.ts";
+
 /** Columns every raw file must have. */
 export const REQUIRED_COLUMNS = [
   "IMPRESSION_ID",
@@ -30,7 +32,7 @@ export class HeaderError extends Error {
   readonly key: string;
   /** Builds the error for object `key`. */
   constructor(key: string, reason: string) {
-    super(`${key}: ${reason}`);
+    super(`${escapeText(key)}: ${reason}`);
     this.name = "HeaderError";
     this.key = key;
   }
@@ -61,7 +63,7 @@ export function resolveColumns(
     if (at < 0) {
       throw new HeaderError(
         key,
-        `missing column ${column} (header: ${JSON.stringify(names.join(","))})`,
+        `missing column ${column} (header: "${escapeText(names.join(","))}")`,
       );
     }
     if (names.indexOf(column, at + 1) >= 0) {

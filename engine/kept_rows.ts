@@ -9,6 +9,7 @@
 
 import { createCsvScanner, type CsvRecord, fieldText } from "./csv_reader.ts";
 import type { ObjectRows } from "./impression_day.ts";
+import { escapeText } from "./escape_text.ts";
 
 /** Receives one kept row: the record (valid only during the call) and its row number. */
 export type KeptRowVisitor = (record: CsvRecord, row: number) => void;
@@ -17,7 +18,7 @@ export type KeptRowVisitor = (record: CsvRecord, row: number) => void;
 export class KeptRowsMismatchError extends Error {
   /** Builds the error for object `key`. */
   constructor(key: string, expected: number, found: number) {
-    super(`${key}: read ${found} rows again, deduplication saw ${expected}`);
+    super(`${escapeText(key)}: read ${found} rows again, deduplication saw ${expected}`);
     this.name = "KeptRowsMismatchError";
   }
 }

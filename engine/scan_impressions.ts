@@ -17,6 +17,7 @@ import {
 } from "./csv_reader.ts";
 import { type Instant, parseDatetime, SECONDS_PER_DAY } from "./datetime.ts";
 import { hashKey } from "./hash128.ts";
+import { escapeText } from "./escape_text.ts";
 
 /** `hours` value of a row whose instant is on another UTC date. */
 export const OTHER_DATE = -1;
@@ -49,11 +50,14 @@ export class ImpressionDataError extends Error {
   }
 }
 
-/** One line of text for an invalid row: object, line, column, value, reason. */
+/**
+ * One line of text for an invalid row: object, line, column, value, reason;
+ * the key, column and value escaped with {@linkcode escapeText}.
+ */
 export function formatInvalidRow(row: InvalidRow): string {
-  const where = row.column === "*" ? "" : `, column ${row.column}`;
-  const value = row.value === "" ? "" : ` (value ${JSON.stringify(row.value)})`;
-  return `${row.key} line ${row.line}${where}: ${row.reason}${value}`;
+  const where = row.column === "*" ? "" : `, column ${escapeText(row.column)}`;
+  const value = row.value === "" ? "" : ` (value "${escapeText(row.value)}")`;
+  return `${escapeText(row.key)} line ${row.line}${where}: ${escapeText(row.reason)}${value}`;
 }
 
 /** A run of consecutive rows' columns, handed out as the scan goes. */

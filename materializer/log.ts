@@ -29,6 +29,7 @@ export interface LoggerOptions {
 }
 
 import { redact, redactValue } from "../resources/secrets.ts";
+import { escapeText } from "../engine/escape_text.ts";
 
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 const encoder = new TextEncoder();
@@ -69,7 +70,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         const tag = level === "info" || level === "debug" ? "" : `${level}: `;
         line = `${prefix}${tag}${text}`;
       }
-      write(line);
+      // One line whatever a message quotes; in JSON, escapes stay valid JSON.
+      write(escapeText(line));
     },
     child(fields) {
       return make({ ...base, ...fields });

@@ -26,6 +26,7 @@ import { partitionHistory } from "./history.ts";
 import type { Logger } from "./log.ts";
 import type { StateStore } from "./state.ts";
 import { dataVersion } from "./versions.ts";
+import { escapeText } from "../engine/escape_text.ts";
 
 /** What a data version was derived from, kept to explain staleness. */
 interface VersionInputs {
@@ -122,10 +123,12 @@ export interface MaterializeOptions<R = unknown, P = unknown> {
   onAsset?: (outcome: AssetOutcome) => void;
 }
 
-/** One line for an error: its message, never a stack trace. */
+/**
+ * One line for an error: its message, never a stack trace, with control
+ * characters (a line break in a key, say) escaped, so nothing is cut.
+ */
 export function errorLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split("\n")[0];
+  return escapeText(error instanceof Error ? error.message : String(error));
 }
 
 /**

@@ -1,9 +1,12 @@
 /**
  * Errors raised by storage resources. Each message is one line that names
- * the bucket, the operation and the key involved.
+ * the bucket, the operation and the key involved; control characters (in
+ * a key, or in a store's reply) are escaped with `escapeText`.
  *
  * @module
  */
+
+import { escapeText } from "../engine/escape_text.ts";
 
 /** A storage operation failed; the run fails with exit code 1. */
 export class StorageError extends Error {
@@ -11,7 +14,7 @@ export class StorageError extends Error {
   readonly transient: boolean;
   /** Builds the error; `transient` marks throttling, 5xx and resets. */
   constructor(message: string, options?: { transient?: boolean; cause?: unknown }) {
-    super(message, { cause: options?.cause });
+    super(escapeText(message), { cause: options?.cause });
     this.name = "StorageError";
     this.transient = options?.transient ?? false;
   }

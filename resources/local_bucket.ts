@@ -11,6 +11,7 @@ import { stat } from "node:fs/promises";
 import { BucketNotFoundError, ObjectChangedError, StorageError } from "./errors.ts";
 import type { Bucket, ObjectHead, ObjectInfo } from "./storage.ts";
 import { writeFileAtomic } from "./atomic_file.ts";
+import { escapeText } from "../engine/escape_text.ts";
 
 /** Options for {@linkcode openLocalBucket}. */
 export interface LocalBucketOptions {
@@ -43,14 +44,16 @@ export function localIdentity(realPath: string): string {
   return `file://${encodeURI(realPath.replace(/\/+$/, "") || "/")}`;
 }
 
+/**
+ * Refuses keys that would not name the file `<root>/<key>` literally.
+ * Control characters are legal in file names, and messages escape them.
+ */
 function checkKey(key: string): void {
   const parts = key.split("/");
   if (
     key === "" || key.startsWith("/") || key.includes("\\") ||
-    parts.some((p) => p === "" || p === "." || p === "..") ||
-    // deno-lint-ignore no-control-regex
-    /[\x00-\x1f\x7f]/.test(key)
-  ) throw new StorageError(`unsafe object key for a local bucket: ${JSON.stringify(key)}`);
+    parts.some((p) => p === "" || p === "." || p === "..") || key.includes("\0")
+  ) throw new StorageError(`unsafe object key for a local bucket: ${escapeText(key)}`);
 }
 
 /**

@@ -4,29 +4,36 @@
  * @module
  */
 
+import { gunzip } from "./gunzip.ts";
+
 /** Whether an object key names a gzip-compressed CSV file. */
 export function isGzipKey(key: string): boolean {
   return /\.gz$/i.test(key);
 }
 
 /**
- * Streams the (decompressed) bytes of a cached object file.
+ * Streams the (decompressed) bytes of a cached object file. A damaged
+ * gzip file fails with a `GzipError` naming `key`.
  *
  * @example
  * ```ts
  * import { readObjectFile } from "./object_file.ts";
- * for await (const chunk of readObjectFile({ path: "/tmp/a.csv.gz", gzip: true })) {
+ * for await (const chunk of readObjectFile({
+ *   path: "/tmp/a.csv.gz",
+ *   gzip: true,
+ *   key: "2021/01/30/a.csv.gz",
+ * })) {
  *   console.log(chunk.length);
  * }
  * ```
  */
 export async function* readObjectFile(
-  options: { path: string; gzip: boolean; chunkSize?: number },
+  options: { path: string; gzip: boolean; key: string; chunkSize?: number },
 ): AsyncGenerator<Uint8Array> {
   const file = await Deno.open(options.path);
   try {
     if (options.gzip) {
-      yield* file.readable.pipeThrough(new DecompressionStream("gzip"));
+      yield* gunzip(file.readable, options.key);
       return;
     }
     const size = options.chunkSize ?? 1 << 20;

@@ -18,6 +18,8 @@ import {
 import type { Bucket, ObjectHead, ObjectInfo } from "./storage.ts";
 import { type RetryPolicy, withRetries } from "./retry.ts";
 import { publicUrl, redact } from "./secrets.ts";
+import { literalKeyMiddleware } from "./literal_key_path.ts";
+import { escapeText } from "../engine/escape_text.ts";
 
 /** Options for {@linkcode openS3Bucket}. */
 export interface S3BucketOptions {
@@ -144,6 +146,17 @@ export function s3Identity(bucket: string, endpoint?: string): string {
   return `s3://${bucket}@${publicUrl(endpoint) ?? redact(endpoint)}`;
 }
 
+/** A key from a listing made with `EncodingType=url` (S3 writes a space as `+`). */
+function decodeListedKey(key: string, bucket: string): string {
+  try {
+    return decodeURIComponent(key.replaceAll("+", " "));
+  } catch {
+    throw new StorageError(
+      `ListObjectsV2 s3://${bucket}: a listed key is not URL-encoded as asked: ${escapeText(key)}`,
+    );
+  }
+}
+
 function unquote(etag: string | undefined): string {
   return (etag ?? "").replace(/^"|"$/g, "");
 }
@@ -176,6 +189,12 @@ export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
     maxAttempts: 1, // retries are ours: counted, logged, bounded
     requestHandler: new FetchHttpHandler({ requestTimeout: options.timeoutMs }),
   });
+  // Keys are read literally: `a/../b.csv` is its own object, never `b.csv`.
+  client.middlewareStack.add(literalKeyMiddleware(options.endpoint !== undefined), {
+    step: "build",
+    name: "literalKeyPath",
+    override: true,
+  });
   const policy = options.retry ?? { retries: 0 };
   const call = <T>(operation: string, key: string, run: () => Promise<T>) =>
     withRetries(`${operation} s3://${name}/${key}`, policy, async () => {
@@ -197,11 +216,15 @@ export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
               Bucket: name,
               Prefix: prefix,
               ContinuationToken: token,
+              // A key may hold bytes that XML 1.0 cannot carry.
+              EncodingType: "url",
             }),
           ));
+        const encoded = page.EncodingType === "url";
         for (const object of page.Contents ?? []) {
           if (object.Key === undefined) continue;
-          yield { key: object.Key, etag: unquote(object.ETag), size: object.Size ?? 0 };
+          const key = encoded ? decodeListedKey(object.Key, name) : object.Key;
+          yield { key, etag: unquote(object.ETag), size: object.Size ?? 0 };
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);

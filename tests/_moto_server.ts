@@ -34,13 +34,26 @@ export function motoPython(): { python: string | null; reason: string } {
 /** Whether moto tests should be ignored here (no interpreter, not under CI). */
 export const MOTO_MISSING = motoPython().python === null && Deno.env.get("CI") !== "true";
 
+/** Options for {@linkcode startMotoS3}. */
+export interface MotoOptions {
+  /**
+   * Check every request's SigV4 signature (moto's IAM authentication): the
+   * server makes an IAM user allowed `s3:*`, and `credentials` are its key.
+   */
+  verifySignatures?: boolean;
+}
+
+/** The IAM calls that set up a user before authentication starts. */
+const SETUP_CALLS = 3;
+
 /** Starts a moto server on a free port and puts test credentials in the environment. */
-export async function startMotoS3(): Promise<TestS3> {
+export async function startMotoS3(options: MotoOptions = {}): Promise<TestS3> {
   const { python, reason } = motoPython();
   if (python === null) throw new Error(reason);
   setTestCredentials();
   const child = new Deno.Command(python, {
     args: [SERVER, "0"],
+    env: options.verifySignatures ? { INITIAL_NO_AUTH_ACTION_COUNT: String(SETUP_CALLS) } : {},
     stdout: "piped",
     stderr: "null",
     stdin: "null",
@@ -56,7 +69,9 @@ export async function startMotoS3(): Promise<TestS3> {
   // Keep draining stdout so the server never blocks on a full pipe.
   child.stdout.pipeTo(new WritableStream()).catch(() => {});
   const port = Number(first.trim().split("\n")[0]);
-  return testS3(`http://127.0.0.1:${port}`, {
+  const endpoint = `http://127.0.0.1:${port}`;
+  const credentials = options.verifySignatures ? await iamUser(endpoint) : undefined;
+  return testS3(endpoint, {
     async createBucket(name, client) {
       await client.send(new CreateBucketCommand({ Bucket: name }));
     },
@@ -68,5 +83,39 @@ export async function startMotoS3(): Promise<TestS3> {
       }
       await child.status;
     },
+  }, credentials);
+}
+
+/** Creates an IAM user allowed `s3:*` with an access key (the unauthenticated setup calls). */
+async function iamUser(
+  endpoint: string,
+): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  // moto routes a request by the service in its credential scope.
+  const authorization = "AWS4-HMAC-SHA256 Credential=setup/20240101/us-east-1/iam/aws4_request, " +
+    "SignedHeaders=host, Signature=none";
+  const iam = async (params: Record<string, string>) => {
+    const response = await fetch(`${endpoint}/`, {
+      method: "POST",
+      headers: { authorization, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ ...params, Version: "2010-05-08" }),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`moto IAM ${params.Action} failed: ${text}`);
+    return text;
+  };
+  await iam({ Action: "CreateUser", UserName: "tester" });
+  await iam({
+    Action: "PutUserPolicy",
+    UserName: "tester",
+    PolicyName: "s3",
+    PolicyDocument: JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }],
+    }),
   });
+  const key = await iam({ Action: "CreateAccessKey", UserName: "tester" });
+  return {
+    accessKeyId: key.match(/<AccessKeyId>([^<]+)</)![1],
+    secretAccessKey: key.match(/<SecretAccessKey>([^<]+)</)![1],
+  };
 }

@@ -23,6 +23,8 @@ export interface TestS3 {
   endpoint: string;
   /** A client pointed at it. */
   client: S3Client;
+  /** The credentials the endpoint accepts. */
+  credentials: { accessKeyId: string; secretAccessKey: string };
   /** Creates a bucket (at once on the in-process endpoint; await it on others). */
   createBucket(name: string): Promise<void>;
   /** Puts objects (key → text or bytes). */
@@ -58,18 +60,20 @@ export function setTestCredentials(): void {
 export function testS3(
   endpoint: string,
   server: { createBucket(name: string, client: S3Client): Promise<void>; stop(): Promise<void> },
+  credentials: { accessKeyId: string; secretAccessKey: string } = TEST_CREDENTIALS,
 ): TestS3 {
   const client = new S3Client({
     endpoint,
     region: "us-east-1",
     forcePathStyle: true,
-    credentials: TEST_CREDENTIALS,
+    credentials,
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });
   return {
     endpoint,
     client,
+    credentials,
     createBucket: (name) => server.createBucket(name, client),
     async put(bucket, objects) {
       const entries = Object.entries(objects);
