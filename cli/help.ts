@@ -64,7 +64,8 @@ Example:
 
 Runs published_csv and what it needs for each date (or the --select'ed assets), reusing
 what is cached and up to date. Stdout lists the published URIs, one per line; stderr has one
-line per asset. Exit 0 on success, 1 on a data or storage error, 2 on a usage error.
+line per asset. Exit 0 on success, 1 on a data or storage error, 2 on a usage error
+(such as a flag other than --select given twice, or a negative count).
 ${RUN_FLAGS_HELP}
 Examples:
   deno task materialize --date 2021-01-30
