@@ -15,7 +15,7 @@
  *   to: "2021-01-31",
  *   out: "report.html",
  * });
- * console.log(`${path}: ${data.days.filter((d) => d.state !== "no data").length} dates with data`);
+ * console.log(`${path}: ${data.days.filter((d) => d.hasData).length} dates with data`);
  * ```
  *
  * @module
