@@ -30,6 +30,7 @@ import { ScanPool } from "./_scan_pool.ts";
 import type { ScanTask, ScanTaskResult } from "./_scan_task.ts";
 import type { RawObject } from "./raw_partition.ts";
 import { isGzipKey } from "../resources/object_file.ts";
+import { LocalIoError } from "../resources/local_io.ts";
 import type { ObjectInfo } from "../resources/storage.ts";
 
 /** A day with more invalid rows than allowed. */
@@ -356,6 +357,7 @@ export class DayScanner {
       const error = result.error;
       if (!error) continue;
       if (error.kind === "data") throw new ImpressionDataError(fileLine(i, error.detail));
+      if (error.kind === "io") throw new LocalIoError(error.problem);
       throw new Error(error.message);
     }
     const invalid = results.flatMap((r, i) => r.invalid.map((row) => fileLine(i, row)));

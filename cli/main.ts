@@ -14,6 +14,7 @@ import { LockedError } from "../materializer/lock.ts";
 import { redact } from "../materializer/log.ts";
 import { listRunRecords, readRunRecord } from "../materializer/runs.ts";
 import { StorageError } from "../resources/errors.ts";
+import { LocalIoError } from "../resources/local_io.ts";
 import { WarehouseError } from "../resources/warehouse.ts";
 import { cleanCache, parseAge } from "./clean_command.ts";
 import { parseDate } from "./dates.ts";
@@ -129,7 +130,7 @@ export async function main(args: string[], options: MainOptions): Promise<number
     if (
       error instanceof StorageError || error instanceof ImpressionDataError ||
       error instanceof HeaderError || error instanceof LockedError ||
-      error instanceof WarehouseError
+      error instanceof WarehouseError || error instanceof LocalIoError
     ) {
       io.stderr(`error: ${message}`);
       return EXIT_FAILURE;

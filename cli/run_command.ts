@@ -25,6 +25,7 @@ import {
   writeRunRecord,
 } from "../materializer/runs.ts";
 import { openBucket } from "../resources/bucket.ts";
+import { LocalIoError } from "../resources/local_io.ts";
 import type { RunOptions } from "./options.ts";
 import { pausePoint } from "./pause_point.ts";
 import { createProgress } from "./progress.ts";
@@ -215,7 +216,14 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
     partitions: outcomes,
   };
   await checkpoint?.("run-record");
-  await writeRunRecord(options.cacheDir, record);
+  try {
+    await writeRunRecord(options.cacheDir, record);
+  } catch (error) {
+    // A cache that cannot be written (full, read-only) already failed the
+    // run with that reason: say it once. After a success it is the error.
+    if (!(error instanceof LocalIoError && failed.length > 0)) throw error;
+    log.log("debug", `run record ${runId} not written: ${errorLine(error)}`);
+  }
   log.log("debug", `run record ${runId}`);
   if (options.report !== undefined) {
     const { reportAfterRun } = await import("./report_command.ts");

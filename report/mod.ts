@@ -22,6 +22,7 @@
  */
 
 import { writeFileAtomic } from "../resources/atomic_file.ts";
+import { LocalIoError } from "../resources/local_io.ts";
 import { dailySvg, heatmapSvg } from "./charts.ts";
 import { type CollectOptions, collectReport, type ReportData } from "./collect.ts";
 import { ReportError } from "./errors.ts";
@@ -91,7 +92,8 @@ export async function writeReport(
   try {
     await writeFileAtomic(path, new TextEncoder().encode(html));
   } catch (error) {
-    throw new ReportError(`cannot write the report to ${path}: ${(error as Error).message}`, {
+    const reason = error instanceof LocalIoError ? error.problem.reason : (error as Error).message;
+    throw new ReportError(`cannot write the report to ${path}: ${reason}`, {
       cause: error,
     });
   }

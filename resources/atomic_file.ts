@@ -6,6 +6,7 @@
  */
 
 import { dirname } from "node:path";
+import { withLocalIo } from "./local_io.ts";
 
 let counter = 0;
 
@@ -27,11 +28,15 @@ export async function writeFileAtomic(
   path: string,
   data: Uint8Array | ReadableStream<Uint8Array>,
 ): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
+  await withLocalIo(
+    "create folder",
+    dirname(path),
+    () => Deno.mkdir(dirname(path), { recursive: true }),
+  );
   const temporary = temporaryPath(path);
   try {
-    await Deno.writeFile(temporary, data);
-    await Deno.rename(temporary, path);
+    await withLocalIo("write", path, () => Deno.writeFile(temporary, data));
+    await withLocalIo("rename into", path, () => Deno.rename(temporary, path));
   } catch (error) {
     await Deno.remove(temporary).catch(() => {});
     throw error;
