@@ -25,6 +25,7 @@ import {
   writeRunRecord,
 } from "../materializer/runs.ts";
 import { openBucket } from "../resources/bucket.ts";
+import { removeLeftoverTemporaries } from "../resources/leftover_files.ts";
 import { LocalIoError } from "../resources/local_io.ts";
 import type { RunOptions } from "./options.ts";
 import { pausePoint } from "./pause_point.ts";
@@ -145,6 +146,11 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
         if (command === "materialize") {
           release = await acquireLock({ cacheDir: options.cacheDir, date, wait: options.wait });
           await checkpoint?.(`locked:${date}`);
+          // Holding the date's lock: what dead runs left half-written goes.
+          const leftovers = await removeLeftoverTemporaries(`${options.cacheDir}/${date}`);
+          if (leftovers.length > 0) {
+            dateLog.log("info", `removed ${leftovers.length} temporary files of dead processes`);
+          }
         }
         const outcome = await materializePartition({
           checkpoint,
