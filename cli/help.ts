@@ -30,7 +30,8 @@ How:
   --fail-fast           stop starting dates after the first failure
   --retries N           retries of transient S3 errors (default 4)
   --timeout T           per-request S3 timeout, e.g. 30s (default: none)
-  --max-invalid-rows N  leave out up to N invalid rows per day, listed in rejected_*.csv (default 0)
+  --max-invalid-rows N  leave out up to N invalid rows per day, listed in rejected_*.csv (default 0);
+                        a file cut off inside a quoted field counts one, from there to its end
   --memory-budget SIZE  memory for row processing, shared by parallel dates (default 1GiB)
   --workers N           parser workers per date, 0 for none (default 2)
   --wait                wait for another process's lock on a date instead of failing
