@@ -32,6 +32,7 @@ import type { RawObject } from "./raw_partition.ts";
 import { isGzipKey } from "../resources/object_file.ts";
 import { GzipError } from "../resources/gunzip.ts";
 import { escapeText } from "../engine/escape_text.ts";
+import { LocalIoError } from "../resources/local_io.ts";
 import type { ObjectInfo } from "../resources/storage.ts";
 
 /** A day with more invalid rows than allowed. */
@@ -363,6 +364,7 @@ export class DayScanner {
       if (!error) continue;
       if (error.kind === "data") throw new ImpressionDataError(fileLine(i, error.detail));
       if (error.kind === "gzip") throw new GzipError(error.key, error.reason);
+      if (error.kind === "io") throw new LocalIoError(error.problem);
       throw new Error(error.message);
     }
     const invalid = results.flatMap((r, i) => r.invalid.map((row) => fileLine(i, row)));

@@ -17,6 +17,13 @@ import {
 } from "../engine/scan_impressions.ts";
 import { HeaderError } from "../engine/columns.ts";
 import { gunzip, GzipError } from "../resources/gunzip.ts";
+import {
+  isOsError,
+  LocalIoError,
+  localIoError,
+  type LocalIoProblem,
+  withLocalIo,
+} from "../resources/local_io.ts";
 
 /** A unit of parsing work. */
 export interface ScanTask {
@@ -77,6 +84,7 @@ export interface ScanTaskResult {
   error?:
     | { kind: "data"; detail: InvalidRow }
     | { kind: "gzip"; key: string; reason: string }
+    | { kind: "io"; problem: LocalIoProblem }
     | { kind: "header" | "other"; message: string };
 }
 
@@ -129,15 +137,26 @@ async function* readRange(task: ScanTask): AsyncGenerator<Uint8Array> {
 /** Appends byte chunks to a file, buffering small writes. */
 class Appender {
   #file: Deno.FsFile;
-  constructor(file: Deno.FsFile) {
+  #path: string;
+  constructor(file: Deno.FsFile, path: string) {
     this.#file = file;
+    this.#path = path;
   }
   static async open(path: string): Promise<Appender> {
-    return new Appender(await Deno.open(path, { write: true, create: true, append: true }));
+    const file = await withLocalIo(
+      "create",
+      path,
+      () => Deno.open(path, { write: true, create: true, append: true }),
+    );
+    return new Appender(file, path);
   }
   async write(bytes: Uint8Array): Promise<void> {
     let written = 0;
-    while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
+    try {
+      while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
+    } catch (error) {
+      throw localIoError(error, "write", this.#path);
+    }
   }
   close(): void {
     this.#file.close();
@@ -161,7 +180,6 @@ export async function runScanTask(
   task: ScanTask,
   onProgress?: (bytes: number, rows: number) => void,
 ): Promise<ScanTaskResult> {
-  await Deno.mkdir(task.scratch, { recursive: true });
   const base = `${task.scratch}/t${task.id}`;
   const result: ScanTaskResult = {
     id: task.id,
@@ -175,12 +193,19 @@ export async function runScanTask(
     hoursFile: `${base}.hours`,
     campaignsFile: `${base}.campaigns`,
   };
-  const hoursOut = await Appender.open(result.hoursFile);
-  const campaignsOut = await Appender.open(result.campaignsFile);
+  let hoursOut: Appender | null = null;
+  let campaignsOut: Appender | null = null;
   const spillOut: (Appender | null)[] = new Array(task.partitions).fill(null);
   const partitions = new KeyPartitions(task.partitions);
   const pending: Uint8Array[][] = [];
   try {
+    await withLocalIo(
+      "create folder",
+      task.scratch,
+      () => Deno.mkdir(task.scratch, { recursive: true }),
+    );
+    const hours = hoursOut = await Appender.open(result.hoursFile);
+    const campaigns = campaignsOut = await Appender.open(result.campaignsFile);
     const scan = createImpressionScan(
       {
         key: task.key,
@@ -202,9 +227,9 @@ export async function runScanTask(
       },
     );
     const drain = async () => {
-      for (const [hours, campaigns] of pending.splice(0)) {
-        await hoursOut.write(hours);
-        await campaignsOut.write(campaigns);
+      for (const [hoursBlock, campaignsBlock] of pending.splice(0)) {
+        await hours.write(hoursBlock);
+        await campaigns.write(campaignsBlock);
       }
       if (task.spill && partitions.words >= SPILL_WORDS) await spill();
     };
@@ -240,6 +265,10 @@ export async function runScanTask(
     if (task.split) result.cutUnsafe = true;
     if (error instanceof ImpressionDataError) {
       result.error = { kind: "data", detail: error.detail };
+    } else if (error instanceof LocalIoError || isOsError(error)) {
+      // The scratch folder's disk (full, read-only), or the cached file unreadable.
+      const local = localIoError(error, "read", task.path) as LocalIoError;
+      result.error = { kind: "io", problem: local.problem };
     } else if (error instanceof HeaderError) {
       result.error = { kind: "header", message: error.message };
     } else if (error instanceof GzipError) {
@@ -248,8 +277,8 @@ export async function runScanTask(
       result.error = { kind: "other", message: (error as Error)?.message ?? String(error) };
     }
   } finally {
-    hoursOut.close();
-    campaignsOut.close();
+    hoursOut?.close();
+    campaignsOut?.close();
     for (const out of spillOut) out?.close();
   }
   return result;

@@ -16,6 +16,7 @@ import { mapConcurrent, RankedLimiter } from "../materializer/concurrency.ts";
 import { isGzipKey, readObjectFile } from "../resources/object_file.ts";
 import { ObjectChangedError, StorageError } from "../resources/errors.ts";
 import { escapeText } from "../engine/escape_text.ts";
+import { LocalIoError } from "../resources/local_io.ts";
 import type { Bucket, ObjectInfo } from "../resources/storage.ts";
 
 /** One raw object of the day, as cached. */
@@ -239,7 +240,7 @@ async function download(options: DownloadOptions): Promise<number> {
               try {
                 await run();
               } catch (error) {
-                if (error instanceof StorageError) throw error;
+                if (error instanceof StorageError || error instanceof LocalIoError) throw error;
                 throw new StorageError(`${what}: body ended early: ${errorLine(error)}`, {
                   transient: true,
                   cause: error,
@@ -255,7 +256,8 @@ async function download(options: DownloadOptions): Promise<number> {
       const body = await bucket.get(object.key, { ifMatch: object.etag });
       size = await out.writeStream(file, body, { onBytes });
     } catch (error) {
-      if (error instanceof StorageError) throw error;
+      // A local disk error (full, read-only) is not worth retrying.
+      if (error instanceof StorageError || error instanceof LocalIoError) throw error;
       throw new StorageError(
         `GetObject ${bucket.uri}/${object.key}: body ended early: ${errorLine(error)}`,
         { transient: true, cause: error },

@@ -30,7 +30,8 @@ How:
   --fail-fast           stop starting dates after the first failure
   --retries N           retries of transient S3 errors (default 4)
   --timeout T           per-request S3 timeout, e.g. 30s (default: none)
-  --max-invalid-rows N  leave out up to N invalid rows per day, listed in rejected_*.csv (default 0)
+  --max-invalid-rows N  leave out up to N invalid rows per day, listed in rejected_*.csv (default 0);
+                        a file cut off inside a quoted field counts one, from there to its end
   --memory-budget SIZE  memory for row processing, shared by parallel dates (default 1GiB)
   --workers N           parser workers per date, 0 for none (default 2)
   --wait                wait for another process's lock on a date instead of failing
@@ -64,7 +65,8 @@ Example:
 
 Runs published_csv and what it needs for each date (or the --select'ed assets), reusing
 what is cached and up to date. Stdout lists the published URIs, one per line; stderr has one
-line per asset. Exit 0 on success, 1 on a data or storage error, 2 on a usage error.
+line per asset. Exit 0 on success, 1 on a data or storage error, 2 on a usage error
+(such as a flag other than --select given twice, or a negative count).
 ${RUN_FLAGS_HELP}
 Examples:
   deno task materialize --date 2021-01-30

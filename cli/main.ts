@@ -16,6 +16,7 @@ import { StorageError } from "../resources/errors.ts";
 import { redact, secretsOf } from "../resources/secrets.ts";
 import { GzipError } from "../resources/gunzip.ts";
 import { escapeText } from "../engine/escape_text.ts";
+import { LocalIoError } from "../resources/local_io.ts";
 import { WarehouseError } from "../resources/warehouse.ts";
 import { cleanCache, parseAge } from "./clean_command.ts";
 import { parseDate } from "./dates.ts";
@@ -134,7 +135,8 @@ export async function main(args: string[], options: MainOptions): Promise<number
     if (
       error instanceof StorageError || error instanceof ImpressionDataError ||
       error instanceof HeaderError || error instanceof LockedError ||
-      error instanceof WarehouseError || error instanceof GzipError
+      error instanceof WarehouseError || error instanceof GzipError ||
+      error instanceof LocalIoError
     ) {
       io.stderr(`error: ${message}`);
       return EXIT_FAILURE;

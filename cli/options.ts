@@ -106,6 +106,10 @@ export const RUN_FLAGS = {
 
 /**
  * Parses flags strictly; unknown flags and stray arguments are usage errors.
+ * A value that looks like a negative number (`--parallel -1`) is taken as
+ * the flag's value, so the flag's own check rejects it by name; a flag that
+ * takes one value given twice (`--date A --date B`) is a usage error rather
+ * than last-wins. Flags declared `multiple` (`--select`) stay repeatable.
  *
  * @example
  * ```ts
@@ -117,11 +121,49 @@ export function parseFlags(
   args: string[],
   options: ParseArgsOptionsConfig,
 ): Record<string, string | boolean | string[] | undefined> {
+  // `--name -1` as `--name=-1`: parseArgs would call `-1` ambiguous.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = /^--([^=]+)$/.exec(args[i])?.[1];
+    if (
+      name !== undefined && options[name]?.type === "string" && i + 1 < args.length &&
+      /^-\d/.test(args[i + 1])
+    ) {
+      joined.push(`${args[i]}=${args[++i]}`);
+    } else joined.push(args[i]);
+  }
+  let parsed;
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false })
-      .values as Record<string, string | boolean | string[] | undefined>;
+    parsed = parseArgs({
+      args: joined,
+      options,
+      strict: true,
+      allowPositionals: false,
+      tokens: true,
+    });
   } catch (error) {
     throw new UsageError((error as Error).message.split("\n")[0]);
+  }
+  const seen = new Map<string, string | undefined>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== "option" || options[token.name]?.multiple) continue;
+    if (seen.has(token.name)) {
+      const values = [seen.get(token.name), token.value]
+        .filter((v) => v !== undefined).map((v) => JSON.stringify(v));
+      const what = values.length === 2 ? ` (${values.join(", then ")})` : "";
+      throw new FlagRepeatedError(token.rawName, what);
+    }
+    seen.set(token.name, token.value);
+  }
+  return parsed.values as Record<string, string | boolean | string[] | undefined>;
+}
+
+/** A flag that takes one value was given more than once. */
+export class FlagRepeatedError extends UsageError {
+  /** Builds the error for `flag` (as written), with its values if any. */
+  constructor(flag: string, values: string) {
+    super(`${flag} is given more than once${values}; give it once`);
+    this.name = "FlagRepeatedError";
   }
 }
 

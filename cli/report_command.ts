@@ -69,13 +69,14 @@ export async function writeReportFile(options: ReportFileOptions, io: CliIO): Pr
       heatmapDate: options.date,
       out: options.out,
     });
-    const withData = data.days.filter((d) => d.state !== "no data").length;
+    const withData = data.days.filter((d) => d.hasData).length;
+    const failed = data.days.filter((d) => d.state === "failed").length;
     if (options.pathOnStdout !== false) io.stdout(path);
     if (!options.quiet) {
       io.stderr(
         `report: ${path}: ${withData} of ${data.days.length} date${
           data.days.length === 1 ? "" : "s"
-        } with data, ${data.runs.length} run${
+        } with data${failed ? ` (${failed} failed)` : ""}, ${data.runs.length} run${
           data.runs.length === 1 ? "" : "s"
         }; heatmap of ${data.heatmap.date}${data.heatmap.hasData ? "" : " (no data)"}`,
       );

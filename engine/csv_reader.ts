@@ -69,11 +69,27 @@ export class CsvSyntaxError extends Error {
   }
 }
 
+/**
+ * A quoted field still open at the end of the input (a file cut off
+ * mid-field): every record before it was reported, and it runs from
+ * {@linkcode CsvSyntaxError.line} to the end.
+ */
+export class UnterminatedQuoteError extends CsvSyntaxError {
+  /** Builds the error for the quote opened on `line` in field `field`. */
+  constructor(line: number, field: number) {
+    super("unterminated quoted field", line, field);
+    this.name = "UnterminatedQuoteError";
+  }
+}
+
 /** Receives the scanner's input chunk by chunk. */
 export interface CsvScanner {
   /** Feeds the next chunk of bytes; calls `onRecord` for each complete record. */
   push(chunk: Uint8Array): void;
-  /** Signals the end of input; reports the last record if it had no newline. */
+  /**
+   * Signals the end of input; reports the last record if it had no newline.
+   * Throws {@linkcode UnterminatedQuoteError} if a quoted field is still open.
+   */
   end(): void;
   /** Line breaks consumed so far (complete records and skipped empty lines). */
   readonly lines: number;
@@ -241,8 +257,7 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
           }
           if (closed < 0) {
             if (!final) return recordStart;
-            throw new CsvSyntaxError(
-              "unterminated quoted field",
+            throw new UnterminatedQuoteError(
               line + recordLines - countLf(bytes, fieldStart, n),
               count + 1,
             );

@@ -14,6 +14,7 @@ import {
   CsvSyntaxError,
   fieldLine,
   fieldText,
+  UnterminatedQuoteError,
 } from "./csv_reader.ts";
 import { type Instant, parseDatetime, SECONDS_PER_DAY } from "./datetime.ts";
 import { hashKey } from "./hash128.ts";
@@ -224,13 +225,17 @@ export function createImpressionScan(
     reason: string,
     value: string,
   ): void {
-    const detail: InvalidRow = {
+    reject({
       key,
       line: column < 0 ? record.line : fieldLine(record, column),
       column: column < 0 ? "*" : header![column],
       value,
       reason,
-    };
+    });
+  }
+
+  /** Leaves one row out as invalid (with `onInvalid`), else throws. */
+  function reject(detail: InvalidRow): void {
     if (!onInvalid) throw new ImpressionDataError(detail);
     onInvalid(detail);
     hours[filled] = INVALID_ROW;
@@ -359,7 +364,13 @@ export function createImpressionScan(
       try {
         scanner.end();
       } catch (error) {
-        throw located(error);
+        // A file cut off inside a quoted field: the rest of it is one invalid
+        // row, from the quote's line on (the rows before it still count).
+        if (!(error instanceof UnterminatedQuoteError && onInvalid && header !== null)) {
+          throw located(error);
+        }
+        const detail = (located(error) as ImpressionDataError).detail;
+        reject({ ...detail, reason: `${detail.reason} (runs to the end of the object)` });
       }
       flush();
       return {

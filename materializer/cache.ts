@@ -10,6 +10,7 @@
 
 import { createHash } from "node:crypto";
 import { temporaryPath, writeFileAtomic } from "../resources/atomic_file.ts";
+import { localIoError, withLocalIo } from "../resources/local_io.ts";
 import type { CheckResult } from "./asset.ts";
 import { mapConcurrent } from "./concurrency.ts";
 
@@ -165,7 +166,7 @@ export function createEntryWriter(
     },
     async writeStream(name, stream, streamOptions) {
       const path = `${dir}/${safeName(name)}`;
-      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      await makeFolder(path.slice(0, path.lastIndexOf("/")));
       const temporary = temporaryPath(path);
       let size = 0;
       const hash = streamOptions?.checksum ? createHash("sha256") : null;
@@ -179,8 +180,19 @@ export function createEntryWriter(
         },
       });
       try {
-        await Deno.writeFile(temporary, stream.pipeThrough(counter));
-        await Deno.rename(temporary, path);
+        // Written here, not by Deno.writeFile: an error of the source stream
+        // (a body cut short) must stay apart from one of the disk.
+        const file = await withLocalIo(
+          "create",
+          temporary,
+          () => Deno.open(temporary, { write: true, create: true, truncate: true }),
+        );
+        try {
+          for await (const chunk of stream.pipeThrough(counter)) await writeAll(file, chunk, path);
+        } finally {
+          file.close();
+        }
+        await withLocalIo("rename into", path, () => Deno.rename(temporary, path));
       } catch (error) {
         await Deno.remove(temporary).catch(() => {});
         throw error;
@@ -190,12 +202,12 @@ export function createEntryWriter(
     },
     async copyFile(name, source) {
       const path = `${dir}/${safeName(name)}`;
-      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      await makeFolder(path.slice(0, path.lastIndexOf("/")));
       const temporary = temporaryPath(path);
       try {
-        await Deno.copyFile(source, temporary);
+        await withLocalIo(`copy ${source} to`, path, () => Deno.copyFile(source, temporary));
         await options.checkpoint?.(name); // copied, not yet in place
-        await Deno.rename(temporary, path);
+        await withLocalIo("rename into", path, () => Deno.rename(temporary, path));
       } catch (error) {
         await Deno.remove(temporary).catch(() => {});
         throw error;
@@ -206,7 +218,7 @@ export function createEntryWriter(
     },
     async writeRanges(name, size, ranges) {
       const path = `${dir}/${safeName(name)}`;
-      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      await makeFolder(path.slice(0, path.lastIndexOf("/")));
       const temporary = temporaryPath(path);
       const parts: { start: number; end: number }[] = [];
       for (let start = 0; start < size; start += ranges.partSize) {
@@ -214,19 +226,23 @@ export function createEntryWriter(
       }
       const attempt = ranges.attempt ?? ((run: () => Promise<void>) => run());
       try {
-        await Deno.writeFile(temporary, new Uint8Array(0));
-        await Deno.truncate(temporary, size);
+        await withLocalIo("create", temporary, async () => {
+          await Deno.writeFile(temporary, new Uint8Array(0));
+          await Deno.truncate(temporary, size);
+        });
         let done = 0;
         await mapConcurrent(parts, ranges.concurrency, ({ start, end }) =>
           attempt(async () => {
-            const file = await Deno.open(temporary, { write: true });
-            try {
+            const file = await withLocalIo("open", temporary, async () => {
+              const file = await Deno.open(temporary, { write: true });
               await file.seek(start, Deno.SeekMode.Start);
+              return file;
+            });
+            try {
               let position = start;
               for await (const chunk of await ranges.fetch(start, end)) {
                 if (position + chunk.length > end) throw new Error("a part is longer than asked");
-                let written = 0;
-                while (written < chunk.length) written += await file.write(chunk.subarray(written));
+                await writeAll(file, chunk, path);
                 position += chunk.length;
                 ranges.onBytes?.(chunk.length);
               }
@@ -239,7 +255,7 @@ export function createEntryWriter(
           }, { start, end }).then(() => {
             if (++done === 1 && parts.length > 1) return options.checkpoint?.(name); // mid-file
           }));
-        await Deno.rename(temporary, path);
+        await withLocalIo("rename into", path, () => Deno.rename(temporary, path));
       } catch (error) {
         await Deno.remove(temporary).catch(() => {});
         throw error;
@@ -260,6 +276,21 @@ export function createEntryWriter(
       return value;
     },
   };
+}
+
+/** Creates a folder (and its parents); a file-system error names it. */
+function makeFolder(path: string): Promise<void> {
+  return withLocalIo("create folder", path, () => Deno.mkdir(path, { recursive: true }));
+}
+
+/** Writes all of `chunk`; a file-system error names `path` (the file being written). */
+async function writeAll(file: Deno.FsFile, chunk: Uint8Array, path: string): Promise<void> {
+  let written = 0;
+  try {
+    while (written < chunk.length) written += await file.write(chunk.subarray(written));
+  } catch (error) {
+    throw localIoError(error, "write", path);
+  }
 }
 
 /** The manifest fields a caller supplies to {@linkcode commitEntry}. */

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { withLocalIo } from "../resources/local_io.ts";
+
 /** Another live process holds the date. */
 export class LockedError extends Error {
   /** Builds the error naming the holder. */
@@ -77,12 +79,13 @@ async function readHolder(file: Deno.FsFile): Promise<LockInfo | null> {
  */
 export async function acquireLock(options: LockOptions): Promise<() => Promise<void>> {
   const dir = `${options.cacheDir}/locks`;
-  await Deno.mkdir(dir, { recursive: true });
-  const file = await Deno.open(`${dir}/${options.date}.lock`, {
-    read: true,
-    write: true,
-    create: true,
-  });
+  await withLocalIo("create folder", dir, () => Deno.mkdir(dir, { recursive: true }));
+  const path = `${dir}/${options.date}.lock`;
+  const file = await withLocalIo(
+    "open",
+    path,
+    () => Deno.open(path, { read: true, write: true, create: true }),
+  );
   try {
     while (!(await file.tryLock(true))) {
       if (!options.wait) throw new LockedError(options.date, await readHolder(file));

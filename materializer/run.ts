@@ -116,6 +116,11 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
         if (command === "materialize") {
           release = await options.state.lock(partition, { wait: options.wait ?? false });
           await options.checkpoint?.(`locked:${partition}`);
+          // Holding the partition's lock: what dead runs left half-written goes.
+          const leftovers = await options.state.removeLeftovers(partition);
+          if (leftovers > 0) {
+            partitionLog.log("info", `removed ${leftovers} temporary files of dead processes`);
+          }
         }
         const outcome = await materializePartition({
           selection,
@@ -159,8 +164,16 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
   const record = options.redactRecord?.(recorded) ?? recorded;
   if (command === "materialize") {
     await options.checkpoint?.("run-record");
-    await options.state.writeRunRecord(record);
-    log.log("debug", `run record ${runId}`);
+    try {
+      await options.state.writeRunRecord(record);
+      log.log("debug", `run record ${runId}`);
+    } catch (error) {
+      // A state that cannot be written (a full or read-only disk) has
+      // already failed the run with that reason: say it once. After a
+      // success, it is the run's error.
+      if (!failed) throw error;
+      log.log("debug", `run record ${runId} not written: ${errorLine(error)}`);
+    }
   }
   return { record, partitions, failed };
 }

@@ -34,6 +34,7 @@ import {
   openEntry,
 } from "./cache.ts";
 import { acquireLock } from "./lock.ts";
+import { removeLeftoverTemporaries } from "../resources/leftover_files.ts";
 import { listRunRecords, type RunRecord, writeRunRecord } from "./runs.ts";
 
 /** Where a run keeps what decides "up to date", and its scratch. */
@@ -63,6 +64,11 @@ export interface StateStore {
    * a `LockedError` naming the holder, or waits for it with `wait`.
    */
   lock(partition: string, options: { wait: boolean }): Promise<() => Promise<void>>;
+  /**
+   * Removes what dead runs left half-written for a partition (temporary
+   * files); called with the partition's lock held. Returns how many.
+   */
+  removeLeftovers(partition: string): Promise<number>;
   /** Writes a run record. */
   writeRunRecord(record: RunRecord): Promise<void>;
   /** Run records, newest first. */
@@ -141,6 +147,9 @@ export function localState(dir: string): StateStore {
     scratchDir: (partition) => `${root}/${checkPartition(partition)}/.scratch`,
     lock: (partition, options) =>
       acquireLock({ cacheDir: root, date: checkPartition(partition), wait: options.wait }),
+    async removeLeftovers(partition) {
+      return (await removeLeftoverTemporaries(`${root}/${checkPartition(partition)}`)).length;
+    },
     async writeRunRecord(record) {
       await writeRunRecord(root, record);
     },

@@ -196,7 +196,7 @@ const LINE_LEGEND = {
  * @example
  * ```ts
  * import { dailySpec } from "./charts.ts";
- * const spec = dailySpec([{ date: "2021-01-30", state: "no data", source: "none",
+ * const spec = dailySpec([{ date: "2021-01-30", state: "no data", hasData: false, source: "none",
  *   assets: [], figures: {}, published: [], checks: [] }]);
  * ```
  */

@@ -145,6 +145,11 @@ export interface DayReport {
   date: string;
   /** State shown. */
   state: DayState;
+  /**
+   * Whether any asset of the date has an output (materialized, up to date
+   * or cached); a date whose every run failed has none.
+   */
+  hasData: boolean;
   /** Where its figures come from. */
   source: "runs" | "cache" | "none";
   /** The newest run that touched the date. */
@@ -418,6 +423,9 @@ async function collectDay(
   return {
     date,
     state: dayState(run, assets),
+    hasData: assets.some((a) =>
+      a.status === "materialized" || a.status === "up to date" || a.status === "cached"
+    ),
     source: run ? "runs" : assets.some((a) => a.status === "cached") ? "cache" : "none",
     run,
     assets,

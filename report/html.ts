@@ -113,7 +113,7 @@ function sum(days: readonly DayReport[], key: keyof DayFigures): number {
 }
 
 function tiles(data: ReportData): string {
-  const ran = data.days.filter((d) => d.state !== "no data");
+  const withData = data.days.filter((d) => d.hasData);
   const failed = data.days.filter((d) => d.state === "failed").length;
   const warned = data.days.filter((d) => d.state === "warn").length;
   const tile = (id: string, label: string, value: string, note = "") =>
@@ -122,7 +122,7 @@ function tiles(data: ReportData): string {
     }</dd></div>`;
   return `<dl class="tiles">${
     [
-      tile("dates", "Dates with data", `${ran.length}`, `of ${data.days.length}`),
+      tile("dates", "Dates with data", `${withData.length}`, `of ${data.days.length}`),
       tile("impressions", "Impressions counted", formatCount(sum(data.days, "impressions"))),
       tile("rowsRead", "Rows read", formatCount(sum(data.days, "rowsRead"))),
       tile("duplicates", "Duplicates removed", formatCount(sum(data.days, "duplicates"))),

@@ -15,13 +15,14 @@
  *   to: "2021-01-31",
  *   out: "report.html",
  * });
- * console.log(`${path}: ${data.days.filter((d) => d.state !== "no data").length} dates with data`);
+ * console.log(`${path}: ${data.days.filter((d) => d.hasData).length} dates with data`);
  * ```
  *
  * @module
  */
 
 import { writeFileAtomic } from "../resources/atomic_file.ts";
+import { LocalIoError } from "../resources/local_io.ts";
 import { dailySvg, heatmapSvg } from "./charts.ts";
 import { type CollectOptions, collectReport, type ReportData } from "./collect.ts";
 import { ReportError } from "./errors.ts";
@@ -91,7 +92,8 @@ export async function writeReport(
   try {
     await writeFileAtomic(path, new TextEncoder().encode(html));
   } catch (error) {
-    throw new ReportError(`cannot write the report to ${path}: ${(error as Error).message}`, {
+    const reason = error instanceof LocalIoError ? error.problem.reason : (error as Error).message;
+    throw new ReportError(`cannot write the report to ${path}: ${reason}`, {
       cause: error,
     });
   }

@@ -247,7 +247,10 @@ Deno.test("scanImpressions() fails only with located errors on seeded fuzz input
     // or (for CSV syntax errors) by throwing it.
     if ("scan" in lenient) {
       assertSaneScan(lenient.scan, lines, label);
-      assert.deepEqual(lenient.invalid[0], detail, label);
+      // A quote left open is quarantined with the rest of the object.
+      const first = lenient.invalid[0];
+      const reason = first.reason.replace(/ \(runs to the end of the object\)$/, "");
+      assert.deepEqual({ ...first, reason }, detail, label);
     } else {
       assertLocatedError(lenient.error, lines, label);
       if (lenient.error instanceof ImpressionDataError && lenient.invalid.length === 0) {
