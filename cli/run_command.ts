@@ -26,7 +26,6 @@ import {
 } from "../materializer/runs.ts";
 import { openBucket } from "../resources/bucket.ts";
 import type { RunOptions } from "./options.ts";
-import { pausePoint } from "./pause_point.ts";
 import { createProgress } from "./progress.ts";
 import { formatTable } from "./table.ts";
 import type { CliIO } from "./io.ts";
@@ -41,6 +40,11 @@ export interface RunCommandOptions {
   options: RunOptions;
   /** Where output goes. */
   io: CliIO;
+  /**
+   * Called at each named point of a run (a lock taken, a cache write, an
+   * upload, the run record) before going on; none by default.
+   */
+  checkpoint?: (name: string) => Promise<void>;
 }
 
 /** Figures worth a glance, from an asset's metadata. */
@@ -97,7 +101,9 @@ export function secretsOf(env: Record<string, string | undefined>): string[] {
  * // const code = await runCommand({ command: "materialize", options, io });
  * ```
  */
-export async function runCommand({ command, options, io }: RunCommandOptions): Promise<number> {
+export async function runCommand(
+  { command, options, io, checkpoint }: RunCommandOptions,
+): Promise<number> {
   const progress = io.stderrIsTerminal && !options.quiet && options.logFormat === "text"
     ? createProgress({ write: io.stderrRaw, columns: io.columns })
     : undefined;
@@ -107,7 +113,6 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
     write: progress ? progress.line : io.stderr,
     redact: secretsOf(io.env),
   });
-  const checkpoint = pausePoint(io.env);
   const graph = createGraph(ASSETS);
   const selection = selectAssets(graph, options.select);
   const startedAt = new Date();
