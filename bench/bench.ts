@@ -50,7 +50,8 @@ import {
   type ToolFigures,
 } from "./report.ts";
 import { runS3Comparison } from "./s3_download.ts";
-import { findAws, findPandasPython, machineInfo, materializeFlags } from "./tools.ts";
+import { findAws, findPandasPython, machineInfo } from "./tools.ts";
+import { taskPermissionFlags } from "../scripts/task_flags.ts";
 
 /** The partition date of every synthetic day. */
 const DATE = "2021-01-30";
@@ -503,7 +504,7 @@ async function main(args: string[]): Promise<number> {
   if (options.only.includes("s3") && aws === undefined) {
     notes.push("aws s3 cp skipped: no aws command (apt-get install awscli)");
   }
-  const flags = await materializeFlags(`${REPO}/deno.json`);
+  const flags = taskPermissionFlags("materialize");
 
   const report: BenchReport = {
     startedAt,
