@@ -98,7 +98,10 @@ export function secretsOf(env: Record<string, string | undefined>): string[] {
  * @example
  * ```ts
  * import { runCommand } from "./run_command.ts";
- * // const code = await runCommand({ command: "materialize", options, io });
+ * import { processIO } from "./io.ts";
+ * import type { RunOptions } from "./options.ts";
+ * declare const options: RunOptions;
+ * const code = await runCommand({ command: "materialize", options, io: processIO() });
  * ```
  */
 export async function runCommand(

@@ -137,8 +137,9 @@ export function errorLine(error: unknown): string {
  * @example
  * ```ts
  * import { materializePartition } from "./materialize.ts";
- * // const outcome = await materializePartition({ selection, partition: "2021-01-30", ... });
- * // outcome.assets.map((a) => `${a.asset} ${a.status}`)
+ * declare const options: Parameters<typeof materializePartition>[0];
+ * const outcome = await materializePartition({ ...options, partition: "2021-01-30" });
+ * const lines = outcome.assets.map((a) => `${a.asset} ${a.status}`);
  * ```
  */
 export async function materializePartition(
