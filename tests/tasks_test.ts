@@ -109,6 +109,12 @@ Deno.test("the root import map holds only what the pipeline loads at run time", 
   ];
   const named = Object.values(config.imports as Record<string, string>).join(" ");
   for (const name of dev) assert.ok(!named.includes(`npm:${name}@`), `${name} in deno.json`);
-  // Without lazy caching, the first run would install every package of the lockfile.
+  // `deno task` installs every package of the lockfile first when the config says
+  // "auto"; so the config says "manual", each task asks for "auto" itself, and
+  // lazy caching installs only the task's module graph.
   assert.ok(config.unstable?.includes("npm-lazy-caching"));
+  assert.equal(config.nodeModulesDir, "manual");
+  for (const [name, task] of Object.entries(config.tasks as Record<string, { command: string }>)) {
+    assert.match(task.command, /^deno \w+ --node-modules-dir=auto /, name);
+  }
 });
