@@ -17,7 +17,7 @@
  *                 [--only ours,duckdb,pandas,floor,s3] [--keep] [--dir bench/out/] [--iso-times]
  * ```
  *
- * Needs, besides Deno: `@duckdb/node-api` (in deno.json; `deno install`),
+ * Needs, besides Deno: `@duckdb/node-api` (in bench/deno.json; `deno install`),
  * and for the optional parts Debian's `time`, `python3-pandas` and `awscli`
  * (each part is skipped with a note when its tool is missing; the bench
  * never installs system packages itself).
