@@ -165,10 +165,12 @@ interface Layout {
  * @example
  * ```ts
  * import { DayScanner } from "./_day_scan.ts";
- * // const scanner = await DayScanner.open({ listing, date: "2021-01-30", maxInvalidRows: 0,
- * //   workers: 2, memoryBudget: 1 << 30, scratchDir });
- * // for (const [i, object] of objects.entries()) await scanner.add(i, object);
- * // const day = await scanner.finish(objects, output);
+ * declare const options: Parameters<typeof DayScanner.open>[0];
+ * declare const objects: Parameters<DayScanner["finish"]>[0];
+ * declare const output: Parameters<DayScanner["finish"]>[1];
+ * const scanner = await DayScanner.open(options);
+ * for (const [i, object] of objects.entries()) await scanner.add(i, object);
+ * const day = await scanner.finish(objects, output);
  * ```
  */
 export class DayScanner {
@@ -471,8 +473,8 @@ async function readRecords(path: string): Promise<Uint32Array> {
  * @example
  * ```ts
  * import { scanDay } from "./_day_scan.ts";
- * // const day = await scanDay({ objects, date: "2021-01-30", maxInvalidRows: 0, workers: 2,
- * //   memoryBudget: 1 << 30, scratchDir, output });
+ * declare const options: Parameters<typeof scanDay>[0];
+ * const day = await scanDay({ ...options, date: "2021-01-30", maxInvalidRows: 0, workers: 2 });
  * ```
  */
 export async function scanDay(options: DayScanOptions): Promise<DayScan> {

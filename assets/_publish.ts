@@ -29,8 +29,10 @@ export interface Receipt {
  * @example
  * ```ts
  * import { resultKey } from "./_publish.ts";
- * // with ctx.partition "2021-01-30" and initials "GF":
- * // resultKey(ctx, "daily_agg", "csv") === "results/2021/01/30/daily_agg_20210130_GF.csv"
+ * import type { AssetContext } from "./_define.ts";
+ * declare const ctx: AssetContext; // partition "2021-01-30", initials "GF"
+ * const key = resultKey(ctx, "daily_agg", "csv");
+ * // "results/2021/01/30/daily_agg_20210130_GF.csv"
  * ```
  */
 export function resultKey(ctx: AssetContext, name: string, extension: string): string {
@@ -49,7 +51,9 @@ export function resultKey(ctx: AssetContext, name: string, extension: string): s
  * @example
  * ```ts
  * import { publishParams } from "./_publish.ts";
- * // defineAsset({ ..., params: publishParams })
+ * import type { AssetContext } from "./_define.ts";
+ * declare const ctx: AssetContext;
+ * const { bucket, initials } = publishParams(ctx);
  * ```
  */
 export function publishParams(ctx: AssetContext): Record<string, unknown> {

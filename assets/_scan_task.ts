@@ -172,8 +172,10 @@ function asBytes(view: ArrayBufferView): Uint8Array {
  *
  * @example
  * ```ts
- * import { runScanTask } from "./_scan_task.ts";
- * // const result = await runScanTask(task, (bytes, rows) => console.log(bytes, rows));
+ * import { runScanTask, type ScanTask } from "./_scan_task.ts";
+ * declare const task: ScanTask;
+ * const result = await runScanTask(task, (bytes, rows) => console.log(bytes, rows));
+ * const failed = result.error !== undefined;
  * ```
  */
 export async function runScanTask(

@@ -92,7 +92,9 @@ export async function countsParquet(
  * @example
  * ```ts
  * import { rowsParquet } from "./published_parquet.ts";
- * // const { bytes, rows, columns } = await rowsParquet(deduped, (i) => chunksOf(i));
+ * declare const deduped: Parameters<typeof rowsParquet>[0];
+ * declare const objectChunks: Uint8Array[][];
+ * const { bytes, rows, columns } = await rowsParquet(deduped, (i) => objectChunks[i]);
  * ```
  */
 export async function rowsParquet(

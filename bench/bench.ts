@@ -17,7 +17,7 @@
  *                 [--only ours,duckdb,pandas,floor,s3] [--keep] [--dir bench/out/] [--iso-times]
  * ```
  *
- * Needs, besides Deno: `@duckdb/node-api` (in deno.json; `deno install`),
+ * Needs, besides Deno: `@duckdb/node-api` (in bench/deno.json; `deno install`),
  * and for the optional parts Debian's `time`, `python3-pandas` and `awscli`
  * (each part is skipped with a note when its tool is missing; the bench
  * never installs system packages itself).
@@ -50,7 +50,8 @@ import {
   type ToolFigures,
 } from "./report.ts";
 import { runS3Comparison } from "./s3_download.ts";
-import { findAws, findPandasPython, machineInfo, materializeFlags } from "./tools.ts";
+import { findAws, findPandasPython, machineInfo } from "./tools.ts";
+import { taskPermissionFlags } from "../scripts/task_flags.ts";
 
 /** The partition date of every synthetic day. */
 const DATE = "2021-01-30";
@@ -503,7 +504,7 @@ async function main(args: string[]): Promise<number> {
   if (options.only.includes("s3") && aws === undefined) {
     notes.push("aws s3 cp skipped: no aws command (apt-get install awscli)");
   }
-  const flags = await materializeFlags(`${REPO}/deno.json`);
+  const flags = taskPermissionFlags("materialize");
 
   const report: BenchReport = {
     startedAt,

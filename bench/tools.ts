@@ -89,29 +89,3 @@ export async function findAws(): Promise<{ command: string; version: string } | 
   }
   return undefined;
 }
-
-/**
- * The permission flags of the `materialize` task in deno.json: what is
- * between `deno run` and `main.ts`.
- *
- * @example
- * ```ts
- * import { materializeFlags } from "./tools.ts";
- * const flags = await materializeFlags("deno.json");
- * // flags[0] is "--allow-read"
- * ```
- */
-export async function materializeFlags(denoJsonPath: string): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(denoJsonPath));
-  const task: unknown = config.tasks?.materialize;
-  const command = typeof task === "string"
-    ? task
-    : (task as { command?: string } | undefined)?.command;
-  const words = (command ?? "").trim().split(/\s+/);
-  const run = words.indexOf("run");
-  const main = words.indexOf("main.ts");
-  if (words[0] !== "deno" || run !== 1 || main < run) {
-    throw new Error(`cannot read the materialize task's flags from ${denoJsonPath}`);
-  }
-  return words.slice(run + 1, main);
-}

@@ -37,8 +37,6 @@ export const ENV_VARS = [
   "AWS_SECRET_ACCESS_KEY",
   "AWS_SESSION_TOKEN",
   "PGPASSWORD",
-  "IMPRESSIONS_PAUSE_AT",
-  "IMPRESSIONS_PAUSE_FILE",
 ] as const;
 
 function readEnv(): Record<string, string | undefined> {

@@ -36,6 +36,11 @@ export interface MainOptions {
   defaultBucket?: string;
   /** What `today` means (tests). */
   now?: Date;
+  /**
+   * Called at each named point of a `materialize` run (a lock taken, a cache
+   * write, an upload, the run record) before going on; none by default.
+   */
+  checkpoint?: (name: string) => Promise<void>;
 }
 
 /** The subcommands. */
@@ -77,7 +82,12 @@ export async function main(args: string[], options: MainOptions): Promise<number
           defaultBucket: options.defaultBucket,
           now: options.now,
         });
-        return await runCommand({ command, options: runOptions, io });
+        return await runCommand({
+          command,
+          options: runOptions,
+          io,
+          checkpoint: options.checkpoint,
+        });
       }
       case "graph": {
         const flags = parseFlags(rest, { format: { type: "string" } });

@@ -96,7 +96,9 @@ export async function writeReportFile(options: ReportFileOptions, io: CliIO): Pr
  * @example
  * ```ts
  * import { reportAfterRun } from "./report_command.ts";
- * // if (options.report !== undefined && !(await reportAfterRun(options, io))) return 1;
+ * import { processIO } from "./io.ts";
+ * const options = { cacheDir: ".cache", dates: ["2021-01-30"], report: "report.html" };
+ * const written = await reportAfterRun(options, processIO());
  * ```
  */
 export function reportAfterRun(

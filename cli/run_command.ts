@@ -16,7 +16,6 @@ import { localState } from "../materializer/state.ts";
 import { openBucket } from "../resources/bucket.ts";
 import { redact, redactValue, secretsOf } from "../resources/secrets.ts";
 import type { RunOptions } from "./options.ts";
-import { pausePoint } from "./pause_point.ts";
 import { createProgress } from "./progress.ts";
 import { formatTable } from "./table.ts";
 import type { CliIO } from "./io.ts";
@@ -31,6 +30,11 @@ export interface RunCommandOptions {
   options: RunOptions;
   /** Where output goes. */
   io: CliIO;
+  /**
+   * Called at each named point of a run (a lock taken, a cache write, an
+   * upload, the run record) before going on; none by default.
+   */
+  checkpoint?: (name: string) => Promise<void>;
 }
 
 /** Figures worth a glance, from an asset's metadata. */
@@ -93,10 +97,15 @@ export function runSecrets(
  * @example
  * ```ts
  * import { runCommand } from "./run_command.ts";
- * // const code = await runCommand({ command: "materialize", options, io });
+ * import { processIO } from "./io.ts";
+ * import type { RunOptions } from "./options.ts";
+ * declare const options: RunOptions;
+ * const code = await runCommand({ command: "materialize", options, io: processIO() });
  * ```
  */
-export async function runCommand({ command, options, io }: RunCommandOptions): Promise<number> {
+export async function runCommand(
+  { command, options, io, checkpoint }: RunCommandOptions,
+): Promise<number> {
   const progress = io.stderrIsTerminal && !options.quiet && options.logFormat === "text"
     ? createProgress({ write: io.stderrRaw, columns: io.columns })
     : undefined;
@@ -107,7 +116,6 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
     write: progress ? progress.line : io.stderr,
     redact: secrets,
   });
-  const checkpoint = pausePoint(io.env);
   const selection = selectAssets(createGraph(ASSETS), options.select);
   const bucket = await openBucket({
     bucket: options.bucket,

@@ -48,8 +48,9 @@ export function runsDir(cacheDir: string): string {
  *
  * @example
  * ```ts
- * import { newRunId, writeRunRecord } from "./runs.ts";
- * // await writeRunRecord(".cache", record);
+ * import { newRunId, type RunRecord, writeRunRecord } from "./runs.ts";
+ * declare const record: Omit<RunRecord, "runId">;
+ * const path = await writeRunRecord(".cache", { ...record, runId: newRunId(new Date()) });
  * ```
  */
 export async function writeRunRecord(cacheDir: string, record: RunRecord): Promise<string> {

@@ -338,7 +338,9 @@ export function dailySpec(days: readonly DayReport[]): TopLevelSpec {
  * @example
  * ```ts
  * import { heatmapSvg } from "./charts.ts";
- * // const svg = await heatmapSvg(data.heatmap);
+ * import type { ReportData } from "./collect.ts";
+ * declare const data: ReportData;
+ * const svg = await heatmapSvg(data.heatmap);
  * ```
  */
 export function heatmapSvg(heatmap: HeatmapData): Promise<string> {
@@ -351,7 +353,9 @@ export function heatmapSvg(heatmap: HeatmapData): Promise<string> {
  * @example
  * ```ts
  * import { dailySvg } from "./charts.ts";
- * // const svg = await dailySvg(data.days);
+ * import type { ReportData } from "./collect.ts";
+ * declare const data: ReportData;
+ * const svg = await dailySvg(data.days);
  * ```
  */
 export function dailySvg(days: readonly DayReport[]): Promise<string> {

@@ -279,7 +279,10 @@ function heatmapSection(data: ReportData, svg: string | null): string {
  * @example
  * ```ts
  * import { renderHtml } from "./html.ts";
- * // const html = renderHtml(await collectReport(...), { graph, daily, heatmap });
+ * import type { ReportData } from "./collect.ts";
+ * declare const data: ReportData;
+ * declare const pictures: Parameters<typeof renderHtml>[1];
+ * const html = renderHtml(data, pictures);
  * ```
  */
 export function renderHtml(data: ReportData, pictures: ReportPictures): string {

@@ -11,6 +11,7 @@ import type { AssetContext, RunParams } from "../assets/_define.ts";
 import { createLogger } from "../materializer/log.ts";
 import { createEntryWriter } from "../materializer/cache.ts";
 import type { Bucket } from "../resources/storage.ts";
+import { taskPermissionFlags } from "../scripts/task_flags.ts";
 
 /** The sample bucket shipped in the repository. */
 export const SAMPLE_BUCKET = new URL("../sample/bucket", import.meta.url).pathname;
@@ -173,10 +174,7 @@ export function s3Env(endpoint: string): Record<string, string> {
 
 /** The permission flags of the `materialize` task in deno.json. */
 export function taskPermissions(): string[] {
-  const config = JSON.parse(
-    Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
-  );
-  return (config.tasks.materialize as string).split(" ").filter((w) => w.startsWith("--allow-"));
+  return taskPermissionFlags("materialize");
 }
 
 /** The repository root. */

@@ -6,14 +6,15 @@
  */
 
 import assert from "node:assert/strict";
-import { csv, REPO, row, taskPermissions, withTempDir, writeObjects } from "./_helpers.ts";
+import { csv, REPO, row, withTempDir, writeObjects } from "./_helpers.ts";
+import { taskPermissionFlags } from "../scripts/task_flags.ts";
 
 const outDir = await Deno.makeTempDir({ prefix: "impressions-compile-" });
 const binary = `${outDir}/impressions`;
 const build = await new Deno.Command("deno", {
   args: [
     "compile",
-    ...taskPermissions(),
+    ...taskPermissionFlags("compile"),
     "--include",
     `${REPO}/assets/_scan_worker.ts`,
     "--output",
@@ -59,6 +60,10 @@ Deno.test({
         const noBucket = await run(["materialize", "--date", "2021-01-30"]);
         assert.equal(noBucket.code, 2);
         assert.match(new TextDecoder().decode(noBucket.stderr), /no bucket: pass --bucket/);
+        // No test hook is compiled in.
+        const bytes = new TextDecoder("latin1").decode(await Deno.readFile(binary));
+        assert.ok(bytes.includes("no bucket: pass --bucket"), "sources not found in the binary");
+        assert.doesNotMatch(bytes, /PAUSE_(AT|FILE)/);
       });
     } finally {
       await Deno.remove(outDir, { recursive: true }).catch(() => {});

@@ -69,12 +69,15 @@ function args(bucket: string, cache: string): string[] {
 async function crashAt(point: string, bucket: string, cache: string, dir: string) {
   const pauseFile = `${dir}/paused`;
   const child = new Deno.Command("deno", {
-    args: ["run", ...taskPermissions(), `${REPO}/main.ts`, ...args(bucket, cache)],
-    env: {
-      NO_COLOR: "1",
-      IMPRESSIONS_PAUSE_AT: point,
-      IMPRESSIONS_PAUSE_FILE: pauseFile,
-    },
+    args: [
+      "run",
+      ...taskPermissions(),
+      `${REPO}/tests/_pausing_main.ts`,
+      point,
+      pauseFile,
+      ...args(bucket, cache),
+    ],
+    env: { NO_COLOR: "1" },
     stdout: "null",
     stderr: "piped",
   }).spawn();

@@ -1,0 +1,120 @@
+/**
+ * `deno.json`'s tasks: short enough to read, env access by wildcard, each
+ * command run with only its own task's permissions (and enough of them),
+ * and a root import map with only what the pipeline loads at run time.
+ */
+
+import assert from "node:assert/strict";
+import { TaskFlagsError, taskPermissionFlags } from "../scripts/task_flags.ts";
+import { csv, REPO, row, withTempDir, writeObjects } from "./_helpers.ts";
+
+const config = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`));
+
+async function runTask(task: string, args: string[]) {
+  const output = await new Deno.Command("deno", {
+    args: ["run", ...taskPermissionFlags(task), `${REPO}/main.ts`, task, ...args],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("deno.json is at most 8,000 bytes and grants env access by wildcard", async () => {
+  const bytes = (await Deno.readFile(`${REPO}/deno.json`)).length;
+  assert.ok(bytes <= 8000, `deno.json is ${bytes} bytes`);
+  const env = taskPermissionFlags("materialize").find((f) => f.startsWith("--allow-env="));
+  assert.equal(
+    env,
+    "--allow-env=AWS_*,IMPRESSIONS_*,PG*,HOME,USERPROFILE,HOMEPATH,HOMEDRIVE,_X_AMZN_TRACE_ID",
+  );
+});
+
+Deno.test("graph, runs, clean and report get no network and no AWS variables", () => {
+  for (const task of ["graph", "runs", "clean", "report"]) {
+    const flags = taskPermissionFlags(task);
+    assert.ok(!flags.some((f) => f.startsWith("--allow-net")), `${task}: ${flags}`);
+    assert.ok(!flags.some((f) => f.startsWith("--allow-env")), `${task}: ${flags}`);
+    assert.ok(flags.includes("--no-prompt"), `${task} would prompt: ${flags}`);
+  }
+});
+
+Deno.test("taskPermissionFlags names a task it cannot find", () => {
+  assert.throws(
+    () => taskPermissionFlags("nope"),
+    (e: Error) => e instanceof TaskFlagsError && /no task "nope"/.test(e.message),
+  );
+});
+
+Deno.test("each command runs with only its own task's permissions", async () => {
+  await withTempDir(async (dir) => {
+    const cache = `${dir}/cache`;
+    const bucket = `${dir}/bucket`;
+    await writeObjects(bucket, {
+      "2021/01/30/a.csv": csv(row("a", "2021-01-30 01:00:00", "7")),
+    });
+    const date = ["--date", "2021-01-30", "--cache-dir", cache];
+    const materialize = await runTask("materialize", [
+      ...date,
+      "--bucket",
+      bucket,
+      "--select",
+      "warehouse_hourly_counts",
+    ]);
+    assert.equal(materialize.code, 0, materialize.stderr);
+
+    const graph = await runTask("graph", []);
+    assert.equal(graph.code, 0, graph.stderr);
+    assert.match(graph.stdout, /published_csv/);
+
+    const runs = await runTask("runs", ["--cache-dir", cache]);
+    assert.equal(runs.code, 0, runs.stderr);
+    assert.match(runs.stdout, /materialize .*success/);
+
+    const insights = await runTask("insights", [
+      "--from",
+      "2021-01-30",
+      "--to",
+      "2021-01-30",
+      "--cache-dir",
+      cache,
+    ]);
+    assert.equal(insights.code, 0, insights.stderr);
+    assert.match(insights.stdout, /2021-01-30/);
+
+    const report = await runTask("report", [...date, "--out", `${dir}/report.html`]);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(await Deno.readTextFile(`${dir}/report.html`), /<html/i);
+
+    const clean = await runTask("clean", date);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.match(clean.stderr, /removed: 2021-01-30/);
+  });
+});
+
+Deno.test("the root import map holds only what the pipeline loads at run time", () => {
+  const dev = [
+    "@duckdb/node-api",
+    "puppeteer-core",
+    "fauxqs",
+    "csv-parse",
+    "sinon",
+    "aws-sdk-client-mock",
+    "wabt",
+  ];
+  const named = Object.values(config.imports as Record<string, string>).join(" ");
+  for (const name of dev) assert.ok(!named.includes(`npm:${name}@`), `${name} in deno.json`);
+  // `deno task` installs every package of the lockfile first when the config says
+  // "auto"; so the config says "manual", each task asks for "auto" itself, and
+  // lazy caching installs only the task's module graph.
+  assert.ok(config.unstable?.includes("npm-lazy-caching"));
+  assert.equal(config.nodeModulesDir, "manual");
+  for (const [name, task] of Object.entries(config.tasks as Record<string, { command: string }>)) {
+    assert.match(task.command, /^deno \w+ --node-modules-dir=auto /, name);
+  }
+});
