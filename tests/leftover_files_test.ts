@@ -46,12 +46,15 @@ Deno.test("a rerun after SIGKILL mid-download leaves no *.tmp behind", async () 
     // Killed with the first object copied into its temporary name.
     const pauseFile = `${dir}/paused`;
     const child = new Deno.Command("deno", {
-      args: ["run", ...taskPermissions(), `${REPO}/main.ts`, ...args],
-      env: {
-        NO_COLOR: "1",
-        IMPRESSIONS_PAUSE_AT: "cache-write:raw_partition/objects/",
-        IMPRESSIONS_PAUSE_FILE: pauseFile,
-      },
+      args: [
+        "run",
+        ...taskPermissions(),
+        `${REPO}/tests/_pausing_main.ts`,
+        "cache-write:raw_partition/objects/",
+        pauseFile,
+        ...args,
+      ],
+      env: { NO_COLOR: "1" },
       stdout: "null",
       stderr: "null",
     }).spawn();
