@@ -12,6 +12,7 @@ import {
 } from "../materializer/asset.ts";
 import type { Bucket } from "../resources/storage.ts";
 import type { Warehouse } from "../resources/warehouse.ts";
+import type { AssetParamValues } from "./params.ts";
 
 /** Shared services a run hands to the pipeline's assets. */
 export interface Resources {
@@ -21,29 +22,16 @@ export interface Resources {
   warehouse?: Warehouse;
 }
 
-/** Run-wide settings the pipeline's assets read (never from env vars or globals). */
-export interface RunParams {
-  /** Initials in published object names. */
-  initials: string;
-  /** Prefix of published results, `results` by default. */
-  resultsPrefix: string;
-  /** Invalid rows tolerated before a day fails (0: strict). */
-  maxInvalidRows: number;
-  /** Retries of transient storage failures. */
-  retries: number;
-  /** Objects larger than two parts of this size are fetched as parallel ranges. */
-  downloadPartBytes?: number;
+/**
+ * Run-wide settings the pipeline's assets read (never from env vars or
+ * globals): the values of `ASSET_PARAMS` (`params.ts`) and two the runner sets.
+ */
+export type RunParams = AssetParamValues & {
   /** Concurrent object downloads. */
   downloadConcurrency: number;
-  /** Check thresholds by check name (fractions, e.g. 0.2 for 20%). */
-  thresholds: Record<string, number>;
-  /** Memory budget in bytes for one partition's row processing. */
-  memoryBudget: number;
-  /** Worker threads for parsing (0: parse on the main thread). */
-  workers: number;
-  /** Also publish the deduplicated rows (`--with-rows`). */
-  withRows?: boolean;
-}
+  /** Objects larger than two parts of this size are fetched as parallel ranges. */
+  downloadPartBytes?: number;
+};
 
 /** What an asset of this pipeline receives besides its upstream values. */
 export type AssetContext<O = unknown, A = unknown> = GenericContext<Resources, RunParams, O, A>;

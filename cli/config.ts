@@ -7,9 +7,8 @@
  */
 
 import { UsageError } from "./errors.ts";
-import type { Profile } from "./config_schema.ts";
-
-export type { Profile } from "./config_schema.ts";
+/** One profile's settings, by profile key, checked and converted. */
+export type Profile = Record<string, unknown>;
 
 /** The default config file name, looked up in the current folder. */
 export const DEFAULT_CONFIG = "pipeline.config.json";

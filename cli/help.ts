@@ -1,43 +1,26 @@
 /**
  * `--help` texts, one per command.
  *
+ * The flags of `materialize` and `plan` are listed from the params' schemas
+ * (`run_params.ts`), so a new param appears here by itself.
+ *
  * @module
  */
+
+import { paramsHelp } from "../materializer/params.ts";
+import { ALL_PARAMS } from "./run_params.ts";
 
 const RUN_FLAGS_HELP = `
 Dates (one of):
   --date D              one date: YYYY-MM-DD, today or yesterday (UTC)
   --from D --to D       every date in the inclusive range (a backfill)
 
-Where:
-  --bucket B            s3://NAME, NAME, file:///abs/path or ./path (env IMPRESSIONS_BUCKET;
-                        default: the sample bucket shipped in sample/bucket)
-  --endpoint-url URL    S3-compatible endpoint (env AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)
-  --region R            AWS region (env AWS_REGION; default us-east-1)
-  --initials XX         initials in result names, [A-Za-z0-9_-]{1,32}
-                        (env IMPRESSIONS_INITIALS; default Guy_Fawkes)
-  --cache-dir DIR       everything the tool keeps: cached assets, run records, locks (default .cache)
-  --config PATH         config file with profiles (default pipeline.config.json if present)
+${paramsHelp(ALL_PARAMS)}
+
+Config:
+  --config PATH         config file with profiles (default pipeline.config.json if present); a
+                        profile's keys are the params' (see the README)
   --profile NAME        profile to use (default "default")
-
-What:
-  --select SEL          assets to run: name (with its upstreams), +name (same), name+ (also
-                        downstream); a,b for several; repeatable (default: published_csv)
-  --force               recompute the selected assets even when up to date
-
-How:
-  --parallel N          dates at a time (default 2)
-  --fail-fast           stop starting dates after the first failure
-  --retries N           retries of transient S3 errors (default 4)
-  --timeout T           per-request S3 timeout, e.g. 30s (default: none)
-  --max-invalid-rows N  leave out up to N invalid rows per day, listed in rejected_*.csv (default 0);
-                        a file cut off inside a quoted field counts one, from there to its end
-  --memory-budget SIZE  memory for row processing, shared by parallel dates (default 1GiB)
-  --workers N           parser workers per date, 0 for none (default 2)
-  --wait                wait for another process's lock on a date instead of failing
-  --log-format F        text (default) or json, one event per line on stderr
-  --quiet               only errors on stderr
-  --report FILE         after the run, write the HTML report of its dates (see report --help)
   -h, --help            this help
 `;
 

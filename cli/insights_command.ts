@@ -10,14 +10,16 @@
 
 import { type DedupeFigures, dedupeFigures, duplicateShare } from "../assets/figures.ts";
 import { localState, type StateStore } from "../materializer/state.ts";
-import type { Warehouse } from "../resources/warehouse.ts";
+import { openWarehouse, type Warehouse } from "../resources/warehouse.ts";
+import { DEFINITIONS, warehouseLocation } from "../assets/definitions.ts";
+import { resolveParams } from "../materializer/params.ts";
+import { RUN_PARAMS } from "./run_params.ts";
 import { loadProfile } from "./config.ts";
 import { dateRange, parseDate } from "./dates.ts";
 import { EXIT_OK, UsageError } from "./errors.ts";
 import type { CliIO } from "./io.ts";
 import { parseFlags } from "./options.ts";
 import { formatTable } from "./table.ts";
-import { openConfiguredWarehouse } from "./warehouse_option.ts";
 
 /** Flags of `insights`. */
 export const INSIGHTS_FLAGS = {
@@ -335,11 +337,12 @@ export async function insightsCommand(args: string[], io: CliIO, now?: Date): Pr
     );
   }
   const profile = await loadProfile({ path: str("config"), name: str("profile") });
-  const cacheDir = str("cache-dir") ?? profile.cacheDir ?? ".cache";
-  const warehouse = await openConfiguredWarehouse({
-    warehouse: str("warehouse") ?? profile.warehouse,
-    cacheDir,
-    env: io.env,
+  const { cacheDir, warehouse: configured } = resolveParams(
+    { cacheDir: RUN_PARAMS.cacheDir, warehouse: DEFINITIONS.resourceParams.warehouse },
+    { flags, env: {}, profile },
+  );
+  const warehouse = await openWarehouse(warehouseLocation(configured, cacheDir), {
+    password: io.env.PGPASSWORD,
   });
   try {
     const insights = await collectInsights(warehouse, { from, to, limit: +limitText, cacheDir });

@@ -11,6 +11,7 @@ import { ImpressionDataError } from "../engine/scan_impressions.ts";
 import { HeaderError } from "../engine/columns.ts";
 import { createGraph, SelectionError } from "../materializer/graph.ts";
 import { LockedError } from "../materializer/lock.ts";
+import { ParamError } from "../materializer/params.ts";
 import { localState } from "../materializer/state.ts";
 import { StorageError } from "../resources/errors.ts";
 import { redact, secretsOf } from "../resources/secrets.ts";
@@ -137,7 +138,10 @@ export async function main(args: string[], options: MainOptions): Promise<number
         secretsOf({ env: io.env, values: args }),
       ),
     );
-    if (error instanceof UsageError || error instanceof SelectionError) {
+    if (
+      error instanceof UsageError || error instanceof SelectionError ||
+      error instanceof ParamError
+    ) {
       io.stderr(`usage error: ${message}`);
       io.stderr(`run with --help for the flags`);
       return EXIT_USAGE;

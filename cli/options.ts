@@ -3,66 +3,31 @@
  * object. Precedence: flags, then environment variables, then the profile,
  * then built-in defaults.
  *
+ * Every option is a param of one of three schemas: `RUN_PARAMS` below (how
+ * the runner runs: dates at once, cache, logs), and the pipeline's
+ * `ASSET_PARAMS` and `RESOURCE_PARAMS` (`assets/params.ts`). The flags, the
+ * profile keys and their checks, and `--help` all derive from them.
+ *
  * @module
  */
 
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { loadProfile, type Profile } from "./config.ts";
+import { loadProfile } from "./config.ts";
 import { dateRange, parseDate } from "./dates.ts";
 import { UsageError } from "./errors.ts";
 import { redact } from "../resources/secrets.ts";
+import { paramFlags, type ParamValues, resolveParams } from "../materializer/params.ts";
+import { ALL_PARAMS } from "./run_params.ts";
 
 /** Everything a `materialize` or `plan` run needs. */
-export interface RunOptions {
+export type RunOptions = ParamValues<typeof ALL_PARAMS> & {
   /** Partition dates, ascending. */
   dates: string[];
   /** Bucket reference (`s3://name`, `name`, `file:///path`, `./path`). */
   bucket: string;
-  /** S3-compatible endpoint, if any. */
-  endpoint?: string;
-  /** AWS region. */
-  region?: string;
-  /** Initials in result names. */
-  initials: string;
-  /** Key prefix of results. */
-  resultsPrefix: string;
-  /** Cache root. */
-  cacheDir: string;
-  /** Recompute selected assets. */
-  force: boolean;
-  /** Asset selection (`--select`), or the profile's `assets`. */
-  select?: string[];
-  /** Dates run at once. */
-  parallel: number;
-  /** Stop a backfill at the first failed date. */
-  failFast: boolean;
-  /** Retries of transient storage errors. */
-  retries: number;
-  /** Per-request timeout in milliseconds. */
-  timeoutMs?: number;
-  /** Invalid rows tolerated per day. */
-  maxInvalidRows: number;
-  /** Memory budget in bytes (shared by dates run at once). */
-  memoryBudget: number;
-  /** Parser workers per date (0: parse on the main thread). */
-  workers: number;
-  /** Check thresholds. */
-  thresholds: Record<string, number>;
-  /** `text` or `json` log lines. */
-  logFormat: "text" | "json";
-  /** Only errors on stderr. */
-  quiet: boolean;
-  /** Wait for another process's lock on a date instead of failing. */
-  wait: boolean;
-  /** Write an HTML report here after the run. */
-  report?: string;
-  /** Warehouse URL (`postgres://...`) or SQLite path. */
-  warehouse?: string;
-  /** Also write deduplicated rows as Parquet. */
-  withRows: boolean;
   /** Flags as given, secrets removed, for the run record. */
   flags: Record<string, unknown>;
-}
+};
 
 /** Where defaults come from outside the command line. */
 export interface OptionSources {
@@ -74,35 +39,16 @@ export interface OptionSources {
   now?: Date;
 }
 
-/** Flags shared by `materialize` and `plan`. */
-export const RUN_FLAGS = {
+/** Flags shared by `materialize` and `plan`: the dates, the config, and every param's flag. */
+export const RUN_FLAGS: ParseArgsOptionsConfig = {
   date: { type: "string" },
   from: { type: "string" },
   to: { type: "string" },
-  bucket: { type: "string" },
-  initials: { type: "string" },
-  force: { type: "boolean" },
-  "cache-dir": { type: "string" },
-  "endpoint-url": { type: "string" },
-  region: { type: "string" },
-  select: { type: "string", multiple: true },
-  parallel: { type: "string" },
-  "fail-fast": { type: "boolean" },
-  retries: { type: "string" },
-  timeout: { type: "string" },
   config: { type: "string" },
   profile: { type: "string" },
-  "log-format": { type: "string" },
-  quiet: { type: "boolean" },
-  "max-invalid-rows": { type: "string" },
-  "memory-budget": { type: "string" },
-  workers: { type: "string" },
-  wait: { type: "boolean" },
-  report: { type: "string" },
-  warehouse: { type: "string" },
-  "with-rows": { type: "boolean" },
   help: { type: "boolean", short: "h" },
-} as const;
+  ...paramFlags(ALL_PARAMS),
+};
 
 /**
  * Parses flags strictly; unknown flags and stray arguments are usage errors.
@@ -167,62 +113,6 @@ export class FlagRepeatedError extends UsageError {
   }
 }
 
-function integer(name: string, text: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text) || +text < min || +text > max) {
-    throw new UsageError(
-      `--${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`,
-    );
-  }
-  return +text;
-}
-
-const SIZE_UNITS: Record<string, number> = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
-};
-
-/**
- * Parses a size like `1GiB`, `512MiB` or `1000000` (bytes).
- *
- * @example
- * ```ts
- * import { parseSize } from "./options.ts";
- * parseSize("1GiB"); // 1073741824
- * ```
- */
-export function parseSize(text: string, what = "--memory-budget"): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
-  const unit = SIZE_UNITS[(match?.[2] || "b").toLowerCase()];
-  if (!match || unit === undefined || +match[1] * unit < 1) {
-    throw new UsageError(
-      `${what} must look like 1GiB, 512MiB or a number of bytes, not ${JSON.stringify(text)}`,
-    );
-  }
-  return Math.floor(+match[1] * unit);
-}
-
-/** Parses a duration like `30s`, `500ms`, `2m` or a number of seconds. */
-export function parseDuration(text: string, what: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!match || +match[1] <= 0) {
-    throw new UsageError(`${what} must look like 30s, 500ms or 2m, not ${JSON.stringify(text)}`);
-  }
-  const factor = match[2] === "ms" ? 1 : match[2] === "m" ? 60_000 : 1000;
-  return Math.round(+match[1] * factor);
-}
-
-function checkInitials(value: string, source: string): string {
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(value)) {
-    throw new UsageError(`${source} ${JSON.stringify(value)} must match [A-Za-z0-9_-]{1,32}`);
-  }
-  return value;
-}
-
 /**
  * Builds {@linkcode RunOptions} from parsed flags, the environment and the
  * profile.
@@ -232,7 +122,8 @@ function checkInitials(value: string, source: string): string {
  * import { parseFlags, resolveRunOptions, RUN_FLAGS } from "./options.ts";
  * const flags = parseFlags(["--date", "2021-01-30", "--bucket", "./sample/bucket"], RUN_FLAGS);
  * const options = await resolveRunOptions(flags, { env: {} });
- * // options.dates is ["2021-01-30"], options.initials is "Guy_Fawkes"
+ * options.dates; // ["2021-01-30"]
+ * options.initials; // "Guy_Fawkes"
  * ```
  */
 export async function resolveRunOptions(
@@ -240,8 +131,7 @@ export async function resolveRunOptions(
   sources: OptionSources,
 ): Promise<RunOptions> {
   const str = (name: string) => flags[name] as string | undefined;
-  const env = sources.env;
-  const profile: Profile = await loadProfile({ path: str("config"), name: str("profile") });
+  const profile = await loadProfile({ path: str("config"), name: str("profile") });
 
   let dates: string[];
   if (str("date") !== undefined) {
@@ -258,32 +148,16 @@ export async function resolveRunOptions(
     throw new UsageError("--date (or --from and --to) is required, e.g. --date 2021-01-30");
   }
 
-  const bucket = str("bucket") ?? env.IMPRESSIONS_BUCKET ?? profile.bucket ?? sources.defaultBucket;
-  if (bucket === undefined || bucket === "") {
+  const values = resolveParams(ALL_PARAMS, {
+    flags,
+    env: sources.env,
+    profile,
+    defaults: sources.defaultBucket === undefined ? {} : { bucket: sources.defaultBucket },
+  });
+  if (values.bucket === undefined || values.bucket === "") {
     throw new UsageError(
       "no bucket: pass --bucket s3://NAME (or a local folder) or set IMPRESSIONS_BUCKET",
     );
-  }
-  const endpoint = str("endpoint-url") ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL ??
-    profile.endpointUrl;
-  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) {
-    throw new UsageError(
-      `--endpoint-url must be an http(s) URL, not ${JSON.stringify(redact(endpoint))}`,
-    );
-  }
-  const initials = str("initials") !== undefined
-    ? checkInitials(str("initials")!, "--initials")
-    : env.IMPRESSIONS_INITIALS !== undefined
-    ? checkInitials(env.IMPRESSIONS_INITIALS, "IMPRESSIONS_INITIALS")
-    : profile.initials ?? "Guy_Fawkes";
-  const logFormat = str("log-format") ?? "text";
-  if (logFormat !== "text" && logFormat !== "json") {
-    throw new UsageError(`--log-format must be text or json, not ${JSON.stringify(logFormat)}`);
-  }
-  const select = (flags.select as string[] | undefined) ?? profile.assets;
-  const region = str("region") ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? profile.region;
-  if (region !== undefined && !/^[a-z0-9-]{2,32}$/.test(region)) {
-    throw new UsageError(`region ${JSON.stringify(region)} must look like eu-west-1`);
   }
 
   const hidden = new Set(["help"]);
@@ -296,41 +170,5 @@ export async function resolveRunOptions(
       ? value.map((v) => redact(v))
       : value;
   }
-
-  return {
-    dates,
-    bucket,
-    endpoint,
-    region,
-    initials,
-    resultsPrefix: profile.resultsPrefix ?? "results",
-    cacheDir: str("cache-dir") ?? profile.cacheDir ?? ".cache",
-    force: flags.force === true,
-    select,
-    parallel: str("parallel") !== undefined
-      ? integer("parallel", str("parallel")!, 1, 64)
-      : profile.parallel ?? 2,
-    failFast: flags["fail-fast"] === true,
-    retries: str("retries") !== undefined
-      ? integer("retries", str("retries")!, 0, 20)
-      : profile.retries ?? 4,
-    timeoutMs: str("timeout") !== undefined
-      ? parseDuration(str("timeout")!, "--timeout")
-      : profile.timeoutSeconds !== undefined
-      ? profile.timeoutSeconds * 1000
-      : undefined,
-    maxInvalidRows: str("max-invalid-rows") !== undefined
-      ? integer("max-invalid-rows", str("max-invalid-rows")!, 0, 1e12)
-      : profile.maxInvalidRows ?? 0,
-    memoryBudget: parseSize(str("memory-budget") ?? profile.memoryBudget ?? "1GiB"),
-    workers: str("workers") !== undefined ? integer("workers", str("workers")!, 0, 64) : 2,
-    thresholds: { ...profile.thresholds },
-    logFormat,
-    quiet: flags.quiet === true,
-    wait: flags.wait === true,
-    report: str("report"),
-    warehouse: str("warehouse") ?? profile.warehouse,
-    withRows: flags["with-rows"] === true,
-    flags: recorded,
-  };
+  return { ...values, bucket: values.bucket, dates, flags: recorded };
 }

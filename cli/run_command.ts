@@ -6,20 +6,17 @@
  * @module
  */
 
-import { ASSETS } from "../assets/mod.ts";
-import type { Resources, RunParams } from "../assets/_define.ts";
+import { DEFINITIONS } from "../assets/definitions.ts";
 import { createGraph, selectAssets } from "../materializer/graph.ts";
 import { createLogger, type Logger } from "../materializer/log.ts";
 import type { AssetOutcome, PartitionOutcome } from "../materializer/materialize.ts";
 import { materialize, type RunResult } from "../materializer/run.ts";
 import { localState } from "../materializer/state.ts";
-import { openBucket } from "../resources/bucket.ts";
-import { redact, redactValue, secretsOf } from "../resources/secrets.ts";
+import { redact, redactValue } from "../resources/secrets.ts";
 import type { RunOptions } from "./options.ts";
 import { createProgress } from "./progress.ts";
 import { formatTable } from "./table.ts";
 import type { CliIO } from "./io.ts";
-import { openConfiguredWarehouse } from "./warehouse_option.ts";
 import { EXIT_FAILURE, EXIT_OK } from "./errors.ts";
 
 /** Options for {@linkcode runCommand}. */
@@ -59,21 +56,6 @@ function assetLine(outcome: AssetOutcome): string {
   return `${base}${figures ? ` (${figures})` : ""}${warnings}`;
 }
 
-function runParams(options: RunOptions): RunParams {
-  const concurrentDates = Math.max(1, Math.min(options.parallel, options.dates.length));
-  return {
-    initials: options.initials,
-    resultsPrefix: options.resultsPrefix,
-    maxInvalidRows: options.maxInvalidRows,
-    retries: options.retries,
-    downloadConcurrency: 8,
-    thresholds: options.thresholds,
-    memoryBudget: Math.floor(options.memoryBudget / concurrentDates),
-    workers: options.workers,
-    withRows: options.withRows,
-  };
-}
-
 /**
  * The secrets of a run: from the environment, and inside the URLs it was
  * given, whether by flag, variable or profile.
@@ -85,10 +67,10 @@ function runParams(options: RunOptions): RunParams {
  * ```
  */
 export function runSecrets(
-  options: Pick<RunOptions, "endpoint"> & Partial<Pick<RunOptions, "bucket" | "warehouse">>,
+  options: Partial<Pick<RunOptions, "endpoint" | "bucket" | "warehouse">>,
   env: Record<string, string | undefined>,
 ): string[] {
-  return secretsOf({ env, values: [options.endpoint, options.warehouse, options.bucket] });
+  return DEFINITIONS.secrets(options as RunOptions, env);
 }
 
 /**
@@ -116,33 +98,25 @@ export async function runCommand(
     write: progress ? progress.line : io.stderr,
     redact: secrets,
   });
-  const selection = selectAssets(createGraph(ASSETS), options.select);
-  const bucket = await openBucket({
-    bucket: options.bucket,
-    endpoint: options.endpoint,
-    region: options.region,
-    timeoutMs: options.timeoutMs,
-    retry: {
-      retries: options.retries,
-      onRetry: ({ attempt, delayMs, error }) =>
-        log.log("warn", `retry ${attempt}/${options.retries} in ${delayMs} ms: ${error.message}`),
-    },
+  const selection = selectAssets(createGraph(DEFINITIONS.assets), options.select);
+  const assetParams = DEFINITIONS.assetParams(options, {
+    concurrentPartitions: Math.min(options.parallel, options.dates.length),
   });
-  // Opened only when a selected asset needs it; closed with the bucket.
-  const warehouse = selection.some((a) => a.requires?.includes("warehouse"))
-    ? await openConfiguredWarehouse({ ...options, env: io.env }).catch((error) => {
-      bucket.close();
-      throw error;
-    })
-    : undefined;
+  const opened = await DEFINITIONS.openResources(options, {
+    selection,
+    assetParams: options,
+    stateDir: options.cacheDir,
+    env: io.env,
+    log,
+  });
   let result: RunResult;
   try {
-    result = await materialize<Resources, RunParams>({
-      assets: ASSETS,
+    result = await materialize({
+      assets: DEFINITIONS.assets,
       select: options.select,
       partitions: options.dates,
-      resources: { bucket, warehouse },
-      params: runParams(options),
+      resources: opened.resources,
+      params: assetParams,
       state: localState(options.cacheDir),
       command,
       parallel: options.parallel,
@@ -165,8 +139,7 @@ export async function runCommand(
     });
   } finally {
     progress?.done();
-    bucket.close();
-    await warehouse?.close();
+    await opened.close();
   }
   const outcomes = result.partitions;
 

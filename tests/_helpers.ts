@@ -5,6 +5,8 @@
  * @module
  */
 
+import { paramDefaults } from "../materializer/params.ts";
+import { ASSET_PARAMS } from "../assets/params.ts";
 import { main } from "../cli/main.ts";
 import type { CliIO } from "../cli/io.ts";
 import type { AssetContext, RunParams } from "../assets/_define.ts";
@@ -115,17 +117,7 @@ export async function runCli(
 
 /** Run parameters with defaults for tests. */
 export function testParams(overrides: Partial<RunParams> = {}): RunParams {
-  return {
-    initials: "T",
-    resultsPrefix: "results",
-    maxInvalidRows: 0,
-    retries: 0,
-    downloadConcurrency: 4,
-    thresholds: {},
-    memoryBudget: 1 << 30,
-    workers: 0,
-    ...overrides,
-  };
+  return { ...paramDefaults(ASSET_PARAMS, { test: true }), downloadConcurrency: 4, ...overrides };
 }
 
 /**

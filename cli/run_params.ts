@@ -1,0 +1,101 @@
+/**
+ * The params of a run: the runner's own (`RUN_PARAMS`) and the pipeline's
+ * (`DEFINITIONS.params` and `DEFINITIONS.resourceParams`). Flags, profile
+ * keys, their checks and `--help` derive from these.
+ *
+ * @module
+ */
+
+import {
+  customParam,
+  integerParam,
+  type ParamSchema,
+  switchParam,
+  textParam,
+} from "../materializer/params.ts";
+import { DEFINITIONS } from "../assets/definitions.ts";
+import { UsageError } from "./errors.ts";
+
+/** How the runner runs, whatever the pipeline. */
+export const RUN_PARAMS = {
+  cacheDir: textParam({
+    flag: "cache-dir",
+    metavar: "DIR",
+    profile: "cacheDir",
+    default: ".cache",
+    group: "Where",
+    help: "everything the tool keeps: cached assets, run records, locks",
+  }),
+  select: customParam({
+    flag: "select",
+    metavar: "SEL",
+    repeatable: true,
+    profile: "assets",
+    schema: (zod) => zod.array(zod.string()),
+    group: "What",
+    shownDefault: "published_csv",
+    help: "assets to run: name (with its upstreams), +name (same), name+ (also downstream); " +
+      "a,b for several",
+  }),
+  force: switchParam({
+    flag: "force",
+    default: false,
+    group: "What",
+    help: "recompute the selected assets even when up to date",
+  }),
+  parallel: integerParam({
+    flag: "parallel",
+    metavar: "N",
+    profile: "parallel",
+    min: 1,
+    max: 64,
+    default: 2,
+    group: "How",
+    help: "dates at a time",
+  }),
+  failFast: switchParam({
+    flag: "fail-fast",
+    default: false,
+    group: "How",
+    help: "stop starting dates after the first failure",
+  }),
+  wait: switchParam({
+    flag: "wait",
+    default: false,
+    group: "How",
+    help: "wait for another process's lock on a date instead of failing",
+  }),
+  logFormat: customParam({
+    flag: "log-format",
+    metavar: "F",
+    schema: (zod) => zod.enum(["text", "json"]),
+    fromText(text: string, source: string): "text" | "json" {
+      if (text !== "text" && text !== "json") {
+        throw new UsageError(`${source} must be text or json, not ${JSON.stringify(text)}`);
+      }
+      return text;
+    },
+    default: "text" as "text" | "json",
+    group: "How",
+    help: "text or json, one event per line on stderr",
+  }),
+  quiet: switchParam({
+    flag: "quiet",
+    default: false,
+    group: "How",
+    help: "only errors on stderr",
+  }),
+  report: textParam({
+    flag: "report",
+    metavar: "FILE",
+    group: "How",
+    help: "after the run, write the HTML report of its dates (see report --help)",
+  }),
+} satisfies ParamSchema;
+
+/** Every param a run reads, by the name the code uses. */
+export const ALL_PARAMS = {
+  ...RUN_PARAMS,
+  ...DEFINITIONS.params,
+  ...DEFINITIONS.resourceParams,
+};
