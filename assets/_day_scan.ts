@@ -122,7 +122,12 @@ async function sampleRows(object: RawObject): Promise<RowSample> {
   try {
     const buffer = new Uint8Array(256 * 1024);
     const n = (await file.read(buffer)) ?? 0;
-    const id = resolveColumns(object.key, object.header).id;
+    let id: number;
+    try {
+      id = resolveColumns(object.key, object.header).id;
+    } catch {
+      return guess; // the scan reports the header
+    }
     let lines = 0, sampled = 0, sampledWords = 0;
     const uuid = new Uint32Array(4);
     let field = 0, fieldStart = 0, idStart = 0, idLength = -1, quoted = false;
