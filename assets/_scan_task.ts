@@ -173,7 +173,7 @@ export async function runScanTask(
   };
   const hoursOut = await Appender.open(result.hoursFile);
   const campaignsOut = await Appender.open(result.campaignsFile);
-  const spillOut: (Appender | null)[] = new Array(task.partitions).fill(null);
+  const spillOut: (Deno.FsFile | null)[] = new Array(task.partitions).fill(null);
   const partitions = new KeyPartitions(task.partitions);
   const pending: Uint8Array[][] = [];
   try {
@@ -202,14 +202,19 @@ export async function runScanTask(
         await hoursOut.write(hours);
         await campaignsOut.write(campaigns);
       }
-      if (task.spill && partitions.words >= SPILL_WORDS) await spill();
+      if (task.spill && partitions.words >= SPILL_WORDS) spill();
     };
-    const spill = async () => {
+    // Synchronous, like the reads in `_day_scan.ts`: one small write per
+    // partition, where waiting for the runtime's thread pool cost more than
+    // the write on a busy machine.
+    const spill = () => {
       const records = partitions.take();
       for (let p = 0; p < records.length; p++) {
         if (records[p].length === 0) continue;
-        spillOut[p] ??= await Appender.open(`${base}.p${p}`);
-        await spillOut[p]!.write(asBytes(records[p]));
+        spillOut[p] ??= Deno.openSync(`${base}.p${p}`, { write: true, create: true, append: true });
+        const bytes = asBytes(records[p]);
+        let written = 0;
+        while (written < bytes.length) written += spillOut[p]!.writeSync(bytes.subarray(written));
       }
     };
     let read = 0;
@@ -222,7 +227,7 @@ export async function runScanTask(
     const summary = scan.finish();
     await drain();
     if (task.spill) {
-      await spill();
+      spill();
       result.spilled = spillOut.map((_, p) => (spillOut[p] ? `${base}.p${p}` : ""));
     } else {
       result.records = partitions.take();
