@@ -13,8 +13,11 @@
  * @module
  */
 
-/** The length word of an id kept as a packed lowercase UUID. */
-export const UUID_KEY = 0x8000_0000;
+/**
+ * The length word of an id kept as a packed lowercase UUID: no raw id is
+ * that long (4 GiB), so it never stands for a length.
+ */
+export const UUID_KEY = 0xffff_ffff;
 
 /** Bytes of a packed UUID. */
 export const UUID_BYTES = 16;

@@ -333,6 +333,10 @@ export function createImpressionScan(
     if (is === ie) {
       return invalid(record, idColumn, "missing IMPRESSION_ID", "");
     }
+    if (ie - is >= UUID_KEY) {
+      // Its length would read as a packed UUID's (see id_key.ts).
+      return invalid(record, idColumn, "IMPRESSION_ID is 4 GiB or longer", "");
+    }
     // IMPRESSION_DATETIME, trimmed.
     let ds = starts[datetimeColumn], de = ends[datetimeColumn];
     while (ds < de && isBlank(buf[ds])) ds++;
