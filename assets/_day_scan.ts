@@ -8,7 +8,7 @@
  *    parsed whole).
  * 2. Parse: tasks run in Deno workers (or inline with `workers: 0`), each
  *    writing its rows' hours and campaigns to scratch files and splitting
- *    key hashes into partitions, kept in memory or, when the day's keys
+ *    key records (hash and id bytes) into partitions, kept in memory or, when the day's keys
  *    would not fit the budget, spilled to scratch files. Objects may be
  *    added one at a time as they arrive (while others still download);
  *    their tasks start at once.
@@ -21,7 +21,8 @@
  */
 
 import { createDedupeTable, dedupePartition, type RecordRun } from "../engine/dedupe.ts";
-import { RECORD_WORDS } from "../engine/key_partitions.ts";
+import { recordWords } from "../engine/key_partitions.ts";
+import { packUuid, UUID_KEY } from "../engine/id_key.ts";
 import { type DayStats, dayStats, type ObjectRows } from "../engine/impression_day.ts";
 import { resolveColumns } from "../engine/columns.ts";
 import { ImpressionDataError, type InvalidRow } from "../engine/scan_impressions.ts";
@@ -93,29 +94,69 @@ export interface DayScan {
 }
 
 /**
- * Bytes of memory per row in memory mode: a key record, plus half again for
- * buffers that grow by doubling.
+ * Memory per byte of key records in memory mode: half again for buffers that
+ * grow by doubling.
  */
-const BYTES_PER_ROW_IN_MEMORY = RECORD_WORDS * 4 * 1.5;
+const MEMORY_PER_RECORD_BYTE = 1.5;
 /** Below this many bytes a day is parsed on the calling thread. */
 const SMALL_DAY_BYTES = 4 * 1024 * 1024;
 
 /** The smallest row size assumed when estimating rows from bytes. */
 const MIN_ROW_BYTES = 24;
+/** The id length assumed when there is nothing to measure. */
+const DEFAULT_ID_BYTES = 40;
+
+/** What the start of an object says about its rows. */
+interface RowSample {
+  /** Bytes per row (a third less than measured, for safety). */
+  rowBytes: number;
+  /** Bytes of a row's key record (hashes, row, id; see `key_partitions.ts`). */
+  recordBytes: number;
+}
 
 /**
- * Bytes per row, measured on the first 256 KiB of a plain object (a third
- * less, for safety); 60 when there is nothing to measure.
+ * Bytes per row and per key record, measured on the first 256 KiB of a
+ * plain object; 60 and a 40-byte id when there is nothing to measure.
  */
-async function bytesPerRow(object: RawObject): Promise<number> {
-  if (object.gzip || object.size === 0) return 60;
+async function sampleRows(object: RawObject): Promise<RowSample> {
+  const guess = { rowBytes: 60, recordBytes: recordWords(DEFAULT_ID_BYTES) * 4 };
+  if (object.gzip || object.size === 0 || object.header.length === 0) return guess;
   const file = await Deno.open(object.path);
   try {
     const buffer = new Uint8Array(256 * 1024);
     const n = (await file.read(buffer)) ?? 0;
-    let lines = 0;
-    for (let i = 0; i < n; i++) if (buffer[i] === 0x0a) lines++;
-    return lines < 16 ? 60 : Math.max(MIN_ROW_BYTES, (n / lines) * 0.66);
+    let id: number;
+    try {
+      id = resolveColumns(object.key, object.header).id;
+    } catch {
+      return guess; // the scan reports the header
+    }
+    let lines = 0, sampled = 0, sampledWords = 0;
+    const uuid = new Uint32Array(4);
+    let field = 0, fieldStart = 0, idStart = 0, idLength = -1, quoted = false;
+    for (let i = 0; i < n; i++) {
+      const b = buffer[i];
+      if (b === 0x22) quoted = true;
+      else if (b === 0x2c || b === 0x0a) {
+        if (field === id) idStart = fieldStart, idLength = i - fieldStart;
+        field++;
+        fieldStart = i + 1;
+      }
+      if (b !== 0x0a) continue;
+      // The header is line 0; lines with a quote are not measured.
+      if (lines > 0 && !quoted && idLength >= 0) {
+        sampled++;
+        const packed = packUuid(buffer, idStart, idStart + idLength, uuid, 0);
+        sampledWords += recordWords(packed ? UUID_KEY : idLength);
+      }
+      lines++;
+      field = 0, fieldStart = i + 1, idLength = -1, quoted = false;
+    }
+    if (lines < 16) return guess;
+    return {
+      rowBytes: Math.max(MIN_ROW_BYTES, (n / lines) * 0.66),
+      recordBytes: sampled === 0 ? guess.recordBytes : (sampledWords / sampled) * 4,
+    };
   } finally {
     file.close();
   }
@@ -227,16 +268,15 @@ export class DayScanner {
   /** Spill or not, and how many partitions, from the day's estimated rows. */
   async #planLayout(first: RawObject): Promise<Layout> {
     const budget = this.#options.memoryBudget;
-    const estimatedRows = this.#totalBytes / (await bytesPerRow(first));
+    const sample = await sampleRows(first);
+    const estimatedRows = this.#totalBytes / sample.rowBytes;
+    const recordBytes = estimatedRows * sample.recordBytes;
     // The rest of the budget: the kept flags and hours (2 bytes a row), the
     // parsers' buffers and the runtime itself.
-    const spill = estimatedRows * BYTES_PER_ROW_IN_MEMORY > budget * 0.6;
+    const spill = recordBytes * MEMORY_PER_RECORD_BYTE > budget * 0.6;
     // Spilled partitions are read back one at a time: size each at ~1/8 of the budget.
     const partitions = spill
-      ? Math.min(
-        4096,
-        Math.max(256, nextPowerOfTwo((estimatedRows * RECORD_WORDS * 4 * 8) / budget)),
-      )
+      ? Math.min(4096, Math.max(256, nextPowerOfTwo((recordBytes * 8) / budget)))
       // In memory: about 8,192 keys a partition, so each table stays in cache.
       : Math.min(4096, Math.max(256, nextPowerOfTwo(estimatedRows / 8192)));
     return { partitions, spill };
@@ -410,7 +450,7 @@ export class DayScanner {
     for (let p = 0; p < partitions; p++) {
       const runs: RecordRun[] = [];
       for (const [i, result] of results.entries()) {
-        const records = spill ? await readRecords(result.spilled[p] ?? "") : result.records[p];
+        const records = spill ? readRecords(result.spilled[p] ?? "") : result.records[p];
         if (records.length > 0) runs.push({ records, rowOffset: rowOffset[i] });
         if (!spill) result.records[p] = new Uint32Array(0); // release as we go
       }
@@ -461,9 +501,14 @@ export class DayScanner {
   }
 }
 
-async function readRecords(path: string): Promise<Uint32Array> {
+/**
+ * A spilled partition file's records. Read synchronously: there are
+ * partitions × tasks of them, and each asynchronous read waits its turn in
+ * the runtime's thread pool, which on a busy machine cost more than the read.
+ */
+function readRecords(path: string): Uint32Array {
   if (path === "") return new Uint32Array(0);
-  const bytes = await Deno.readFile(path);
+  const bytes = Deno.readFileSync(path);
   return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 

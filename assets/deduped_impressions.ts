@@ -73,7 +73,7 @@ export const dedupedImpressions = defineAsset({
   name: "deduped_impressions",
   description: "rows of all the day's files, validated, duplicates (id + instant) removed",
   deps: { raw: rawPartition },
-  codeVersion: "1",
+  codeVersion: "2", // 2: ids compared by value and in full, not by hash alone
   params: (ctx) => ({ maxInvalidRows: ctx.params.maxInvalidRows }),
   io: {
     write(value: DedupedImpressions, out) {

@@ -7,18 +7,28 @@
  * partition, small enough to stay in the CPU cache. No JS `Set` or `Map` is
  * used: those cap at 2^24 entries and cost about 107 bytes a key.
  *
+ * Two rows are one key only when their hashes match and their ids are the
+ * same bytes, compared in full; the hash only finds the candidates, so
+ * crafted ids whose hashes collide are never merged. Equal ids with equal
+ * hashes have equal instants (see `hash128.ts`), so the instant itself need
+ * not be kept.
+ *
  * @module
  */
 
-import { RECORD_WORDS } from "./key_partitions.ts";
+import { idWords } from "./id_key.ts";
+import { RECORD_HEADER_WORDS } from "./key_partitions.ts";
 
 /** A run of one partition's records, in row order. */
 export interface RecordRun {
-  /** Records: four hash lanes and a row number each. */
+  /** Records: hash lanes, row number, id length and id words each. */
   records: Uint32Array;
   /** Added to each record's row number to get the day's row number. */
   rowOffset: number;
 }
+
+/** Words per table slot: four hash lanes, the run (plus one; 0 is empty) and the record's offset. */
+const SLOT_WORDS = 6;
 
 /**
  * A reusable table for {@linkcode dedupePartition}.
@@ -28,13 +38,24 @@ export interface RecordRun {
  * import { createDedupeTable, dedupePartition } from "./dedupe.ts";
  * const table = createDedupeTable();
  * const kept = new Uint8Array(2);
- * const records = new Uint32Array([1, 2, 3, 4, 0, 1, 2, 3, 4, 1]);
+ * // Two records of the id "ab" (2 bytes, one word): same hash, same bytes.
+ * const records = new Uint32Array([1, 2, 3, 4, 0, 2, 0x6261, 1, 2, 3, 4, 1, 2, 0x6261]);
  * dedupePartition([{ records, rowOffset: 0 }], kept, table); // 1 duplicate
  * // kept is [1, 0]
  * ```
  */
-export function createDedupeTable(): { lanes: Uint32Array } {
-  return { lanes: new Uint32Array(0) };
+export function createDedupeTable(): { slots: Uint32Array } {
+  return { slots: new Uint32Array(0) };
+}
+
+/** Whether the ids of the records at `a` in `x` and `b` in `y` are the same bytes. */
+function sameId(x: Uint32Array, a: number, y: Uint32Array, b: number): boolean {
+  const length = x[a + 5];
+  if (y[b + 5] !== length) return false;
+  const words = idWords(length);
+  a += RECORD_HEADER_WORDS, b += RECORD_HEADER_WORDS;
+  for (let i = 0; i < words; i++) if (x[a + i] !== y[b + i]) return false;
+  return true;
 }
 
 /**
@@ -44,34 +65,44 @@ export function createDedupeTable(): { lanes: Uint32Array } {
 export function dedupePartition(
   runs: readonly RecordRun[],
   kept: Uint8Array,
-  table: { lanes: Uint32Array },
+  table: { slots: Uint32Array },
 ): number {
   let count = 0;
-  for (const run of runs) count += run.records.length / RECORD_WORDS;
+  for (const { records } of runs) {
+    for (let i = 0; i < records.length; i += RECORD_HEADER_WORDS + idWords(records[i + 5])) {
+      count++;
+    }
+  }
   if (count === 0) return 0;
-  let slots = 16;
-  while (slots < count * 2) slots *= 2;
-  if (table.lanes.length < slots * 4) table.lanes = new Uint32Array(slots * 4);
-  const lanes = table.lanes;
-  lanes.fill(0, 0, slots * 4);
-  const mask = slots - 1;
+  let size = 16;
+  while (size < count * 2) size *= 2;
+  if (table.slots.length < size * SLOT_WORDS) table.slots = new Uint32Array(size * SLOT_WORDS);
+  const slots = table.slots;
+  slots.fill(0, 0, size * SLOT_WORDS);
+  const mask = size - 1;
   let duplicates = 0;
-  for (const { records, rowOffset } of runs) {
-    for (let i = 0; i < records.length; i += RECORD_WORDS) {
+  for (let run = 0; run < runs.length; run++) {
+    const { records, rowOffset } = runs[run];
+    for (let i = 0; i < records.length; i += RECORD_HEADER_WORDS + idWords(records[i + 5])) {
       const a = records[i], b = records[i + 1], c = records[i + 2], d = records[i + 3];
       let slot = b & mask;
       while (true) {
-        const at = slot * 4;
-        const sa = lanes[at], sb = lanes[at + 1], sc = lanes[at + 2], sd = lanes[at + 3];
-        if ((sa | sb | sc | sd) === 0) {
-          lanes[at] = a;
-          lanes[at + 1] = b;
-          lanes[at + 2] = c;
-          lanes[at + 3] = d;
+        const at = slot * SLOT_WORDS;
+        const owner = slots[at + 4];
+        if (owner === 0) {
+          slots[at] = a;
+          slots[at + 1] = b;
+          slots[at + 2] = c;
+          slots[at + 3] = d;
+          slots[at + 4] = run + 1;
+          slots[at + 5] = i;
           kept[rowOffset + records[i + 4]] = 1;
           break;
         }
-        if (sa === a && sb === b && sc === c && sd === d) {
+        if (
+          slots[at] === a && slots[at + 1] === b && slots[at + 2] === c && slots[at + 3] === d &&
+          sameId(runs[owner - 1].records, slots[at + 5], records, i)
+        ) {
           duplicates++;
           break;
         }

@@ -73,6 +73,10 @@ export function dedupeDay(
   const hashes = new Uint32Array(rows * 4);
   const hours = new Int8Array(rows);
   const campaigns = new Uint32Array(rows);
+  const keys = new Uint32Array(scans.reduce((n, scan) => n + scan.keys.length, 0));
+  const keyStarts = new Uint32Array(rows + 1);
+  const keyLengths = new Uint32Array(rows);
+  let keyWords = 0;
   const campaignIds: string[] = [];
   const campaignIndex = new Map<string, number>();
   const objects: ObjectRows[] = [];
@@ -90,6 +94,10 @@ export function dedupeDay(
     });
     hashes.set(scan.hashes, offset * 4);
     hours.set(scan.hours, offset);
+    keys.set(scan.keys, keyWords);
+    for (let r = 0; r <= scan.rows; r++) keyStarts[offset + r] = keyWords + scan.keyStarts[r];
+    keyLengths.set(scan.keyLengths, offset);
+    keyWords += scan.keys.length;
     for (let r = 0; r < scan.rows; r++) {
       campaigns[offset + r] = remap[scan.campaigns[r]];
     }
@@ -97,7 +105,10 @@ export function dedupeDay(
     offset += scan.rows;
   }
   const partitions = new KeyPartitions(256);
-  partitions.add({ firstRow: 0, rows, hashes, hours, campaigns }, 0);
+  partitions.add(
+    { firstRow: 0, rows, hashes, hours, campaigns, keys, keyStarts, keyLengths },
+    0,
+  );
   const kept = new Uint8Array(rows);
   const table = createDedupeTable();
   let duplicates = 0;

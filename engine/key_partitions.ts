@@ -3,16 +3,24 @@
  * can be deduplicated in a table small enough for the CPU cache, or spilled
  * to disk and deduplicated one at a time when memory is short.
  *
- * A record is five 32-bit words: the four hash lanes and the row number.
- * Within a partition, records keep row order.
+ * A record is 32-bit words: the four hash lanes, the row number, the id's
+ * byte length, then the id's bytes zero-padded to whole words, so that
+ * deduplication can compare the keys themselves when hashes match. Within a
+ * partition, records keep row order.
  *
  * @module
  */
 
+import { idWords } from "./id_key.ts";
 import { INVALID_ROW, type RowBlock } from "./scan_impressions.ts";
 
-/** 32-bit words per record: four hash lanes and a row number. */
-export const RECORD_WORDS = 5;
+/** 32-bit words of a record before the id: four hash lanes, row, id length word. */
+export const RECORD_HEADER_WORDS = 6;
+
+/** 32-bit words of the record of an id with length word `lengthWord`. */
+export function recordWords(lengthWord: number): number {
+  return RECORD_HEADER_WORDS + idWords(lengthWord);
+}
 
 /** Partition of a hash: its top `bits` bits of the first lane. */
 export function partitionOf(h0: number, bits: number): number {
@@ -58,15 +66,17 @@ export class KeyPartitions {
 
   /** Adds the valid rows of a block; `rowBase` is added to its row numbers. */
   add(block: RowBlock, rowBase: number): void {
-    const { hashes, hours, rows } = block;
+    const { hashes, hours, rows, keys, keyStarts, keyLengths } = block;
     const bits = this.#bits;
-    // Count first so every buffer grows at most once per block.
+    // Count words first so every buffer grows at most once per block.
     const counts = this.#counts.fill(0);
     for (let r = 0; r < rows; r++) {
-      if (hours[r] !== INVALID_ROW) counts[partitionOf(hashes[r * 4], bits)]++;
+      if (hours[r] === INVALID_ROW) continue;
+      counts[partitionOf(hashes[r * 4], bits)] += RECORD_HEADER_WORDS + keyStarts[r + 1] -
+        keyStarts[r];
     }
     for (let p = 0; p < this.count; p++) {
-      const need = this.#lengths[p] + counts[p] * RECORD_WORDS;
+      const need = this.#lengths[p] + counts[p];
       if (need > this.#buffers[p].length) {
         const grown = new Uint32Array(Math.max(need, this.#buffers[p].length * 2, 1024));
         grown.set(this.#buffers[p].subarray(0, this.#lengths[p]));
@@ -85,7 +95,18 @@ export class KeyPartitions {
       buffer[at++] = hashes[h + 2];
       buffer[at++] = hashes[h + 3];
       buffer[at++] = base + r;
-      this.#lengths[p] = at;
+      buffer[at++] = keyLengths[r];
+      const k = keyStarts[r], words = keyStarts[r + 1] - k;
+      if (words === 4) {
+        // A packed UUID, the usual case.
+        buffer[at] = keys[k];
+        buffer[at + 1] = keys[k + 1];
+        buffer[at + 2] = keys[k + 2];
+        buffer[at + 3] = keys[k + 3];
+      } else if (words < 16) {
+        for (let i = 0; i < words; i++) buffer[at + i] = keys[k + i];
+      } else buffer.set(keys.subarray(k, k + words), at);
+      this.#lengths[p] = at + words;
     }
   }
 

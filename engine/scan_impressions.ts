@@ -1,7 +1,9 @@
 /**
- * Scans one raw impressions file into compact per-row columns: a 128-bit key
- * hash, the UTC hour within the partition date, and a campaign index. Only
- * the three required columns are decoded; every other byte is skipped.
+ * Scans one raw impressions file into compact per-row columns: the key (the
+ * `IMPRESSION_ID` as a value: unquoted, `""` undone, trimmed) and its 128-bit
+ * hash with the instant, the UTC hour within the partition date, and a
+ * campaign index. Only the three required columns are decoded; every other
+ * byte is skipped.
  *
  * @module
  */
@@ -12,12 +14,14 @@ import {
   createCsvScanner,
   type CsvRecord,
   CsvSyntaxError,
+  FIELD_ESCAPED,
   fieldLine,
   fieldText,
   UnterminatedQuoteError,
 } from "./csv_reader.ts";
 import { type Instant, parseDatetime, SECONDS_PER_DAY } from "./datetime.ts";
-import { hashKey } from "./hash128.ts";
+import { hashWords } from "./hash128.ts";
+import { packUuid, UUID_BYTES, UUID_KEY } from "./id_key.ts";
 import { escapeText } from "./escape_text.ts";
 
 /** `hours` value of a row whose instant is on another UTC date. */
@@ -73,6 +77,12 @@ export interface RowBlock {
   hours: Int8Array;
   /** Index into the scan's `campaignIds` per row. */
   campaigns: Uint32Array;
+  /** The rows' `IMPRESSION_ID` values as key words (see `id_key.ts`), each from a word boundary. */
+  keys: Uint32Array;
+  /** Word offset in `keys` where each row's id starts; `rows + 1` entries. */
+  keyStarts: Uint32Array;
+  /** Length word of each row's id (see `id_key.ts`; 0 for an invalid row). */
+  keyLengths: Uint32Array;
 }
 
 /** What a whole scan saw. */
@@ -101,6 +111,12 @@ export interface ObjectScan extends ScanSummary {
   hours: Int8Array;
   /** Index into `campaignIds` per row. */
   campaigns: Uint32Array;
+  /** The rows' `IMPRESSION_ID` values, as in {@linkcode RowBlock.keys}. */
+  keys: Uint32Array;
+  /** Word offset in `keys` of each row's id; `rows + 1` entries. */
+  keyStarts: Uint32Array;
+  /** Length word of each row's id (see `id_key.ts`). */
+  keyLengths: Uint32Array;
 }
 
 /** Column positions given to a scan that starts after the header. */
@@ -138,6 +154,8 @@ export interface ScanOptions {
 export function epochDay(date: string): number {
   return Math.floor(Date.parse(`${date}T00:00:00Z`) / 1000 / SECONDS_PER_DAY);
 }
+
+const QUOTE = 0x22;
 
 function isBlank(b: number): boolean {
   return b === 0x20 || b === 0x09;
@@ -184,6 +202,12 @@ export function createImpressionScan(
   const hashes = new Uint32Array(capacity * 4);
   const hours = new Int8Array(capacity);
   const campaigns = new Uint32Array(capacity);
+  // The block's ids, each from a word boundary and zero-padded to a whole
+  // word, so that key records copy and compare them a word at a time.
+  let keys = new Uint32Array(capacity * 12);
+  let keyBytes = new Uint8Array(keys.buffer);
+  const keyStarts = new Uint32Array(capacity + 1);
+  const keyLengths = new Uint32Array(capacity);
   const campaignIds: string[] = [];
   const byText = new Map<string, number>();
   const byNumber = new Map<number, number>();
@@ -205,8 +229,49 @@ export function createImpressionScan(
       hashes: hashes.subarray(0, filled * 4),
       hours: hours.subarray(0, filled),
       campaigns: campaigns.subarray(0, filled),
+      keys: keys.subarray(0, keyStarts[filled]),
+      keyStarts: keyStarts.subarray(0, filled + 1),
+      keyLengths: keyLengths.subarray(0, filled),
     });
     filled = 0;
+  }
+
+  /**
+   * Writes the id in `buf[from:to]` (trimmed field content) into the block's
+   * keys as its value: `""` becomes `"` in a field written with escapes; a
+   * lowercase UUID is packed (see `id_key.ts`). Returns its length word.
+   */
+  function putKey(buf: Uint8Array, from: number, to: number, escaped: boolean): number {
+    const word = keyStarts[filled];
+    if (((word + 4) << 2) + (to - from) > keyBytes.length) {
+      const grown = new Uint32Array(Math.max(keys.length * 2, word + ((to - from) >> 2) + 8));
+      grown.set(keys.subarray(0, word));
+      keys = grown;
+      keyBytes = new Uint8Array(grown.buffer);
+    }
+    if (!escaped && packUuid(buf, from, to, keys, word)) {
+      keyLengths[filled] = UUID_KEY;
+      keyStarts[filled + 1] = word + UUID_BYTES / 4;
+      return UUID_KEY;
+    }
+    const at = word << 2;
+    let end = at;
+    if (escaped) {
+      for (let i = from; i < to; i++) {
+        keyBytes[end++] = buf[i];
+        if (buf[i] === QUOTE && i + 1 < to && buf[i + 1] === QUOTE) i++;
+      }
+    } else if (to - from <= 64) {
+      for (let i = from; i < to; i++) keyBytes[end++] = buf[i];
+    } else {
+      keyBytes.set(buf.subarray(from, to), at);
+      end += to - from;
+    }
+    const length = end - at;
+    while ((end & 3) !== 0) keyBytes[end++] = 0;
+    keyLengths[filled] = length;
+    keyStarts[filled + 1] = end >> 2;
+    return length;
   }
 
   function campaignIndex(id: string): number {
@@ -241,6 +306,8 @@ export function createImpressionScan(
     hours[filled] = INVALID_ROW;
     hashes.fill(0, filled * 4, filled * 4 + 4);
     campaigns[filled] = 0;
+    keyLengths[filled] = 0;
+    keyStarts[filled + 1] = keyStarts[filled];
     rows++;
     if (++filled === capacity) flush();
   }
@@ -274,6 +341,10 @@ export function createImpressionScan(
     while (ie > is && isBlank(buf[ie - 1])) ie--;
     if (is === ie) {
       return invalid(record, idColumn, "missing IMPRESSION_ID", "");
+    }
+    if (ie - is >= UUID_KEY) {
+      // Its length would read as a packed UUID's (see id_key.ts).
+      return invalid(record, idColumn, "IMPRESSION_ID is 4 GiB or longer", "");
     }
     // IMPRESSION_DATETIME, trimmed.
     let ds = starts[datetimeColumn], de = ends[datetimeColumn];
@@ -321,7 +392,11 @@ export function createImpressionScan(
       }
       campaign = campaignIndex(parsed.id);
     }
-    hashKey(buf, is, ie, instant.seconds, instant.nanos, hashes, filled * 4);
+    // The key is the id's value: its bytes after unquoting and trimming.
+    const keyAt = keyStarts[filled];
+    const lengthWord = putKey(buf, is, ie, (record.flags[idColumn] & FIELD_ESCAPED) !== 0);
+    const keyLength = lengthWord === UUID_KEY ? UUID_BYTES : lengthWord;
+    hashWords(keys, keyAt, keyLength, instant.seconds, instant.nanos, hashes, filled * 4);
     const offset = instant.seconds - dayStart;
     hours[filled] = offset >= 0 && offset < SECONDS_PER_DAY
       ? Math.floor(offset / 3600)
@@ -414,6 +489,9 @@ export async function scanImpressions(
         hashes: b.hashes.slice(),
         hours: b.hours.slice(),
         campaigns: b.campaigns.slice(),
+        keys: b.keys.slice(),
+        keyStarts: b.keyStarts.slice(),
+        keyLengths: b.keyLengths.slice(),
       }),
   });
   for await (const chunk of chunks) scan.push(chunk);
@@ -421,10 +499,20 @@ export async function scanImpressions(
   const hashes = new Uint32Array(summary.rows * 4);
   const hours = new Int8Array(summary.rows);
   const campaigns = new Uint32Array(summary.rows);
+  const keys = new Uint32Array(blocks.reduce((n, b) => n + b.keys.length, 0));
+  const keyStarts = new Uint32Array(summary.rows + 1);
+  const keyLengths = new Uint32Array(summary.rows);
+  let keyWords = 0;
   for (const block of blocks) {
     hashes.set(block.hashes, block.firstRow * 4);
     hours.set(block.hours, block.firstRow);
     campaigns.set(block.campaigns, block.firstRow);
+    keys.set(block.keys, keyWords);
+    for (let r = 0; r <= block.rows; r++) {
+      keyStarts[block.firstRow + r] = keyWords + block.keyStarts[r];
+    }
+    keyLengths.set(block.keyLengths, block.firstRow);
+    keyWords += block.keys.length;
   }
-  return { ...summary, hashes, hours, campaigns };
+  return { ...summary, hashes, hours, campaigns, keys, keyStarts, keyLengths };
 }
