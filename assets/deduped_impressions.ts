@@ -7,7 +7,7 @@
  * (4 bytes) and whether it was kept (1 byte), beside the raw files already
  * in `raw_partition`'s entry, so downstream assets can still read every
  * column of the kept rows. Parsing uses both cores and stays within the
- * memory budget (see `_day_scan.ts`); it starts on each raw object as soon
+ * memory budget (see `engine/day_scan.ts`); it starts on each raw object as soon
  * as `raw_partition` has it, while the others still download.
  *
  * @module
@@ -17,11 +17,11 @@ import type { DayStats, ObjectRows } from "../engine/impression_day.ts";
 import { formatInvalidRow, type InvalidRow } from "../engine/scan_impressions.ts";
 import { type AssetContext, defineAsset } from "./_define.ts";
 import type { ObjectInfo } from "../resources/storage.ts";
-import { DayScanner } from "./_day_scan.ts";
+import { DayScanner } from "../engine/day_scan.ts";
 import { duplicateShare } from "./figures.ts";
 import { type RawObject, type RawObjectReady, rawPartition } from "./raw_partition.ts";
 
-export { TooManyInvalidRowsError } from "./_day_scan.ts";
+export { TooManyInvalidRowsError } from "../engine/day_scan.ts";
 
 /** The value of `deduped_impressions`. */
 export interface DedupedImpressions {

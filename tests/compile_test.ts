@@ -16,7 +16,7 @@ const build = await new Deno.Command("deno", {
     "compile",
     ...taskPermissionFlags("compile"),
     "--include",
-    `${REPO}/assets/_scan_worker.ts`,
+    `${REPO}/engine/scan_worker.ts`,
     "--output",
     binary,
     `${REPO}/main.ts`,

@@ -14,7 +14,7 @@ import { packUuid } from "../engine/id_key.ts";
 import { dedupeDay } from "../engine/impression_day.ts";
 import { scanImpressions } from "../engine/scan_impressions.ts";
 import { countCampaignHours, formatCountsCsv } from "../engine/hourly_counts.ts";
-import { scanDay } from "../assets/_day_scan.ts";
+import { scanDay } from "../engine/day_scan.ts";
 import { createEntryWriter } from "../materializer/cache.ts";
 import { collidingIds } from "./_collisions.ts";
 import { runCli, withTempDir, writeObjects } from "./_helpers.ts";

@@ -10,7 +10,7 @@ import { countCampaignHours, formatCountsCsv } from "../engine/hourly_counts.ts"
 import { scanImpressions } from "../engine/scan_impressions.ts";
 import { writeSyntheticDay } from "../scripts/synthetic_day.ts";
 import { runCli, withTempDir } from "./_helpers.ts";
-import { scanDay } from "../assets/_day_scan.ts";
+import { scanDay } from "../engine/day_scan.ts";
 import { createEntryWriter } from "../materializer/cache.ts";
 
 const DATE = "2021-01-30";

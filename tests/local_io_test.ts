@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { rawPartition } from "../assets/raw_partition.ts";
-import { runScanTask } from "../assets/_scan_task.ts";
+import { runScanTask } from "../engine/scan_task.ts";
 import { LocalIoError } from "../resources/local_io.ts";
 import { openS3Bucket } from "../resources/s3_bucket.ts";
 import { startFaultProxy } from "./_fault_proxy.ts";

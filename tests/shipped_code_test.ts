@@ -29,7 +29,7 @@ async function shippedModules(entry: string): Promise<string[]> {
 Deno.test("no shipped module and no task names a test-only pause variable", async () => {
   const modules = [
     ...await shippedModules("main.ts"),
-    ...await shippedModules("assets/_scan_worker.ts"),
+    ...await shippedModules("engine/scan_worker.ts"),
   ];
   assert.ok(modules.some((path) => path.endsWith("/cli/run_command.ts")), "graph not read");
   for (const path of modules) {

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { scanDay } from "../assets/_day_scan.ts";
+import { scanDay } from "../engine/day_scan.ts";
 import { countCampaignHours, formatCountsCsv } from "../engine/hourly_counts.ts";
 import { createEntryWriter } from "../materializer/cache.ts";
 import {

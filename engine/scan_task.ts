@@ -1,6 +1,6 @@
 /**
  * One unit of parsing work: an object, or a byte range of one starting at a
- * line. It runs in a worker (see `_scan_worker.ts`) or inline, reads the
+ * line. It runs in a worker (see `scan_worker.ts`) or inline, reads the
  * cached file, scans it with the engine, writes the rows' hours and
  * campaigns to scratch files, and keeps the key records per hash
  * partition, in memory or spilled to scratch files.
@@ -8,14 +8,14 @@
  * @module
  */
 
-import { KeyPartitions } from "../engine/key_partitions.ts";
+import { KeyPartitions } from "./key_partitions.ts";
 import {
   createImpressionScan,
   ImpressionDataError,
   type InvalidRow,
   type KnownColumns,
-} from "../engine/scan_impressions.ts";
-import { HeaderError } from "../engine/columns.ts";
+} from "./scan_impressions.ts";
+import { HeaderError } from "./columns.ts";
 import { gunzip, GzipError } from "../resources/gunzip.ts";
 import {
   isOsError,
@@ -172,7 +172,7 @@ function asBytes(view: ArrayBufferView): Uint8Array {
  *
  * @example
  * ```ts
- * import { runScanTask, type ScanTask } from "./_scan_task.ts";
+ * import { runScanTask, type ScanTask } from "./scan_task.ts";
  * declare const task: ScanTask;
  * const result = await runScanTask(task, (bytes, rows) => console.log(bytes, rows));
  * const failed = result.error !== undefined;
@@ -235,7 +235,7 @@ export async function runScanTask(
       }
       if (task.spill && partitions.words >= SPILL_WORDS) spill();
     };
-    // Synchronous, like the reads in `_day_scan.ts`: one small write per
+    // Synchronous, like the reads in `day_scan.ts`: one small write per
     // partition, where waiting for the runtime's thread pool cost more than
     // the write on a busy machine.
     const spill = () => {

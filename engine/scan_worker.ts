@@ -1,5 +1,5 @@
 /**
- * Worker entry: runs scan tasks sent by `_day_scan.ts` and posts results
+ * Worker entry: runs scan tasks sent by `day_scan.ts` and posts results
  * back, transferring the record buffers.
  *
  * @module
@@ -7,7 +7,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { runScanTask, type ScanTask } from "./_scan_task.ts";
+import { runScanTask, type ScanTask } from "./scan_task.ts";
 
 self.onmessage = async (event: MessageEvent<ScanTask>) => {
   const task = event.data;

@@ -20,21 +20,46 @@
  * @module
  */
 
-import { createDedupeTable, dedupePartition, type RecordRun } from "../engine/dedupe.ts";
-import { recordWords } from "../engine/key_partitions.ts";
-import { packUuid, UUID_KEY } from "../engine/id_key.ts";
-import { type DayStats, dayStats, type ObjectRows } from "../engine/impression_day.ts";
-import { resolveColumns } from "../engine/columns.ts";
-import { ImpressionDataError, type InvalidRow } from "../engine/scan_impressions.ts";
-import type { EntryWriter } from "../materializer/cache.ts";
-import { ScanPool } from "./_scan_pool.ts";
-import type { ScanTask, ScanTaskResult } from "./_scan_task.ts";
-import type { RawObject } from "./raw_partition.ts";
+import { createDedupeTable, dedupePartition, type RecordRun } from "./dedupe.ts";
+import { recordWords } from "./key_partitions.ts";
+import { packUuid, UUID_KEY } from "./id_key.ts";
+import { type DayStats, dayStats, type ObjectRows } from "./impression_day.ts";
+import { resolveColumns } from "./columns.ts";
+import { ImpressionDataError, type InvalidRow } from "./scan_impressions.ts";
+import { ScanPool } from "./scan_pool.ts";
+import type { ScanTask, ScanTaskResult } from "./scan_task.ts";
 import { isGzipKey } from "../resources/object_file.ts";
 import { GzipError } from "../resources/gunzip.ts";
-import { escapeText } from "../engine/escape_text.ts";
+import { escapeText } from "./escape_text.ts";
 import { LocalIoError } from "../resources/local_io.ts";
-import type { ObjectInfo } from "../resources/storage.ts";
+
+/** An object of the day as the scanner reads it: a local file and what its listing said. */
+export interface DayObject {
+  /** The object's key, for messages. */
+  key: string;
+  /** Its size in bytes. */
+  size: number;
+  /** Its version (an ETag): a prefetched parse is used only for the same version. */
+  etag: string;
+  /** Where its bytes are on this machine. */
+  path: string;
+  /** Whether it is gzip-compressed. */
+  gzip: boolean;
+  /** Header names as written (untrimmed). */
+  header: string[];
+}
+
+/** Where the scanner writes the per-row files it keeps (an entry writer fits). */
+export interface RowFileSink {
+  /** Streams a file in, verified by checksum when asked. */
+  writeStream(
+    name: string,
+    stream: ReadableStream<Uint8Array>,
+    options?: { checksum?: boolean },
+  ): Promise<number>;
+  /** Writes a whole file. */
+  writeFile(name: string, data: Uint8Array): Promise<void>;
+}
 
 /** A day with more invalid rows than allowed. */
 export class TooManyInvalidRowsError extends ImpressionDataError {}
@@ -42,7 +67,7 @@ export class TooManyInvalidRowsError extends ImpressionDataError {}
 /** Options for {@linkcode DayScanner.open}. */
 export interface DayScannerOptions {
   /** All the day's objects in processing order (keys and sizes, to plan). */
-  listing: readonly ObjectInfo[];
+  listing: readonly { key: string; size: number; etag: string }[];
   /** Partition date. */
   date: string;
   /** Invalid rows tolerated (0: fail on the first). */
@@ -62,9 +87,9 @@ export interface DayScannerOptions {
 /** Options for {@linkcode scanDay}. */
 export interface DayScanOptions extends Omit<DayScannerOptions, "listing"> {
   /** The day's objects in processing order, with cached paths. */
-  objects: readonly RawObject[];
+  objects: readonly DayObject[];
   /** Where `hours.bin`, `campaigns.bin` and `kept.bin` go. */
-  output: EntryWriter;
+  output: RowFileSink;
 }
 
 /** What {@linkcode scanDay} produced. */
@@ -118,7 +143,7 @@ interface RowSample {
  * Bytes per row and per key record, measured on the first 256 KiB of a
  * plain object; 60 and a 40-byte id when there is nothing to measure.
  */
-async function sampleRows(object: RawObject): Promise<RowSample> {
+async function sampleRows(object: DayObject): Promise<RowSample> {
   const guess = { rowBytes: 60, recordBytes: recordWords(DEFAULT_ID_BYTES) * 4 };
   if (object.gzip || object.size === 0 || object.header.length === 0) return guess;
   const file = await Deno.open(object.path);
@@ -205,7 +230,7 @@ interface Layout {
  *
  * @example
  * ```ts
- * import { DayScanner } from "./_day_scan.ts";
+ * import { DayScanner } from "./day_scan.ts";
  * declare const options: Parameters<typeof DayScanner.open>[0];
  * declare const objects: Parameters<DayScanner["finish"]>[0];
  * declare const output: Parameters<DayScanner["finish"]>[1];
@@ -219,7 +244,7 @@ export class DayScanner {
   #pool: ScanPool;
   #totalBytes: number;
   #layout: Layout | undefined;
-  #added: RawObject[] = [];
+  #added: DayObject[] = [];
   #tasks: { task: DayTask; result: Promise<ScanTaskResult> }[][] = [];
   #progress = new Map<number, [number, number]>();
   #nextId = 0;
@@ -246,13 +271,13 @@ export class DayScanner {
    * Plans the tasks of the object at `index` (in processing order) and
    * starts them. Objects may come in any order, each once.
    */
-  add(index: number, object: RawObject): Promise<void> {
+  add(index: number, object: DayObject): Promise<void> {
     const added = this.#adding.then(() => this.#add(index, object));
     this.#adding = added.catch(() => {});
     return added;
   }
 
-  async #add(index: number, object: RawObject): Promise<void> {
+  async #add(index: number, object: DayObject): Promise<void> {
     if (this.#closed) throw new Error("the day scanner is closed");
     if (this.#added[index]) throw new Error(`${escapeText(object.key)} was added twice`);
     this.#layout ??= await this.#planLayout(object);
@@ -266,7 +291,7 @@ export class DayScanner {
   }
 
   /** Spill or not, and how many partitions, from the day's estimated rows. */
-  async #planLayout(first: RawObject): Promise<Layout> {
+  async #planLayout(first: DayObject): Promise<Layout> {
     const budget = this.#options.memoryBudget;
     const sample = await sampleRows(first);
     const estimatedRows = this.#totalBytes / sample.rowBytes;
@@ -282,7 +307,7 @@ export class DayScanner {
     return { partitions, spill };
   }
 
-  async #planTasks(index: number, object: RawObject, layout: Layout): Promise<DayTask[]> {
+  async #planTasks(index: number, object: DayObject, layout: Layout): Promise<DayTask[]> {
     const options = this.#options;
     const splitBytes = options.splitBytes ?? 64 * 1024 * 1024;
     const tasks: DayTask[] = [];
@@ -335,7 +360,7 @@ export class DayScanner {
    * Adds the objects not added yet, waits for every task, deduplicates and
    * writes the cached columns to `output`; then closes the scanner.
    */
-  async finish(objects: readonly RawObject[], output: EntryWriter): Promise<DayScan> {
+  async finish(objects: readonly DayObject[], output: RowFileSink): Promise<DayScan> {
     try {
       await this.#adding;
       for (const [index, object] of objects.entries()) {
@@ -358,7 +383,7 @@ export class DayScanner {
     }
   }
 
-  async #finish(objects: readonly RawObject[], output: EntryWriter): Promise<DayScan> {
+  async #finish(objects: readonly DayObject[], output: RowFileSink): Promise<DayScan> {
     const options = this.#options;
     const { partitions, spill } = this.#layout ?? { partitions: 256, spill: false };
     const planned = this.#tasks.flat();
@@ -517,7 +542,7 @@ function readRecords(path: string): Uint32Array {
  *
  * @example
  * ```ts
- * import { scanDay } from "./_day_scan.ts";
+ * import { scanDay } from "./day_scan.ts";
  * declare const options: Parameters<typeof scanDay>[0];
  * const day = await scanDay({ ...options, date: "2021-01-30", maxInvalidRows: 0, workers: 2 });
  * ```

@@ -1,12 +1,12 @@
 /**
- * A small pool of parser workers (`_scan_worker.ts`) taking scan tasks
+ * A small pool of parser workers (`scan_worker.ts`) taking scan tasks
  * first come, first served, started as tasks arrive; with no workers, tasks
  * run one at a time on the calling thread.
  *
  * @module
  */
 
-import { runScanTask, type ScanTask, type ScanTaskResult } from "./_scan_task.ts";
+import { runScanTask, type ScanTask, type ScanTaskResult } from "./scan_task.ts";
 
 interface Job {
   task: ScanTask;
@@ -20,7 +20,7 @@ interface Job {
  *
  * @example
  * ```ts
- * import { ScanPool } from "./_scan_pool.ts";
+ * import { ScanPool } from "./scan_pool.ts";
  * const pool = new ScanPool(2);
  * // const result = await pool.run(task, (bytes, rows) => {});
  * await pool.close();
@@ -66,7 +66,7 @@ export class ScanPool {
   }
 
   #spawn(): Worker {
-    const worker = new Worker(new URL("./_scan_worker.ts", import.meta.url).href, {
+    const worker = new Worker(new URL("./scan_worker.ts", import.meta.url).href, {
       type: "module",
     });
     worker.onmessage = (event) => {
