@@ -33,7 +33,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { writeSyntheticDay } from "../scripts/synthetic_day.ts";
+import { type Day, ensureDay } from "./day.ts";
 import { compareCounts } from "./compare.ts";
 import {
   figuresOf,
@@ -161,16 +161,6 @@ function progress(message: string): void {
   console.error(`bench: ${message}`);
 }
 
-/** A synthetic day on disk. */
-interface Day {
-  root: string;
-  files: string[];
-  rows: number;
-  bytes: number;
-  duplicates: number;
-  lateRows: number;
-}
-
 /** The 1, 5 and 15-minute load averages. */
 async function loadAverage(): Promise<string> {
   const text = await Deno.readTextFile("/proc/loadavg").catch(() => "");
@@ -190,53 +180,6 @@ async function freeBytes(dir: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** Generates the day (or reuses one kept from an earlier run with the same options). */
-async function ensureDay(options: BenchOptions, rows: number): Promise<Day> {
-  const root = `${options.dir}/day-${rows}-${options.files}${options.isoTimes ? "-iso" : ""}`;
-  const metaPath = `${root}/bench-day.json`;
-  const wanted = { rows, files: options.files, isoTimes: options.isoTimes, seed: 1, date: DATE };
-  try {
-    const meta = JSON.parse(await Deno.readTextFile(metaPath));
-    if (JSON.stringify(meta.options) === JSON.stringify(wanted)) {
-      let bytes = 0;
-      for (const file of meta.day.files as string[]) bytes += (await Deno.stat(file)).size;
-      if (bytes === meta.day.bytes) {
-        progress(`${shortRows(rows)}: reusing the day kept in ${root}`);
-        return meta.day as Day;
-      }
-    }
-  } catch {
-    // Nothing kept, or not usable: generate.
-  }
-  await Deno.remove(root, { recursive: true }).catch(() => {});
-  await Deno.mkdir(root, { recursive: true });
-  const started = performance.now();
-  const result = await writeSyntheticDay({
-    root,
-    date: DATE,
-    rows,
-    files: options.files,
-    duplicateShare: 0.05,
-    seed: 1,
-    isoTimes: options.isoTimes,
-  });
-  progress(
-    `${shortRows(rows)}: generated ${(result.bytes / 1e6).toFixed(0)} MB in ${
-      ((performance.now() - started) / 1000).toFixed(1)
-    } s (${result.duplicates} duplicates, ${result.lateRows} late rows)`,
-  );
-  const day: Day = {
-    root,
-    files: result.files,
-    rows: result.rows,
-    bytes: result.bytes,
-    duplicates: result.duplicates,
-    lateRows: result.lateRows,
-  };
-  await Deno.writeTextFile(metaPath, JSON.stringify({ options: wanted, day }, null, 2));
-  return day;
 }
 
 /** The last lines of a failed command's stderr, on one line. */
@@ -698,7 +641,14 @@ async function main(args: string[]): Promise<number> {
       progress(notes.at(-1)!);
       continue;
     }
-    const day = await ensureDay(options, rows);
+    const day = await ensureDay({
+      dir: options.dir,
+      rows,
+      files: options.files,
+      isoTimes: options.isoTimes,
+      date: DATE,
+      progress,
+    });
     const runDir = `${options.dir}/run-${rows}`;
     await Deno.remove(runDir, { recursive: true }).catch(() => {});
     await Deno.mkdir(runDir, { recursive: true });
