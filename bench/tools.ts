@@ -142,6 +142,11 @@ export async function ensureBenchPython(options: {
       "install",
       "-q",
       "--disable-pip-version-check",
+      // Offline, fail fast and run with what is installed.
+      "--retries",
+      "1",
+      "--timeout",
+      "15",
       ...files,
     ]))
   ) {
