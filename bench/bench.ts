@@ -1,32 +1,39 @@
 /**
- * `deno task bench`: times our `materialize` against DuckDB, pandas and the
- * floor (reading the bytes) on the same synthetic days, side by side in one
- * run, then our S3 download against `aws s3 cp --recursive`.
+ * `deno task bench`: times our `materialize` against DuckDB, pandas, polars,
+ * optionally PySpark, and the floor (reading the bytes) on the same synthetic
+ * days, side by side in one run, then our S3 download against
+ * `aws s3 cp --recursive`.
  *
  * Each contender runs as a whole child process, timed from process start to
  * exit (as a user or a scheduler sees it) with GNU `/usr/bin/time`: wall
  * and CPU seconds and peak RSS, `--repeat` times (3), the median reported
  * (peak RSS: the highest run). Runs are interleaved (ours, DuckDB, pandas,
- * floor, then again) so that drift of the machine hits all alike. Every
+ * polars, PySpark, floor, then again) so that drift of the machine hits all
+ * alike. Every
  * output row is compared with ours. The files are read from the page cache
  * by every contender (they were just written); "cold cache" means the
  * pipeline's own cache folder is new for every run.
  *
  * ```sh
  * deno task bench [--rows 1000000,10000000] [--files 4] [--repeat 3] [--json PATH]
- *                 [--only ours,duckdb,pandas,floor,s3] [--keep] [--dir bench/out/] [--iso-times]
+ *                 [--only ours,duckdb,pandas,polars,floor,s3] [--pyspark] [--keep]
+ *                 [--dir bench/out/] [--iso-times]
  * ```
  *
  * Needs, besides Deno: `@duckdb/node-api` (in bench/deno.json; `deno install`),
  * and for the optional parts Debian's `time`, `python3-pandas` and `awscli`
  * (each part is skipped with a note when its tool is missing; the bench
- * never installs system packages itself).
+ * never installs system packages itself). polars, and PySpark with
+ * `--pyspark`, come from PyPI, pinned in `bench/requirements*.txt`, into
+ * the bench's own virtual environment `.tools/bench-py`, which the bench
+ * creates and updates itself (skipped with a note when that fails);
+ * PySpark also needs the machine's Java 17 (`java` on `PATH`).
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { writeSyntheticDay } from "../scripts/synthetic_day.ts";
+import { type Day, ensureDay } from "./day.ts";
 import { compareCounts } from "./compare.ts";
 import {
   figuresOf,
@@ -50,7 +57,7 @@ import {
   type ToolFigures,
 } from "./report.ts";
 import { runS3Comparison } from "./s3_download.ts";
-import { findAws, findPandasPython, machineInfo } from "./tools.ts";
+import { ensureBenchPython, findAws, findJava, findPandasPython, machineInfo } from "./tools.ts";
 import { taskPermissionFlags } from "../scripts/task_flags.ts";
 
 /** The partition date of every synthetic day. */
@@ -60,9 +67,13 @@ const INITIALS = "BENCH";
 /** pandas is skipped above this many rows (it would need more memory than there is). */
 const PANDAS_MAX_ROWS = 10_000_000;
 /** Parts `--only` can pick. */
-const PARTS = ["ours", "duckdb", "pandas", "floor", "s3"] as const;
+const PARTS = ["ours", "duckdb", "pandas", "polars", "pyspark", "floor", "s3"] as const;
+/** Parts run by default: PySpark is opt-in (`--pyspark`), as it is slow to start and needs Java. */
+const DEFAULT_PARTS = PARTS.filter((part) => part !== "pyspark");
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+/** The bench's own Python virtual environment (git-ignored, like the other tools). */
+const BENCH_VENV = `${REPO}/.tools/bench-py`;
 
 /** Parsed command line. */
 interface BenchOptions {
@@ -103,7 +114,8 @@ function parseOptions(args: string[]): BenchOptions {
       files: { type: "string", default: "4" },
       repeat: { type: "string", default: "3" },
       json: { type: "string" },
-      only: { type: "string", default: PARTS.join(",") },
+      only: { type: "string", default: DEFAULT_PARTS.join(",") },
+      pyspark: { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
       dir: { type: "string", default: `${REPO}/bench/out` },
       "iso-times": { type: "boolean", default: false },
@@ -115,11 +127,13 @@ function parseOptions(args: string[]): BenchOptions {
   if (values.help) {
     console.log(
       "Usage: deno task bench [--rows 1000000,10000000] [--files 4] [--repeat 3] [--json PATH]\n" +
-        "                       [--only ours,duckdb,pandas,floor,s3] [--keep] [--dir bench/out/] [--iso-times]",
+        "                       [--only ours,duckdb,pandas,polars,floor,s3] [--pyspark] [--keep]\n" +
+        "                       [--dir bench/out/] [--iso-times]",
     );
     Deno.exit(0);
   }
   const only = values.only.split(",").map((s) => s.trim()).filter(Boolean);
+  if (values.pyspark && !only.includes("pyspark")) only.push("pyspark");
   for (const part of only) {
     if (!(PARTS as readonly string[]).includes(part)) {
       throw new Error(`--only takes ${PARTS.join(", ")}, not ${JSON.stringify(part)}`);
@@ -139,16 +153,6 @@ function parseOptions(args: string[]): BenchOptions {
 
 function progress(message: string): void {
   console.error(`bench: ${message}`);
-}
-
-/** A synthetic day on disk. */
-interface Day {
-  root: string;
-  files: string[];
-  rows: number;
-  bytes: number;
-  duplicates: number;
-  lateRows: number;
 }
 
 /** The 1, 5 and 15-minute load averages. */
@@ -172,53 +176,6 @@ async function freeBytes(dir: string): Promise<number | undefined> {
   }
 }
 
-/** Generates the day (or reuses one kept from an earlier run with the same options). */
-async function ensureDay(options: BenchOptions, rows: number): Promise<Day> {
-  const root = `${options.dir}/day-${rows}-${options.files}${options.isoTimes ? "-iso" : ""}`;
-  const metaPath = `${root}/bench-day.json`;
-  const wanted = { rows, files: options.files, isoTimes: options.isoTimes, seed: 1, date: DATE };
-  try {
-    const meta = JSON.parse(await Deno.readTextFile(metaPath));
-    if (JSON.stringify(meta.options) === JSON.stringify(wanted)) {
-      let bytes = 0;
-      for (const file of meta.day.files as string[]) bytes += (await Deno.stat(file)).size;
-      if (bytes === meta.day.bytes) {
-        progress(`${shortRows(rows)}: reusing the day kept in ${root}`);
-        return meta.day as Day;
-      }
-    }
-  } catch {
-    // Nothing kept, or not usable: generate.
-  }
-  await Deno.remove(root, { recursive: true }).catch(() => {});
-  await Deno.mkdir(root, { recursive: true });
-  const started = performance.now();
-  const result = await writeSyntheticDay({
-    root,
-    date: DATE,
-    rows,
-    files: options.files,
-    duplicateShare: 0.05,
-    seed: 1,
-    isoTimes: options.isoTimes,
-  });
-  progress(
-    `${shortRows(rows)}: generated ${(result.bytes / 1e6).toFixed(0)} MB in ${
-      ((performance.now() - started) / 1000).toFixed(1)
-    } s (${result.duplicates} duplicates, ${result.lateRows} late rows)`,
-  );
-  const day: Day = {
-    root,
-    files: result.files,
-    rows: result.rows,
-    bytes: result.bytes,
-    duplicates: result.duplicates,
-    lateRows: result.lateRows,
-  };
-  await Deno.writeTextFile(metaPath, JSON.stringify({ options: wanted, day }, null, 2));
-  return day;
-}
-
 /** The last lines of a failed command's stderr, on one line. */
 function tail(text: string): string {
   return text.trim().split("\n").slice(-3).join(" / ").slice(0, 400);
@@ -234,13 +191,27 @@ interface Contender {
   prepare(run: number): Promise<{ cmd: TimedCommand; output?: string; cleanup?: string }>;
   /** Checks a successful run's stdout; returns an error or undefined. */
   check?(m: Measurement): string | undefined;
+  /** Corrects a successful run's measurement with what the contender reported itself. */
+  adjust?(m: Measurement): void;
+}
+
+/** How the bench's Python peers can run, or why not. */
+interface PeerPython {
+  /** The interpreter of the bench's virtual environment, when polars imports in it. */
+  polars?: string;
+  /** The interpreter, when PySpark imports and Java is there. */
+  pyspark?: string;
+  /** Why polars cannot run. */
+  polarsNote?: string;
+  /** Why PySpark cannot run. */
+  pysparkNote?: string;
 }
 
 function localContenders(
   options: BenchOptions,
   day: Day,
   runDir: string,
-  tools: { materializeFlags: string[]; python?: string },
+  tools: { materializeFlags: string[]; python?: string; peers: PeerPython },
 ): { contenders: Contender[]; skipped: Partial<Record<LocalTool, ToolFigures>> } {
   const deno = Deno.execPath();
   const contenders: Contender[] = [];
@@ -348,6 +319,68 @@ function localContenders(
       });
     }
   }
+  if (want("polars")) {
+    const python = tools.peers.polars;
+    if (python === undefined) {
+      skipped.polars = {
+        status: "skipped",
+        note: tools.peers.polarsNote ?? "polars does not import",
+        runs: [],
+      };
+    } else {
+      contenders.push({
+        tool: "polars",
+        prepare(run) {
+          const output = `${runDir}/polars-${run}.csv`;
+          return Promise.resolve({
+            cmd: {
+              command: python,
+              args: ["bench/polars_agg.py", "--date", DATE, "--out", output, ...day.files],
+              cwd: REPO,
+              env: CHILD_ENV,
+            },
+            output,
+          });
+        },
+      });
+    }
+  }
+  if (want("pyspark")) {
+    const python = tools.peers.pyspark;
+    if (python === undefined) {
+      skipped.pyspark = {
+        status: "skipped",
+        note: tools.peers.pysparkNote ?? "PySpark does not import",
+        runs: [],
+      };
+    } else {
+      contenders.push({
+        tool: "pyspark",
+        prepare(run) {
+          const output = `${runDir}/pyspark-${run}.csv`;
+          return Promise.resolve({
+            cmd: {
+              command: python,
+              args: ["bench/pyspark_agg.py", "--date", DATE, "--out", output, ...day.files],
+              cwd: REPO,
+              env: { ...CHILD_ENV, SPARK_LOCAL_IP: "127.0.0.1" },
+            },
+            output,
+          });
+        },
+        check(m) {
+          return /^process_tree_peak_rss_kib \d+$/m.test(m.stdout)
+            ? undefined
+            : `no process_tree_peak_rss_kib line in its stdout: ${tail(m.stdout)}`;
+        },
+        adjust(m) {
+          // The timer sees the largest single process (the JVM); the driver adds its own.
+          const kib = +/^process_tree_peak_rss_kib (\d+)$/m.exec(m.stdout)![1];
+          m.peakRssBytes = Math.max(m.peakRssBytes, kib * 1024);
+        },
+      });
+    }
+  }
   if (want("floor")) {
     contenders.push({
       tool: "floor",
@@ -379,7 +412,7 @@ async function benchLocal(
   options: BenchOptions,
   day: Day,
   runDir: string,
-  tools: { materializeFlags: string[]; python?: string; gnuTime: boolean },
+  tools: { materializeFlags: string[]; python?: string; peers: PeerPython; gnuTime: boolean },
 ): Promise<{ figures: SizeFigures["tools"]; agreement: Agreement; outputsDir: string }> {
   const { contenders, skipped } = localContenders(options, day, runDir, tools);
   const runs = new Map<LocalTool, RunFigures[]>();
@@ -401,6 +434,7 @@ async function benchLocal(
           progress(`${label}: ${contender.tool} run ${run} FAILED: ${problem}`);
           continue;
         }
+        contender.adjust?.(m);
         if (prepared.output !== undefined) {
           outputs.set(contender.tool, await Deno.readTextFile(prepared.output));
           if (prepared.output.startsWith(runDir)) await Deno.remove(prepared.output);
@@ -483,6 +517,59 @@ async function benchLocal(
   return { figures, agreement, outputsDir };
 }
 
+/** The Python peers and the versions the report names. */
+type PeerSetup = PeerPython & { versions: { polars?: string; pyspark?: string; java?: string } };
+
+/**
+ * Readies the bench's virtual environment for the Python peers that were
+ * asked for, and checks Java for PySpark; notes why a peer will be skipped.
+ */
+async function peerPython(
+  options: BenchOptions,
+  notes: string[],
+): Promise<PeerSetup> {
+  const wantPolars = options.only.includes("polars");
+  const wantPyspark = options.only.includes("pyspark");
+  if (!wantPolars && !wantPyspark) return { versions: {} };
+  const java = wantPyspark ? await findJava() : undefined;
+  progress(`readying ${BENCH_VENV} (pip install -r bench/requirements*.txt)`);
+  const py = await ensureBenchPython({
+    venv: BENCH_VENV,
+    requirements: [
+      `${REPO}/bench/requirements.txt`,
+      ...(wantPyspark ? [`${REPO}/bench/requirements-pyspark.txt`] : []),
+    ],
+    withPyspark: wantPyspark,
+  });
+  const why = py.problems.length > 0 ? ` (${py.problems.join("; ")})` : "";
+  const result: PeerSetup = {
+    versions: { polars: py.polars, pyspark: py.pyspark, java: java?.version },
+  };
+  if (wantPolars) {
+    if (py.polars !== undefined) result.polars = py.command;
+    else result.polarsNote = `polars does not import in ${BENCH_VENV}${why}`;
+  }
+  if (wantPyspark) {
+    if (java === undefined) {
+      result.pysparkNote =
+        "no java on PATH (PySpark needs Java 17: apt-get install openjdk-17-jre-headless)";
+    } else if (py.pyspark === undefined) {
+      result.pysparkNote = `PySpark does not import in ${BENCH_VENV}${why}`;
+    } else {
+      result.pyspark = py.command;
+      if (java.major !== 17) {
+        notes.push(
+          `PySpark runs on Java ${java.version}; Spark 3.5 is tested with Java 8, 11 and 17`,
+        );
+      }
+    }
+  }
+  for (const note of [result.polarsNote, result.pysparkNote]) {
+    if (note !== undefined) notes.push(`skipped: ${note}`);
+  }
+  return result;
+}
+
 async function main(args: string[]): Promise<number> {
   const options = parseOptions(args);
   const startedAt = new Date().toISOString();
@@ -500,6 +587,7 @@ async function main(args: string[]): Promise<number> {
   if (options.only.includes("pandas") && python === undefined) {
     notes.push("pandas skipped: no python3 imports pandas (apt-get install python3-pandas)");
   }
+  const peers = await peerPython(options, notes);
   const aws = options.only.includes("s3") ? await findAws() : undefined;
   if (options.only.includes("s3") && aws === undefined) {
     notes.push("aws s3 cp skipped: no aws command (apt-get install awscli)");
@@ -513,6 +601,9 @@ async function main(args: string[]): Promise<number> {
       ...machine,
       pandas: python?.pandas,
       python: python?.command,
+      polars: peers.versions.polars,
+      pyspark: peers.versions.pyspark,
+      java: peers.versions.java,
       aws: aws?.version,
       timing: gnuTime ? "gnu-time" : "proc",
       loadAverage: { start: await loadAverage(), end: "" },
@@ -544,7 +635,14 @@ async function main(args: string[]): Promise<number> {
       progress(notes.at(-1)!);
       continue;
     }
-    const day = await ensureDay(options, rows);
+    const day = await ensureDay({
+      dir: options.dir,
+      rows,
+      files: options.files,
+      isoTimes: options.isoTimes,
+      date: DATE,
+      progress,
+    });
     const runDir = `${options.dir}/run-${rows}`;
     await Deno.remove(runDir, { recursive: true }).catch(() => {});
     await Deno.mkdir(runDir, { recursive: true });
@@ -562,6 +660,7 @@ async function main(args: string[]): Promise<number> {
       const local = await benchLocal(options, day, runDir, {
         materializeFlags: flags,
         python: python?.command,
+        peers,
         gnuTime,
       });
       size.tools = local.figures;

@@ -15,7 +15,7 @@
 import type { MachineInfo } from "./tools.ts";
 
 /** Contenders timed on the local-folder bucket. */
-export const LOCAL_TOOLS = ["ours", "duckdb", "pandas", "floor"] as const;
+export const LOCAL_TOOLS = ["ours", "duckdb", "pandas", "polars", "pyspark", "floor"] as const;
 /** One of {@linkcode LOCAL_TOOLS}. */
 export type LocalTool = typeof LOCAL_TOOLS[number];
 
@@ -24,6 +24,8 @@ export const TOOL_NAMES: Record<string, string> = {
   ours: "ours (deno task materialize, cold cache)",
   duckdb: "DuckDB (one SQL query, 2 threads)",
   pandas: "pandas (read_csv, drop_duplicates, groupby)",
+  polars: "polars (scan_csv, unique, group_by; streaming)",
+  pyspark: "PySpark (local[2])",
   floor: "floor (Deno reads the bytes, counts newlines)",
   ours_s3: "ours (materialize --select raw_partition)",
   ours_s3_all: "ours (materialize, whole pipeline)",
@@ -154,6 +156,12 @@ export interface BenchReport {
   machine: MachineInfo & {
     pandas?: string;
     python?: string;
+    /** polars version in the bench's virtual environment. */
+    polars?: string;
+    /** PySpark version in the bench's virtual environment (with `--pyspark`). */
+    pyspark?: string;
+    /** `java -version` (with `--pyspark`). */
+    java?: string;
     aws?: string;
     timing: "gnu-time" | "proc";
     /** `/proc/loadavg` (1, 5, 15 minutes) when the run started and ended: other load skews figures. */
@@ -430,7 +438,9 @@ export function formatReport(report: BenchReport): string {
       (m.memTotalBytes / GIB).toFixed(1)
     } GiB RAM, Linux ${m.kernel}; Deno ${m.deno}, DuckDB ${m.duckdb ?? "-"}, pandas ${
       m.pandas ?? "-"
-    }${m.python ? ` (${m.python})` : ""}, aws ${m.aws ?? "-"}; timed with ${
+    }${m.python ? ` (${m.python})` : ""}, polars ${m.polars ?? "-"}${
+      m.pyspark ? `, PySpark ${m.pyspark} (Java ${m.java ?? "-"})` : ""
+    }, aws ${m.aws ?? "-"}; timed with ${
       m.timing === "gnu-time" ? "/usr/bin/time" : "/proc sampling"
     }; ${report.options.repeat} runs each, median (peak RSS: highest run).`,
   );
