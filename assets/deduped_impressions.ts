@@ -19,7 +19,7 @@ import { type AssetContext, defineAsset } from "./_define.ts";
 import type { ObjectInfo } from "../resources/storage.ts";
 import { DayScanner } from "../engine/day_scan.ts";
 import { duplicateShare } from "./figures.ts";
-import { type RawObject, type RawObjectReady, rawPartition } from "./raw_partition.ts";
+import { type RawObjectReady, rawPartition } from "./raw_partition.ts";
 
 export { TooManyInvalidRowsError } from "../engine/day_scan.ts";
 
@@ -38,12 +38,13 @@ export interface DedupedImpressions {
     /** Row ranges of each object, in processing order. */
     objects: ObjectRows[];
   };
-  /** Per-row columns on disk: hours (Int8) and campaigns (Uint32, little-endian). */
-  files: { hours: string; campaigns: string };
+  /**
+   * The campaign index of every row (into `day.campaignIds`), in row order,
+   * a block at a time: kept on disk, since it is 4 bytes a row.
+   */
+  campaigns(): AsyncIterable<Uint32Array>;
   /** Figures. */
   stats: DayStats;
-  /** The raw objects the rows come from, in processing order. */
-  objects: RawObject[];
   /** Rows left out as invalid (only with `maxInvalidRows` > 0). */
   invalid: InvalidRow[];
 }
@@ -83,7 +84,6 @@ export const dedupedImpressions = defineAsset({
         campaignIds: value.day.campaignIds,
         dayObjects: value.day.objects,
         stats: value.stats,
-        objects: value.objects,
         invalid: value.invalid,
       });
       return Promise.resolve();
@@ -94,7 +94,6 @@ export const dedupedImpressions = defineAsset({
         campaignIds: string[];
         dayObjects: ObjectRows[];
         stats: DayStats;
-        objects: RawObject[];
         invalid: InvalidRow[];
       };
       return {
@@ -105,9 +104,8 @@ export const dedupedImpressions = defineAsset({
           hours: asInt8(await entry.readFile("hours.bin")),
           objects: v.dayObjects,
         },
-        files: { hours: entry.path("hours.bin"), campaigns: entry.path("campaigns.bin") },
+        campaigns: () => readCampaigns(entry.path("campaigns.bin"), v.rows),
         stats: v.stats,
-        objects: v.objects,
         invalid: v.invalid,
       };
     },
@@ -151,12 +149,8 @@ export const dedupedImpressions = defineAsset({
         hours: scan.hours,
         objects: scan.objects,
       },
-      files: {
-        hours: `${ctx.output.dir}/hours.bin`,
-        campaigns: `${ctx.output.dir}/campaigns.bin`,
-      },
+      campaigns: () => readCampaigns(`${ctx.output.dir}/campaigns.bin`, scan.rows),
       stats: scan.stats,
-      objects: raw.objects,
       invalid: scan.invalid,
     };
   },
@@ -211,6 +205,28 @@ export const dedupedImpressions = defineAsset({
     },
   ],
 });
+
+/** The campaign index file of `rows` rows, a million rows at a time. */
+async function* readCampaigns(path: string, rows: number): AsyncIterable<Uint32Array> {
+  const file = await Deno.open(path);
+  try {
+    const buffer = new Uint8Array(4 << 20);
+    let row = 0;
+    while (row < rows) {
+      let filled = 0;
+      const want = Math.min(buffer.length, (rows - row) * 4);
+      while (filled < want) {
+        const n = await file.read(buffer.subarray(filled, want));
+        if (n === null) throw new Error(`${path} ends early, at row ${row + filled / 4}`);
+        filled += n;
+      }
+      yield new Uint32Array(buffer.buffer, 0, filled / 4);
+      row += filled / 4;
+    }
+  } finally {
+    file.close();
+  }
+}
 
 function asInt8(bytes: Uint8Array): Int8Array {
   return new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -32,30 +32,16 @@ export const hourlyCampaignCounts = defineAsset({
   async compute({ deduped }, ctx) {
     const counter = createCampaignHourCounter(deduped.day.campaignIds);
     const { hours, kept } = deduped.day;
-    // Campaign indexes are read from disk a million rows at a time.
-    const file = await Deno.open(deduped.files.campaigns);
-    try {
-      const buffer = new Uint8Array(4 << 20);
-      let row = 0;
-      while (row < deduped.day.rows) {
-        let filled = 0;
-        const want = Math.min(buffer.length, (deduped.day.rows - row) * 4);
-        while (filled < want) {
-          const n = await file.read(buffer.subarray(filled, want));
-          if (n === null) throw new Error(`${deduped.files.campaigns} ends early`);
-          filled += n;
-        }
-        const count = filled / 4;
-        counter.add(
-          hours.subarray(row, row + count),
-          new Uint32Array(buffer.buffer, 0, count),
-          kept.subarray(row, row + count),
-          count,
-        );
-        row += count;
-      }
-    } finally {
-      file.close();
+    let row = 0;
+    for await (const campaigns of deduped.campaigns()) {
+      const count = campaigns.length;
+      counter.add(
+        hours.subarray(row, row + count),
+        campaigns,
+        kept.subarray(row, row + count),
+        count,
+      );
+      row += count;
     }
     const counts = counter.result();
     const impressions = counts.reduce((n, c) => n + c.count, 0);

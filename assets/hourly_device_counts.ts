@@ -24,6 +24,7 @@ import {
   resultKey,
 } from "./_publish.ts";
 import { dedupedImpressions } from "./deduped_impressions.ts";
+import { rawPartition } from "./raw_partition.ts";
 import { countsSumToRows } from "./_checks.ts";
 
 /** One output row. */
@@ -76,11 +77,11 @@ export function formatDeviceCountsCsv(counts: readonly DeviceHourCount[]): strin
 export const hourlyDeviceCounts = defineAsset({
   name: "hourly_device_counts",
   description: "impressions per DEVICE_TYPE and UTC hour, as results/.../device_agg_*.csv",
-  deps: { deduped: dedupedImpressions },
+  deps: { deduped: dedupedImpressions, raw: rawPartition },
   codeVersion: "1",
   io: jsonIO<HourlyDeviceCounts>(),
   params: publishParams,
-  async compute({ deduped }, ctx): Promise<HourlyDeviceCounts> {
+  async compute({ deduped, raw }, ctx): Promise<HourlyDeviceCounts> {
     const cells = new Map<string, Float64Array>();
     const withoutDeviceColumn: { key: string; rows: number }[] = [];
     const hours = deduped.day.hours;
@@ -92,7 +93,7 @@ export const hourlyDeviceCounts = defineAsset({
     await visitKeptRows(
       deduped.day,
       (i) => {
-        const { path, gzip, key } = deduped.objects[i];
+        const { path, gzip, key } = raw.objects[i];
         return readObjectFile({ path, gzip, key });
       },
       (header, key) => {

@@ -28,6 +28,7 @@ import {
   resultKey,
 } from "./_publish.ts";
 import { type DedupedImpressions, dedupedImpressions } from "./deduped_impressions.ts";
+import { type RawPartition, rawPartition } from "./raw_partition.ts";
 import { hourlyCampaignCounts } from "./hourly_campaign_counts.ts";
 
 /** The Parquet writer, loaded when a Parquet file is written (it slows every start-up otherwise). */
@@ -134,18 +135,19 @@ export async function rowsParquet(
   return { bytes, rows, columns };
 }
 
-function readRaw(deduped: DedupedImpressions) {
+function readRaw(raw: RawPartition) {
   return (index: number) => {
-    const object = deduped.objects[index];
+    const object = raw.objects[index];
     return readObjectFile({ path: object.path, gzip: object.gzip, key: object.key });
   };
 }
 
 async function publishRows(
   deduped: DedupedImpressions,
+  raw: RawPartition,
   ctx: AssetContext,
 ): Promise<Receipt & { rowCount: number }> {
-  const { bytes, rows } = await rowsParquet(deduped, readRaw(deduped));
+  const { bytes, rows } = await rowsParquet(deduped, readRaw(raw));
   const receipt = await publishObject(
     ctx,
     resultKey(ctx, "impressions", "parquet"),
@@ -160,11 +162,11 @@ export const publishedParquet = defineAsset({
   name: "published_parquet",
   description:
     "results/YYYY/MM/DD/daily_agg_YYYYMMDD_{INITIALS}.parquet (+ impressions_*.parquet with --with-rows)",
-  deps: { counts: hourlyCampaignCounts, deduped: dedupedImpressions },
+  deps: { counts: hourlyCampaignCounts, deduped: dedupedImpressions, raw: rawPartition },
   codeVersion: "1",
   io: jsonIO<ParquetReceipts>(),
   params: (ctx) => ({ ...publishParams(ctx), withRows: ctx.params.withRows ?? false }),
-  async compute({ counts, deduped }, ctx): Promise<ParquetReceipts> {
+  async compute({ counts, deduped, raw }, ctx): Promise<ParquetReceipts> {
     const receipt = await publishObject(
       ctx,
       resultKey(ctx, "daily_agg", "parquet"),
@@ -172,7 +174,7 @@ export const publishedParquet = defineAsset({
       PARQUET_TYPE,
     );
     if (!ctx.params.withRows) return { counts: receipt };
-    const { rowCount, ...rows } = await publishRows(deduped, ctx);
+    const { rowCount, ...rows } = await publishRows(deduped, raw, ctx);
     ctx.record({
       uri: receipt.uri,
       bytes: receipt.bytes,
