@@ -19,7 +19,7 @@ import { type AssetContext, defineAsset } from "./_define.ts";
 import type { ObjectInfo } from "../resources/storage.ts";
 import { DayScanner } from "../engine/day_scan.ts";
 import { duplicateShare } from "./figures.ts";
-import { type RawObjectReady, rawPartition } from "./raw_partition.ts";
+import { rawPartition } from "./raw_partition.ts";
 
 export { TooManyInvalidRowsError } from "../engine/day_scan.ts";
 
@@ -117,7 +117,7 @@ export const dedupedImpressions = defineAsset({
       let scanner: DayScanner | undefined;
       for await (const item of announcements) {
         if (signal.aborted) break;
-        const { index, object, listing } = item as RawObjectReady;
+        const { index, object, listing } = item;
         scanner ??= await openScanner(ctx, listing);
         await scanner.add(index, object);
       }
@@ -126,7 +126,7 @@ export const dedupedImpressions = defineAsset({
     discard: (scanner: DayScanner) => scanner.close(),
   },
   async compute({ raw }, ctx): Promise<DedupedImpressions> {
-    const scanner = ((await ctx.prefetched) as DayScanner | undefined) ??
+    const scanner = (await ctx.prefetched) ??
       await openScanner(ctx, raw.objects);
     const scan = await scanner.finish(raw.objects, ctx.output);
     ctx.record({ prefetched: ctx.prefetched !== undefined });

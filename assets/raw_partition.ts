@@ -302,7 +302,7 @@ export const rawPartition = defineAsset({
     error instanceof ObjectChangedError
       ? "again after listing anew; is something still writing?"
       : undefined,
-  async compute(_deps, ctx): Promise<RawPartition> {
+  async compute(_deps, ctx: AssetContext<Listing, RawObjectReady>): Promise<RawPartition> {
     const listing = ctx.observation;
     const bucket = ctx.resources.bucket;
     const cached = new Map((ctx.previous?.manifest.files ?? []).map((f) => [f.name, f]));
