@@ -1,10 +1,11 @@
 /**
- * `clean`: removes cached date folders, and nothing else.
+ * `clean`: removes cached dates (their entries and scratch) through the
+ * state, and nothing else.
  *
  * @module
  */
 
-import { resolve, sep } from "node:path";
+import { localState } from "../materializer/state.ts";
 import { UsageError } from "./errors.ts";
 
 /** Options for {@linkcode cleanCache}. */
@@ -43,29 +44,19 @@ export function parseAge(text: string): number {
  * the dates removed. Run records, locks and the warehouse stay.
  */
 export async function cleanCache(options: CleanOptions): Promise<string[]> {
-  const root = resolve(options.cacheDir);
+  const state = localState(options.cacheDir);
   const now = (options.now ?? new Date()).getTime();
   const removed: string[] = [];
-  let entries: Deno.DirEntry[];
-  try {
-    entries = await Array.fromAsync(Deno.readDir(root));
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
-    throw error;
-  }
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    if (!entry.isDirectory || !/^\d{4}-\d{2}-\d{2}$/.test(entry.name)) continue;
-    const path = resolve(root, entry.name);
-    if (!path.startsWith(root + sep)) continue;
+  for (const partition of await state.partitions()) {
     let match = false;
-    if (options.date !== undefined) match = entry.name === options.date;
+    if (options.date !== undefined) match = partition === options.date;
     else if (options.olderThanMs !== undefined) {
-      const info = await Deno.lstat(path);
-      match = now - (info.mtime?.getTime() ?? now) > options.olderThanMs;
+      const written = (await state.lastWritten(partition))?.getTime() ?? now;
+      match = now - written > options.olderThanMs;
     }
     if (!match) continue;
-    if (!options.dryRun) await Deno.remove(path, { recursive: true });
-    removed.push(entry.name);
+    if (!options.dryRun) await state.removePartition(partition);
+    removed.push(partition);
   }
   return removed;
 }

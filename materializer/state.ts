@@ -55,6 +55,8 @@ export interface StateStore {
   readManifest(partition: string, asset: string): Promise<Manifest | null>;
   /** Partitions (dates) that have any state, ascending. */
   partitions(): Promise<string[]>;
+  /** When a partition's state was last written, or `null` when it has none. */
+  lastWritten(partition: string): Promise<Date | null>;
   /** Removes a partition's entries and scratch. */
   removePartition(partition: string): Promise<void>;
   /** A folder for a partition's temporary files (spills), local to this machine. */
@@ -136,6 +138,14 @@ export function localState(dir: string): StateStore {
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       }
       return dates.sort();
+    },
+    async lastWritten(partition) {
+      try {
+        return (await Deno.lstat(`${root}/${checkPartition(partition)}`)).mtime;
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return null;
+        throw error;
+      }
     },
     async removePartition(partition) {
       await Deno.remove(`${root}/${checkPartition(partition)}`, { recursive: true }).catch(
