@@ -39,6 +39,8 @@ export const ENV_VARS = [
   "PGPASSWORD",
   "IMPRESSIONS_PAUSE_AT",
   "IMPRESSIONS_PAUSE_FILE",
+  "DAGSTER_PIPES_CONTEXT",
+  "DAGSTER_PIPES_MESSAGES",
 ] as const;
 
 function readEnv(): Record<string, string | undefined> {

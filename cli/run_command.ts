@@ -32,6 +32,7 @@ import { formatTable } from "./table.ts";
 import type { CliIO } from "./io.ts";
 import { openConfiguredWarehouse } from "./warehouse_option.ts";
 import { EXIT_FAILURE, EXIT_OK } from "./errors.ts";
+import type { RunObserver } from "./pipes_adapter.ts";
 
 /** Options for {@linkcode runCommand}. */
 export interface RunCommandOptions {
@@ -41,6 +42,8 @@ export interface RunCommandOptions {
   options: RunOptions;
   /** Where output goes. */
   io: CliIO;
+  /** Told of each asset's and each date's outcome (a Dagster Pipes session). */
+  observer?: RunObserver;
 }
 
 /** Figures worth a glance, from an asset's metadata. */
@@ -97,7 +100,9 @@ export function secretsOf(env: Record<string, string | undefined>): string[] {
  * // const code = await runCommand({ command: "materialize", options, io });
  * ```
  */
-export async function runCommand({ command, options, io }: RunCommandOptions): Promise<number> {
+export async function runCommand(
+  { command, options, io, observer }: RunCommandOptions,
+): Promise<number> {
   const progress = io.stderrIsTerminal && !options.quiet && options.logFormat === "text"
     ? createProgress({ write: io.stderrRaw, columns: io.columns })
     : undefined;
@@ -159,6 +164,7 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
           plan: command === "plan",
           onAsset: (a) => {
             if (command === "materialize") {
+              observer?.asset(date, a);
               dateLog.log(a.status === "failed" ? "error" : "info", assetLine(a), {
                 event: "asset",
                 ...a,
@@ -167,17 +173,20 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
           },
         });
         if (outcome.status === "failed" && options.failFast) stop = true;
+        observer?.partition(outcome);
         return outcome;
       } catch (error) {
         if (options.failFast) stop = true;
         const message = errorLine(error);
         dateLog.log("error", message);
-        return {
+        const failed: PartitionOutcome = {
           partition: date,
           status: "failed",
           assets: [],
           error: message,
-        } as PartitionOutcome;
+        };
+        observer?.partition(failed);
+        return failed;
       } finally {
         await release?.();
       }
