@@ -143,3 +143,39 @@ export function pipesException(error: unknown, depth = 0): PipesException {
     context: null,
   };
 }
+
+function markFloats(value: unknown, mark: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => markFloats(v, mark));
+  if (typeof value !== "object" || value === null) return value;
+  const record = value as Record<string, unknown>;
+  if (
+    record.type === "float" && typeof record.raw_value === "number" &&
+    Number.isInteger(record.raw_value) && Object.keys(record).length === 2
+  ) {
+    return { type: "float", raw_value: `${mark}${record.raw_value}` };
+  }
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, markFloats(v, mark)]));
+}
+
+/**
+ * Serializes a message as one JSON line. A `float` metadata value that
+ * happens to be whole (`15`) is written as `15.0`: JSON has one number type,
+ * but Dagster's reader checks that a float's raw value parses as a float.
+ *
+ * @example
+ * ```ts
+ * import { encodeMessage, pipesMessage } from "./messages.ts";
+ * encodeMessage(pipesMessage("report_asset_materialization", {
+ *   asset_key: "a", data_version: null, metadata: { ms: { type: "float", raw_value: 15 } },
+ * }));
+ * // ...,"metadata":{"ms":{"type":"float","raw_value":15.0}}}}
+ * ```
+ */
+export function encodeMessage(message: PipesMessage): string {
+  // A mark no text can contain: a fresh random id per message.
+  const id = crypto.randomUUID();
+  return JSON.stringify(markFloats(message, `${id}:`)).replaceAll(
+    new RegExp(`"${id}:(-?\\d[\\de+-]*)"`, "g"),
+    (_, number: string) => number.includes("e") ? number : `${number}.0`,
+  );
+}

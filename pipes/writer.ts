@@ -14,7 +14,7 @@
  */
 
 import type { PipesParams } from "./context.ts";
-import type { PipesMessage } from "./messages.ts";
+import { encodeMessage, type PipesMessage } from "./messages.ts";
 
 /** Writes messages to the orchestrator. */
 export interface PipesMessageWriter {
@@ -66,7 +66,7 @@ function fileWriter(path: string): PipesMessageWriter {
     write(message) {
       chain = chain.then(async () => {
         file ??= await Deno.open(path, { append: true, create: true });
-        const bytes = encoder.encode(JSON.stringify(message) + "\n");
+        const bytes = encoder.encode(encodeMessage(message) + "\n");
         let written = 0;
         while (written < bytes.length) written += await file.write(bytes.subarray(written));
       });
@@ -89,7 +89,7 @@ function stdioWriter(
   return {
     stream,
     write(message) {
-      const line = JSON.stringify(message);
+      const line = encodeMessage(message);
       if (buffered) buffer.push(line);
       else write(line);
       return Promise.resolve();
@@ -144,7 +144,7 @@ function s3Writer(
   Deno.unrefTimer(timer);
   return {
     write(message) {
-      pending.push(JSON.stringify(message));
+      pending.push(encodeMessage(message));
       return Promise.resolve();
     },
     async close() {
