@@ -63,7 +63,7 @@ def _asset_key(prefix: Sequence[str], name: str) -> dg.AssetKey:
 
 def _closed_error(context: dg.AssetExecutionContext) -> str | None:
     """The error the CLI sent with `closed`, from this run's event log."""
-    records = context.instance.all_logs(context.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+    records = context.instance.all_logs(context.run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
     for record in reversed(records):
         event = record.dagster_event
         if event is None or event.message != _CLOSED_WITH_EXCEPTION:

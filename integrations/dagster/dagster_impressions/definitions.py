@@ -56,14 +56,15 @@ def build_definitions() -> dg.Definitions:
     )
     daily = dg.define_asset_job(
         "impressions_daily",
-        selection=dg.AssetSelection.assets(assets).upstream(),
-        partitions_def=assets.partitions_def,
+        selection=dg.AssetSelection.assets(assets),
     )
     return dg.Definitions(
         assets=[assets],
         jobs=[daily],
         schedules=[dg.build_schedule_from_partitioned_job(daily, hour_of_day=2)],
         resources={"pipes_client": _pipes_client()},
+        # One step per run (the multi_asset): a child process per step would only add startup.
+        executor=dg.in_process_executor,
     )
 
 
