@@ -2,6 +2,7 @@
 
 from .assets import (
     PASSED_ENV,
+    LaunchFailedError,
     build_impressions_assets,
     k8s_launcher,
     subprocess_launcher,
@@ -20,6 +21,7 @@ __all__ = [
     "AssetInfo",
     "CheckInfo",
     "GraphFormatError",
+    "LaunchFailedError",
     "build_impressions_assets",
     "graph_from_cli",
     "k8s_launcher",

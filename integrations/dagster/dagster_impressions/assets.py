@@ -1,11 +1,13 @@
 """A Dagster ``multi_asset`` over the pipeline's asset graph, run through Pipes."""
 
 import os
+import signal
+import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
-from dagster._core.errors import DagsterPipesExecutionError
+from dagster._core.errors import DagsterExecutionInterruptedError, DagsterPipesExecutionError
 
 from .graph import AssetInfo, packaged_graph
 
@@ -33,6 +35,15 @@ Launcher = Callable[
 ]
 
 
+class LaunchFailedError(DagsterPipesExecutionError):
+    """The CLI exited non-zero; ``results`` holds what it reported before (for the assets
+    that completed)."""
+
+    def __init__(self, message: str, results: Sequence[Any]):
+        super().__init__(message)
+        self.results = list(results)
+
+
 def subprocess_launcher(
     context: dg.AssetExecutionContext,
     client: Any,
@@ -40,10 +51,41 @@ def subprocess_launcher(
     env: dict[str, str],
     extras: dict[str, Any],
 ) -> dg.PipesClientCompletedInvocation:
-    """Runs the command with a client whose ``run`` takes ``command``, ``env`` and ``extras``
-    (``PipesSubprocessClient``; ``PipesK8sClient`` too when its image is bound, see
-    :func:`k8s_launcher`)."""
-    return client.run(context=context, command=command, env=env, extras=extras)
+    """Runs the command with the Pipes client.
+
+    For a ``PipesSubprocessClient`` (its context injector, message reader, env and cwd), the
+    results reported before a failure are kept: the assets that completed are recorded even
+    when a later one fails. Any other client whose ``run`` takes ``command``, ``env`` and
+    ``extras`` is called as it is (``PipesK8sClient`` needs an image: see :func:`k8s_launcher`);
+    Pipes clients drop every result of a process that fails.
+    """
+    if not isinstance(client, dg.PipesSubprocessClient):
+        return client.run(context=context, command=command, env=env, extras=extras)
+    with dg.open_pipes_session(
+        context=context,
+        context_injector=client.context_injector,
+        message_reader=client.message_reader,
+        extras=extras,
+    ) as session:
+        process = subprocess.Popen(
+            command,
+            cwd=client.cwd,
+            env={**os.environ, **client.env, **env, **session.get_bootstrap_env_vars()},
+            stdout=None if client.forward_stdio else subprocess.DEVNULL,
+            stderr=None if client.forward_stdio else subprocess.DEVNULL,
+        )
+        try:
+            code = process.wait()
+        except DagsterExecutionInterruptedError:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=client.termination_timeout_seconds)
+            raise
+    if code != 0:
+        raise LaunchFailedError(
+            f"External execution process failed with code {code}",
+            session.get_results(implicit_materializations=False),
+        )
+    return dg.PipesClientCompletedInvocation(session)
 
 
 def k8s_launcher(image: str, **run_kwargs: Any) -> Launcher:
@@ -182,17 +224,23 @@ def build_impressions_assets(
         run_env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
         run_env.update(env or {})
         client = getattr(context.resources, pipes_client_key)
+        wanted_checks = context.selected_asset_check_keys
+
+        def selected(results):
+            for result in results:
+                if isinstance(result, dg.AssetCheckResult):
+                    if dg.AssetCheckKey(result.asset_key, result.check_name) in wanted_checks:
+                        yield result
+                elif result.asset_key in context.selected_asset_keys:
+                    yield result
+
         try:
             invocation = launcher(context, client, args, run_env, dict(extras))
         except DagsterPipesExecutionError as error:
-            # Our one-line error (from `closed`) rather than the launcher's exit code.
+            # What completed before the failure, then our one-line error (from `closed`)
+            # rather than the launcher's exit code.
+            yield from selected(getattr(error, "results", []))
             raise dg.Failure(description=_closed_error(context) or str(error)) from None
-        wanted_checks = context.selected_asset_check_keys
-        for result in invocation.get_results(implicit_materializations=False):
-            if isinstance(result, dg.AssetCheckResult):
-                if dg.AssetCheckKey(result.asset_key, result.check_name) in wanted_checks:
-                    yield result
-            elif result.asset_key in context.selected_asset_keys:
-                yield result
+        yield from selected(invocation.get_results(implicit_materializations=False))
 
     return _impressions
