@@ -24,6 +24,9 @@ import shlex
 import dagster as dg
 
 from .assets import build_impressions_assets
+from .graph import packaged_graph
+
+DEFAULT_SELECTED = {a.name for a in packaged_graph() if a.default_selected}
 
 
 def _pipes_client() -> dg.PipesSubprocessClient:
@@ -54,9 +57,11 @@ def build_definitions() -> dg.Definitions:
         cache_dir=env.get("IMPRESSIONS_CACHE_DIR"),
         state=env.get("IMPRESSIONS_STATE"),
     )
+    # What a plain `materialize` runs: the default-selected assets and their upstreams.
+    defaults = [k for k in assets.keys if k.path[-1] in DEFAULT_SELECTED]
     daily = dg.define_asset_job(
         "impressions_daily",
-        selection=dg.AssetSelection.assets(assets),
+        selection=dg.AssetSelection.assets(*defaults).upstream(),
     )
     return dg.Definitions(
         assets=[assets],

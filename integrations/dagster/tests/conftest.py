@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(os.environ.get("IMPRESSIONS_ROOT", Path(__file__).resolve().parents[3]))
+ROOT = Path(os.environ.get("IMPRESSIONS_ROOT") or Path(__file__).resolve().parents[3])
 SAMPLE_DAY = ROOT / "sample" / "bucket" / "2021" / "01" / "30"
 
 

@@ -3,13 +3,16 @@ up-to-date rerun, a bad-input date, three partitions at once."""
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
 
 from _events import check_evaluations, events, materializations, run_records
+from conftest import SAMPLE_DAY
 from dagster_impressions import build_impressions_assets, packaged_graph
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -108,7 +111,7 @@ def test_a_bad_input_date_fails_the_run_with_our_error(cli, tmp_path, dagster_ho
     bucket = tmp_path / "bucket"
     day = bucket / "2021" / "01" / "27"
     day.mkdir(parents=True)
-    sample = (Path(__file__).resolve().parents[3] / "sample/bucket/2021/01/30/part-0000.csv")
+    sample = SAMPLE_DAY / "part-0000.csv"
     header, first = sample.read_text().splitlines()[:2]
     bad = first.replace("2021-01-30 ", "2021-01-27 ").replace("2021-01-30", "2021-01-27")
     bad = bad.replace("2021-01-27 00:21:45.000", "2021-01-27 25:21:45.000")
@@ -151,23 +154,55 @@ def test_a_bad_input_date_fails_the_run_with_our_error(cli, tmp_path, dagster_ho
     assert not (bucket / "results").exists()
 
 
-def test_three_partitions_at_once(cli, bucket, dagster_home, tmp_path):
-    # Three runs launched at once against one instance (what a backfill does with a run
-    # coordinator that allows three concurrent runs): one per date, each its own CLI process.
-    env = cli_env(cli, bucket, tmp_path / "cache")
+def test_a_backfill_runs_three_partitions_at_once(cli, bucket, dagster_home, tmp_path):
+    # A backfill of three dates through the instance's queued run coordinator, which lets
+    # three runs go at once; the daemon launches them, each a run of its own with its own CLI
+    # process (the package maps one partition to one run: see the README).
+    with (dagster_home / "dagster.yaml").open("a") as config:
+        config.write(
+            "run_coordinator:\n"
+            "  module: dagster.core.run_coordinator\n"
+            "  class: QueuedRunCoordinator\n"
+            "  config:\n"
+            "    max_concurrent_runs: 3\n"
+            "    dequeue_interval_seconds: 1\n"
+        )
+    # Each run's CLI waits at a barrier until all three runs have started it: the runs can
+    # only succeed if they are in progress at the same time.
+    barrier = [sys.executable, str(Path(__file__).with_name("_barrier.py")), str(tmp_path / "barrier"), "3", "--"]
+    env = {**os.environ, **cli_env([*barrier, *cli], bucket, tmp_path / "cache")}
     dates = ["2021-01-28", "2021-01-29", "2021-01-30"]
-    # Create the instance's SQLite storages first, as a deployed instance has them.
-    dg.DagsterInstance.get().get_runs()
-    dg.DagsterInstance.get().all_instigator_state()
-    processes = [dagster_materialize(date, env) for date in dates]
-    for process in processes:
-        finished(process)
+    module = ["-m", "dagster_impressions.definitions"]
+    backfill = subprocess.run(
+        [DAGSTER, "job", "backfill", *module, "-j", "impressions_daily",
+         "--from", dates[0], "--to", dates[-1], "--noprompt"],
+        env=env, capture_output=True, text=True, timeout=170,
+    )
+    assert backfill.returncode == 0, backfill.stderr[-3000:]
     instance = dg.DagsterInstance.get()
+    assert {r.status for r in instance.get_runs()} == {dg.DagsterRunStatus.QUEUED}
+    daemon = subprocess.Popen(
+        [str(Path(DAGSTER).parent / "dagster-daemon"), "run", *module],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        # Until the three runs end (the daemon works on its own clock).
+        for _ in range(300):
+            runs = dg.DagsterInstance.get().get_runs()
+            if all(r.status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE)
+                   for r in runs):
+                break
+            time.sleep(0.5)
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(timeout=60)
+    instance = dg.DagsterInstance.get()
+    (record,) = instance.get_backfills()
     runs = instance.get_runs()
     assert len(runs) == 3
+    assert {r.tags["dagster/backfill"] for r in runs} == {record.backfill_id}
     assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}
-    partitions = sorted(r.tags["dagster/partition"] for r in runs)
-    assert partitions == dates
+    assert sorted(r.tags["dagster/partition"] for r in runs) == dates
     for run in runs:
         date = run.tags["dagster/partition"]
         mats = materializations(instance, run.run_id)
