@@ -1,13 +1,19 @@
 /**
- * `graph`: the asset graph as text or Mermaid.
+ * `graph`: the asset graph as text, Mermaid or JSON (read by the Dagster
+ * integration in `integrations/dagster/`).
  *
  * @module
  */
 
 import type { AssetGraph } from "../materializer/graph.ts";
 
+/** Version of the `graph --format json` document. */
+export const GRAPH_JSON_FORMAT = "impressions-graph/1";
+
 /**
- * Formats the graph; `mermaid` gives a `flowchart LR` block.
+ * Formats the graph; `mermaid` gives a `flowchart LR` block; `json` one
+ * document `{format, assets: [{name, deps, code_version, description,
+ * default_selected, checks: [{name, severity}]}]}` in topological order.
  *
  * @example
  * ```ts
@@ -17,7 +23,24 @@ import type { AssetGraph } from "../materializer/graph.ts";
  * console.log(formatGraph(createGraph(ASSETS), "mermaid"));
  * ```
  */
-export function formatGraph(graph: AssetGraph, format: "text" | "mermaid"): string {
+export function formatGraph(graph: AssetGraph, format: "text" | "mermaid" | "json"): string {
+  if (format === "json") {
+    return JSON.stringify(
+      {
+        format: GRAPH_JSON_FORMAT,
+        assets: graph.assets.map((asset) => ({
+          name: asset.name,
+          deps: Object.values(asset.deps).map((d) => d.name),
+          code_version: asset.codeVersion,
+          description: asset.description,
+          default_selected: asset.defaultSelected,
+          checks: asset.checks.map((c) => ({ name: c.name, severity: c.severity })),
+        })),
+      },
+      null,
+      2,
+    );
+  }
   if (format === "mermaid") {
     const lines = ["flowchart LR"];
     for (const asset of graph.assets) lines.push(`  ${asset.name}[${asset.name}]`);

@@ -33,7 +33,7 @@ Usage: deno task <command> [flags]     (or: impressions <command> [flags])
 Commands:
   materialize   run the assets for a date or a range of dates
   plan          say what materialize would do and why, without doing it
-  graph         print the asset graph (text or --format mermaid)
+  graph         print the asset graph (text, --format mermaid or --format json)
   runs          list recent runs; runs show ID prints one
   clean         remove cached dates (--date D or --older-than 30d)
   report        write a self-contained HTML report of a date range (graph, tables, charts)
@@ -50,6 +50,11 @@ Runs published_csv and what it needs for each date (or the --select'ed assets), 
 what is cached and up to date. Stdout lists the published URIs, one per line; stderr has one
 line per asset. Exit 0 on success, 1 on a data or storage error, 2 on a usage error
 (such as a flag other than --select given twice, or a negative count).
+
+Under a Dagster Pipes launcher (DAGSTER_PIPES_CONTEXT and DAGSTER_PIPES_MESSAGES set), the
+context supplies --date, --select and extras (bucket, initials, cache_dir, endpoint_url,
+region) not given as flags, and each asset's materialization, checks and logs go to Dagster;
+when the messages use stdout (or stderr), the tool's own output moves to the other stream.
 ${RUN_FLAGS_HELP}
 Examples:
   deno task materialize --date 2021-01-30
@@ -67,9 +72,11 @@ ${RUN_FLAGS_HELP}
 Example:
   deno task plan --date 2021-01-30
 `,
-  graph: `Usage: deno task graph [--format text|mermaid]
+  graph: `Usage: deno task graph [--format text|mermaid|json]
 
-Prints the asset graph: each asset with its upstreams, code version and checks.
+Prints the asset graph: each asset with its upstreams, code version and checks. JSON is what
+the Dagster integration (integrations/dagster) reads: names, deps, code versions, descriptions,
+checks with severities.
 
 Example:
   deno task graph --format mermaid

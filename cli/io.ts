@@ -37,6 +37,8 @@ export const ENV_VARS = [
   "AWS_SECRET_ACCESS_KEY",
   "AWS_SESSION_TOKEN",
   "PGPASSWORD",
+  "DAGSTER_PIPES_CONTEXT",
+  "DAGSTER_PIPES_MESSAGES",
 ] as const;
 
 function readEnv(): Record<string, string | undefined> {

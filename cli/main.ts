@@ -28,6 +28,8 @@ import type { CliIO } from "./io.ts";
 import { parseFlags, resolveRunOptions, RUN_FLAGS } from "./options.ts";
 import { runCommand } from "./run_command.ts";
 import { formatTable } from "./table.ts";
+import { openPipesAdapter, type PipesAdapter } from "./pipes_adapter.ts";
+import { PipesContextError, PipesReportError, PipesWriterError } from "../pipes/mod.ts";
 
 /** What the command line needs besides its arguments. */
 export interface MainOptions {
@@ -58,8 +60,9 @@ export const COMMANDS = ["materialize", "plan", "graph", "runs", "clean", "insig
  * ```
  */
 export async function main(args: string[], options: MainOptions): Promise<number> {
-  const { io } = options;
+  let io = options.io;
   const [command, ...rest] = args;
+  let pipes: PipesAdapter | undefined;
   try {
     if (command === undefined || command === "--help" || command === "-h" || command === "help") {
       io.stderr(HELP.main);
@@ -77,24 +80,32 @@ export async function main(args: string[], options: MainOptions): Promise<number
     switch (command) {
       case "materialize":
       case "plan": {
-        const flags = parseFlags(rest, RUN_FLAGS);
+        // Under a Dagster Pipes launcher: messages out, the context's flags in.
+        pipes = command === "materialize" ? await openPipesAdapter(io) : undefined;
+        if (pipes) io = pipes.io;
+        const flags = parseFlags(pipes ? pipes.args(rest) : rest, RUN_FLAGS);
         const runOptions = await resolveRunOptions(flags, {
           env: io.env,
           defaultBucket: options.defaultBucket,
           now: options.now,
         });
-        return await runCommand({
+        const code = await runCommand({
           command,
           options: runOptions,
           io,
           checkpoint: options.checkpoint,
+          observer: pipes?.observer,
         });
+        await pipes?.close(code);
+        return code;
       }
       case "graph": {
         const flags = parseFlags(rest, { format: { type: "string" } });
         const format = (flags.format as string | undefined) ?? "text";
-        if (format !== "text" && format !== "mermaid") {
-          throw new UsageError(`--format must be text or mermaid, not ${JSON.stringify(format)}`);
+        if (format !== "text" && format !== "mermaid" && format !== "json") {
+          throw new UsageError(
+            `--format must be text, mermaid or json, not ${JSON.stringify(format)}`,
+          );
         }
         io.stdout(formatGraph(createGraph(ASSETS), format));
         return EXIT_OK;
@@ -138,6 +149,7 @@ export async function main(args: string[], options: MainOptions): Promise<number
         secretsOf({ env: io.env, values: args }),
       ),
     );
+    await pipes?.close(EXIT_FAILURE, message).catch(() => {});
     if (
       error instanceof UsageError || error instanceof SelectionError ||
       error instanceof ParamError
@@ -150,7 +162,8 @@ export async function main(args: string[], options: MainOptions): Promise<number
       error instanceof StorageError || error instanceof ImpressionDataError ||
       error instanceof HeaderError || error instanceof LockedError ||
       error instanceof WarehouseError || error instanceof GzipError ||
-      error instanceof LocalIoError
+      error instanceof LocalIoError || error instanceof PipesContextError ||
+      error instanceof PipesWriterError || error instanceof PipesReportError
     ) {
       io.stderr(`error: ${message}`);
       return EXIT_FAILURE;

@@ -18,6 +18,7 @@ import { createProgress } from "./progress.ts";
 import { formatTable } from "./table.ts";
 import type { CliIO } from "./io.ts";
 import { EXIT_FAILURE, EXIT_OK } from "./errors.ts";
+import type { RunObserver } from "./pipes_adapter.ts";
 
 /** Options for {@linkcode runCommand}. */
 export interface RunCommandOptions {
@@ -32,6 +33,8 @@ export interface RunCommandOptions {
    * upload, the run record) before going on; none by default.
    */
   checkpoint?: (name: string) => Promise<void>;
+  /** Told of each asset's and each date's outcome (a Dagster Pipes session). */
+  observer?: RunObserver;
 }
 
 /** Figures worth a glance, from an asset's metadata. */
@@ -86,7 +89,7 @@ export function runSecrets(
  * ```
  */
 export async function runCommand(
-  { command, options, io, checkpoint }: RunCommandOptions,
+  { command, options, io, checkpoint, observer }: RunCommandOptions,
 ): Promise<number> {
   const progress = io.stderrIsTerminal && !options.quiet && options.logFormat === "text"
     ? createProgress({ write: io.stderrRaw, columns: io.columns })
@@ -128,13 +131,17 @@ export async function runCommand(
       log,
       checkpoint,
       onProgress: progress && ((date, asset, update) => progress.update(date, asset, update)),
-      onAsset: (_date, a, dateLog) => {
+      onAsset: (date, a, dateLog) => {
         if (command === "materialize") {
+          observer?.asset(date, a);
           dateLog.log(a.status === "failed" ? "error" : "info", assetLine(a), {
             event: "asset",
             ...a,
           });
         }
+      },
+      onPartition: (outcome) => {
+        if (command === "materialize") observer?.partition(outcome);
       },
     });
   } finally {

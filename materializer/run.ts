@@ -54,6 +54,8 @@ export interface RunOptions<R, P> {
   log?: Logger;
   /** Called when an asset of a partition finishes. */
   onAsset?: (partition: string, outcome: AssetOutcome, log: Logger) => void;
+  /** Called when a partition ends, with its outcome. */
+  onPartition?: (outcome: PartitionOutcome) => void;
   /** Called with assets' progress. */
   onProgress?: (partition: string, asset: string, update: ProgressUpdate) => void;
   /** Called at named points (`locked:DATE`, `run-record`, and the partition's own). */
@@ -139,12 +141,20 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
             ((outcome) => options.onAsset!(partition, outcome, partitionLog)),
         });
         if (outcome.status === "failed" && options.failFast) stop = true;
+        options.onPartition?.(outcome);
         return outcome;
       } catch (error) {
         if (options.failFast) stop = true;
         const message = errorLine(error);
         partitionLog.log("error", message);
-        return { partition, status: "failed", assets: [], error: message };
+        const failed: PartitionOutcome = {
+          partition,
+          status: "failed",
+          assets: [],
+          error: message,
+        };
+        options.onPartition?.(failed);
+        return failed;
       } finally {
         await release?.();
       }
