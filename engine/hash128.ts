@@ -41,78 +41,13 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
-/** Little-endian 32-bit word at `i` (all four bytes within the key). */
-function word(bytes: Uint8Array, i: number): number {
-  return bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
-}
-
-/** The word at `i` of a key ending at `end`, zero-padded past the end. */
-function paddedWord(bytes: Uint8Array, i: number, end: number): number {
-  if (i + 4 <= end) return word(bytes, i);
-  let k = 0;
-  for (let s = 0; i < end; i++, s += 8) k |= bytes[i] << s;
-  return k;
-}
-
-/**
- * Hashes `bytes[start:end]` together with an instant, writing four 32-bit
- * lanes into `out[at..at+3]`. The key is read in place as little-endian
- * 32-bit words (zero-padded to a whole 16-byte block); the instant and the
- * key's length form the last block.
- *
- * @example
- * ```ts
- * import { hashKey } from "./hash128.ts";
- * const out = new Uint32Array(4);
- * const id = new TextEncoder().encode("6f1c2a9e-0d7b-4c55-9a61-3f0e8d2b7c10");
- * hashKey(id, 0, id.length, 1612008902, 0, out, 0);
- * ```
- */
-export function hashKey(
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-  seconds: number,
-  nanos: number,
-  out: Uint32Array,
-  at: number,
-): void {
-  const length = end - start;
-  const padded = (length + 15) & ~15;
-  // The key's 16-byte blocks, read in place (the last one zero-padded),
-  // then one block of the instant and the key's length.
-  const blocks = (padded >> 4) + 1;
-  let h1 = 0x9747b28c | 0, h2 = 0x1b873593, h3 = 0x52dce729, h4 = 0x38495ab5;
-  for (let n = 0, b = start; n < blocks; n++, b += 16) {
-    let w0: number, w1: number, w2: number, w3: number;
-    if (b + 16 <= end) {
-      w0 = word(bytes, b),
-        w1 = word(bytes, b + 4),
-        w2 = word(bytes, b + 8),
-        w3 = word(bytes, b + 12);
-    } else if (n < blocks - 1) {
-      w0 = paddedWord(bytes, b, end), w1 = paddedWord(bytes, b + 4, end);
-      w2 = paddedWord(bytes, b + 8, end), w3 = paddedWord(bytes, b + 12, end);
-    } else {
-      w0 = seconds | 0, w1 = Math.floor(seconds / 4294967296) | 0, w2 = nanos | 0, w3 = length;
-    }
-    const k1 = Math.imul(rotl(Math.imul(w0, C1), 15), C2);
-    h1 = (Math.imul(rotl(h1 ^ k1, 19) + h2, 5) + 0x561ccd1b) | 0;
-    const k2 = Math.imul(rotl(Math.imul(w1, C2), 16), C3);
-    h2 = (Math.imul(rotl(h2 ^ k2, 17) + h3, 5) + 0x0bcaa747) | 0;
-    const k3 = Math.imul(rotl(Math.imul(w2, C3), 17), C4);
-    h3 = (Math.imul(rotl(h3 ^ k3, 15) + h4, 5) + 0x96cd1c35) | 0;
-    const k4 = Math.imul(rotl(Math.imul(w3, C4), 18), C1);
-    h4 = (Math.imul(rotl(h4 ^ k4, 13) + h1, 5) + 0x32ac3b17) | 0;
-  }
-  finish(h1, h2, h3, h4, padded + 16, out, at);
-}
-
 /**
  * Hashes a key held as 32-bit words, `words[start..]`, `length` bytes of
- * them (the last word zero-padded), with an instant: the same lanes as
- * {@linkcode hashKey} on those bytes on a little-endian machine, without
- * reading a byte at a time.
+ * them (the last word zero-padded), with an instant, writing four 32-bit
+ * lanes into `out[at..at+3]`: the key's words in 16-byte blocks (the last
+ * zero-padded), then one block of the instant and the key's length. On a
+ * little-endian machine this is the hash of the key's bytes read as
+ * little-endian words (`tests/_collisions.ts` has a byte-wise reference).
  *
  * @example
  * ```ts

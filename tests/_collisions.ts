@@ -46,13 +46,48 @@ const k4 = (w: number) => Math.imul(rotl(Math.imul(w, C4), 18), C1);
 const k1Inverse = (k: number) => Math.imul(rotr(Math.imul(k, inverse(C2)), 15), inverse(C1));
 const k2Inverse = (k: number) => Math.imul(rotr(Math.imul(k, inverse(C3)), 16), inverse(C2));
 
-/** One block of the hash, as in `hashKey`. */
+/** One block of the hash. */
 function block([h1, h2, h3, h4]: State, w: readonly number[]): State {
   h1 = (Math.imul(rotl(h1 ^ k1(w[0]), 19) + h2, 5) + 0x561ccd1b) | 0;
   h2 = (Math.imul(rotl(h2 ^ k2(w[1]), 17) + h3, 5) + 0x0bcaa747) | 0;
   h3 = (Math.imul(rotl(h3 ^ k3(w[2]), 15) + h4, 5) + 0x96cd1c35) | 0;
   h4 = (Math.imul(rotl(h4 ^ k4(w[3]), 13) + h1, 5) + 0x32ac3b17) | 0;
   return [h1, h2, h3, h4];
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/**
+ * The hash of `engine/hash128.ts`, written again from its definition a byte
+ * at a time: the key's bytes as little-endian words, zero-padded to whole
+ * 16-byte blocks, then one block of the instant and the key's length, then
+ * the finalization. The tests compare the engine's word-based hash with it.
+ */
+export function referenceHash(bytes: Uint8Array, seconds: number, nanos: number): Uint32Array {
+  const padded = (bytes.length + 15) & ~15;
+  const words: number[] = [];
+  for (let i = 0; i < padded; i += 4) {
+    let w = 0;
+    for (let b = 0; b < 4; b++) w |= (bytes[i + b] ?? 0) << (8 * b);
+    words.push(w);
+  }
+  words.push(seconds | 0, Math.floor(seconds / 4294967296) | 0, nanos | 0, bytes.length);
+  let state: State = [0x9747b28c | 0, 0x1b873593, 0x52dce729, 0x38495ab5];
+  for (let i = 0; i < words.length; i += 4) state = block(state, words.slice(i, i + 4));
+  let [h1, h2, h3, h4] = state;
+  const total = padded + 16;
+  h1 ^= total, h2 ^= total, h3 ^= total, h4 ^= total;
+  h1 = (h1 + h2 + h3 + h4) | 0;
+  h2 = (h2 + h1) | 0, h3 = (h3 + h1) | 0, h4 = (h4 + h1) | 0;
+  h1 = fmix(h1), h2 = fmix(h2), h3 = fmix(h3), h4 = fmix(h4);
+  h1 = (h1 + h2 + h3 + h4) | 0;
+  return new Uint32Array([h1, h2 + h1, h3 + h1, h4 + h1]);
 }
 
 function isAlphanumeric(w: number): boolean {
