@@ -31,7 +31,7 @@ Deno.test("deno.json is at most 8,000 bytes and grants env access by wildcard", 
   const env = taskPermissionFlags("materialize").find((f) => f.startsWith("--allow-env="));
   assert.equal(
     env,
-    "--allow-env=AWS_*,IMPRESSIONS_*,PG*,HOME,USERPROFILE,HOMEPATH,HOMEDRIVE,_X_AMZN_TRACE_ID",
+    "--allow-env=AWS_*,IMPRESSIONS_*,DAGSTER_PIPES_*,PG*,HOME,USERPROFILE,HOMEPATH,HOMEDRIVE,_X_AMZN_TRACE_ID",
   );
 });
 
