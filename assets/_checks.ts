@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { AssetCheck } from "./_define.ts";
+import type { AssetCheck, AssetContext } from "./_define.ts";
 
 /** A value of counts that must add up to the day's in-date rows. */
 export interface CountedRows {
@@ -35,5 +35,41 @@ export function countsSumToRows<T extends CountedRows>(): AssetCheck<T> {
         detail: `counts sum to ${sum}; deduplicated rows of the day: ${value.inDayRows}`,
       };
     },
+  };
+}
+
+/**
+ * A check that compares a measure with a limit: the limit is
+ * `threshold` unless the run's params give another one for `name` (the
+ * `thresholds` profile key, whose allowed names come from these checks).
+ *
+ * @example
+ * ```ts
+ * import { thresholdCheck } from "./_checks.ts";
+ * const check = thresholdCheck<{ share: number }>({
+ *   name: "small_share",
+ *   severity: "warn",
+ *   threshold: 0.2,
+ *   evaluate: (value, limit) => ({ passed: value.share <= limit, detail: `${value.share}` }),
+ * });
+ * check.threshold; // 0.2
+ * ```
+ */
+export function thresholdCheck<T>(options: {
+  name: string;
+  severity: "warn" | "error";
+  threshold: number;
+  evaluate(
+    value: T,
+    limit: number,
+    ctx: AssetContext,
+  ): { passed: boolean; detail: string } | Promise<{ passed: boolean; detail: string }>;
+}): AssetCheck<T> {
+  return {
+    name: options.name,
+    severity: options.severity,
+    threshold: options.threshold,
+    evaluate: (value, ctx) =>
+      options.evaluate(value, ctx.params.thresholds[options.name] ?? options.threshold, ctx),
   };
 }

@@ -19,6 +19,7 @@ import { type AssetContext, defineAsset } from "./_define.ts";
 import type { ObjectInfo } from "../resources/storage.ts";
 import { DayScanner } from "../engine/day_scan.ts";
 import { duplicateShare } from "./figures.ts";
+import { thresholdCheck } from "./_checks.ts";
 import { rawPartition } from "./raw_partition.ts";
 
 export { TooManyInvalidRowsError } from "../engine/day_scan.ts";
@@ -155,23 +156,23 @@ export const dedupedImpressions = defineAsset({
     };
   },
   checks: [
-    {
+    thresholdCheck<DedupedImpressions>({
       name: "duplicate_share",
       severity: "warn",
-      evaluate(value: DedupedImpressions, ctx) {
-        const limit = ctx.params.thresholds.duplicate_share ?? 0.2;
+      threshold: 0.2,
+      evaluate(value, limit) {
         const share = duplicateShare(value.stats)!;
         return {
           passed: share <= limit,
           detail: `${percent(share)} of rows are duplicates (limit ${percent(limit)})`,
         };
       },
-    },
-    {
+    }),
+    thresholdCheck<DedupedImpressions>({
       name: "late_rows",
       severity: "warn",
-      evaluate(value: DedupedImpressions, ctx) {
-        const limit = ctx.params.thresholds.late_rows ?? 0.01;
+      threshold: 0.01,
+      evaluate(value, limit) {
         const share = value.stats.rowsOut === 0 ? 0 : value.stats.lateRows / value.stats.rowsOut;
         return {
           passed: share <= limit,
@@ -180,12 +181,12 @@ export const dedupedImpressions = defineAsset({
           })`,
         };
       },
-    },
-    {
+    }),
+    thresholdCheck<DedupedImpressions>({
       name: "volume_drop",
       severity: "warn",
-      async evaluate(value: DedupedImpressions, ctx) {
-        const limit = ctx.params.thresholds.volume_drop ?? 0.5;
+      threshold: 0.5,
+      async evaluate(value, limit, ctx) {
         const history = (await ctx.history(7))
           .map((m) => m.rowsOut)
           .filter((n): n is number => typeof n === "number")
@@ -202,7 +203,7 @@ export const dedupedImpressions = defineAsset({
             } fewer; limit ${percent(limit)})`,
         };
       },
-    },
+    }),
   ],
 });
 

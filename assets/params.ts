@@ -19,6 +19,7 @@ import {
   textParam,
 } from "../materializer/params.ts";
 import { redact } from "../resources/secrets.ts";
+import { ASSETS } from "./mod.ts";
 
 const SIZE_UNITS: Record<string, number> = {
   b: 1,
@@ -145,15 +146,16 @@ export const ASSET_PARAMS = {
   }),
   thresholds: customParam({
     profile: "thresholds",
+    // The names are those of the pipeline's checks that have a threshold.
     schema: (zod) =>
-      zod.object({
-        duplicate_share: zod.number().min(0).max(1).optional(),
-        late_rows: zod.number().min(0).max(1).optional(),
-        volume_drop: zod.number().min(0).max(1).optional(),
-      }).strict().transform((t) => t as Record<string, number>),
+      zod.object(Object.fromEntries(
+        ASSETS.flatMap((asset) => asset.checks)
+          .filter((check) => check.threshold !== undefined)
+          .map((check) => [check.name, zod.number().min(0).max(1).optional()]),
+      )).strict().transform((t) => t as Record<string, number>),
     default: {},
     group: "How",
-    help: "check thresholds (fractions) by check name",
+    help: "limits of the checks that have one (fractions), by check name",
   }),
   withRows: switchParam({
     flag: "with-rows",

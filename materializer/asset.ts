@@ -138,6 +138,11 @@ export interface AssetCheck<T, R = unknown, P = unknown> {
   name: string;
   /** Severity when it fails. */
   severity: Severity;
+  /**
+   * The default limit of a check that compares a measure with a limit (a
+   * fraction); a pipeline may let its params override it by check name.
+   */
+  threshold?: number;
   /** Evaluates the check; returns whether it passed and what was measured. */
   evaluate(
     value: T,
