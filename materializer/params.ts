@@ -279,6 +279,7 @@ export function textParam<O extends ParamOptions<string> & { pattern?: RegExp; r
     ...rest,
     schema: (zod) => pattern ? zod.string().regex(pattern, rule) : zod.string().min(1),
     fromText(text, source) {
+      if (text === "") throw new ParamError(`${source} must not be empty`);
       if (pattern && !pattern.test(text)) {
         throw new ParamError(`${source} ${JSON.stringify(text)} ${rule}`);
       }

@@ -63,6 +63,7 @@ Deno.test("params: flag, then env, then profile, then default", () => {
     () => resolve({}, { TOY_DEPTH: "10" }),
     new ParamError('TOY_DEPTH must be a whole number from 1 to 9, not "10"'),
   );
+  assert.throws(() => resolve({ name: "" }, {}), new ParamError("--name must not be empty"));
   assert.throws(
     () => resolve({ name: "Bob" }, {}),
     new ParamError('--name "Bob" must be lower-case letters'),
