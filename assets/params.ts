@@ -185,9 +185,7 @@ export const RESOURCE_PARAMS = {
     fromText(text, source) {
       if (!/^https?:\/\/[^\s]+$/.test(text)) {
         throw new ParamError(
-          `${source.startsWith("--") ? source : "--endpoint-url"} must be an http(s) URL, not ${
-            JSON.stringify(redact(text))
-          }`,
+          `${source} must be an http(s) URL, not ${JSON.stringify(redact(text))}`,
         );
       }
       return text;
