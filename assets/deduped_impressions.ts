@@ -82,7 +82,8 @@ export const dedupedImpressions = defineAsset({
         campaignIds: value.day.campaignIds,
         dayObjects: value.day.objects,
         stats: value.stats,
-        objects: value.objects,
+        // No local paths in a manifest (it may be shared): read() finds the files again.
+        objects: value.objects.map(({ path: _, ...o }) => o),
         invalid: value.invalid,
       });
       return Promise.resolve();
@@ -106,7 +107,7 @@ export const dedupedImpressions = defineAsset({
         },
         files: { hours: entry.path("hours.bin"), campaigns: entry.path("campaigns.bin") },
         stats: v.stats,
-        objects: v.objects,
+        objects: v.objects.map((o) => ({ ...o, path: rawFilePath(entry.dir, o.file) })),
         invalid: v.invalid,
       };
     },
@@ -211,6 +212,14 @@ export const dedupedImpressions = defineAsset({
     },
   ],
 });
+
+/** The raw file `file` of the same date, in raw_partition's entry beside `dir`. */
+function rawFilePath(dir: string, file: string): string {
+  if (!/^objects\/[0-9a-f]{32}-[0-9a-f]{12}\.csv(\.gz)?$/.test(file)) {
+    throw new Error(`deduped_impressions names an unexpected raw file ${JSON.stringify(file)}`);
+  }
+  return `${dir.slice(0, dir.lastIndexOf("/"))}/raw_partition/${file}`;
+}
 
 function asInt8(bytes: Uint8Array): Int8Array {
   return new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -29,6 +29,7 @@ export const profileSchema = z.object({
     "must be a relative key prefix without '..'",
   ).refine((p) => !p.split("/").includes(".."), "must not contain '..'").optional(),
   cacheDir: z.string().min(1).optional(),
+  state: z.string().min(1).optional(),
   parallel: z.number().int().min(1).max(64).optional(),
   retries: z.number().int().min(0).max(20).optional(),
   timeoutSeconds: z.number().positive().max(3600).optional(),

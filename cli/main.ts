@@ -12,7 +12,7 @@ import { HeaderError } from "../engine/columns.ts";
 import { createGraph, SelectionError } from "../materializer/graph.ts";
 import { LockedError } from "../materializer/lock.ts";
 import { redact } from "../materializer/log.ts";
-import { localState } from "../materializer/state.ts";
+import { localState, StateError } from "../materializer/state.ts";
 import { StorageError } from "../resources/errors.ts";
 import { WarehouseError } from "../resources/warehouse.ts";
 import { cleanCache, parseAge } from "./clean_command.ts";
@@ -129,7 +129,7 @@ export async function main(args: string[], options: MainOptions): Promise<number
     if (
       error instanceof StorageError || error instanceof ImpressionDataError ||
       error instanceof HeaderError || error instanceof LockedError ||
-      error instanceof WarehouseError
+      error instanceof WarehouseError || error instanceof StateError
     ) {
       io.stderr(`error: ${message}`);
       return EXIT_FAILURE;

@@ -27,6 +27,10 @@ export interface RunOptions {
   resultsPrefix: string;
   /** Cache root. */
   cacheDir: string;
+  /** Shared state (`s3://BUCKET/PREFIX`), or `undefined` for the cache dir. */
+  state?: string;
+  /** Lease time to live in ms (shared state). */
+  leaseTtlMs: number;
   /** Recompute selected assets. */
   force: boolean;
   /** Asset selection (`--select`), or the profile's `assets`. */
@@ -100,6 +104,9 @@ export const RUN_FLAGS = {
   report: { type: "string" },
   warehouse: { type: "string" },
   "with-rows": { type: "boolean" },
+  state: { type: "string" },
+  "lease-ttl": { type: "string" },
+  index: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -173,6 +180,60 @@ export function parseDuration(text: string, what: string): number {
   return Math.round(+match[1] * factor);
 }
 
+/**
+ * The date index of a static fan-out: `N` (0-based), or `auto` for the
+ * index the orchestrator sets (`JOB_COMPLETION_INDEX` in a Kubernetes
+ * Indexed Job, `AWS_BATCH_JOB_ARRAY_INDEX` in an AWS Batch array job).
+ *
+ * @example
+ * ```ts
+ * import { resolveIndex } from "./options.ts";
+ * resolveIndex("auto", 12, { JOB_COMPLETION_INDEX: "3" }); // 3
+ * ```
+ */
+export function resolveIndex(
+  text: string,
+  count: number,
+  env: Record<string, string | undefined>,
+): number {
+  let value = text;
+  let source = "--index";
+  if (text === "auto") {
+    const name = env.JOB_COMPLETION_INDEX !== undefined
+      ? "JOB_COMPLETION_INDEX"
+      : env.AWS_BATCH_JOB_ARRAY_INDEX !== undefined
+      ? "AWS_BATCH_JOB_ARRAY_INDEX"
+      : undefined;
+    if (name === undefined) {
+      throw new UsageError(
+        "--index auto needs JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or " +
+          "AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job); neither is set",
+      );
+    }
+    value = env[name]!;
+    source = name;
+  }
+  if (!/^\d+$/.test(value) || +value >= count) {
+    throw new UsageError(
+      `${source} must be a date index from 0 to ${count - 1} of --from/--to, not ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return +value;
+}
+
+/** Checks a `--state` value: `s3://BUCKET/PREFIX`. */
+export function checkStateUri(uri: string): string {
+  if (
+    !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9_.\/-]*)?$/.test(uri) ||
+    uri.split("/").slice(3).includes("..")
+  ) {
+    throw new UsageError(`--state must be s3://BUCKET/PREFIX, not ${JSON.stringify(uri)}`);
+  }
+  return uri;
+}
+
 /** Removes a password from a URL-like value. */
 export function withoutSecrets(value: string): string {
   return value.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
@@ -219,6 +280,10 @@ export async function resolveRunOptions(
   } else {
     throw new UsageError("--date (or --from and --to) is required, e.g. --date 2021-01-30");
   }
+  if (str("index") !== undefined) {
+    if (str("from") === undefined) throw new UsageError("--index needs --from and --to");
+    dates = [dates[resolveIndex(str("index")!, dates.length, env)]];
+  }
 
   const bucket = str("bucket") ?? env.IMPRESSIONS_BUCKET ?? profile.bucket ?? sources.defaultBucket;
   if (bucket === undefined || bucket === "") {
@@ -255,9 +320,20 @@ export async function resolveRunOptions(
     recorded[key] = typeof value === "string" ? withoutSecrets(value) : value;
   }
 
+  const state = str("state") ?? env.IMPRESSIONS_STATE ?? profile.state;
+  if (state !== undefined) checkStateUri(state);
+  const leaseTtlMs = parseDuration(str("lease-ttl") ?? "60s", "--lease-ttl");
+  if (leaseTtlMs < 2000) {
+    throw new UsageError(
+      `--lease-ttl must be at least 2s, not ${JSON.stringify(str("lease-ttl"))}`,
+    );
+  }
+
   return {
     dates,
     bucket,
+    state,
+    leaseTtlMs,
     endpoint,
     region,
     initials,

@@ -12,7 +12,8 @@ import { createGraph, selectAssets } from "../materializer/graph.ts";
 import { createLogger, type Logger } from "../materializer/log.ts";
 import type { AssetOutcome, PartitionOutcome } from "../materializer/materialize.ts";
 import { materialize, type RunResult } from "../materializer/run.ts";
-import { localState } from "../materializer/state.ts";
+import type { StateStore } from "../materializer/state.ts";
+import { openConfiguredState } from "./state_option.ts";
 import { openBucket } from "../resources/bucket.ts";
 import type { RunOptions } from "./options.ts";
 import { pausePoint } from "./pause_point.ts";
@@ -98,6 +99,11 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
   });
   const checkpoint = pausePoint(io.env);
   const selection = selectAssets(createGraph(ASSETS), options.select);
+  const state: StateStore = await openConfiguredState({
+    ...options,
+    readOnly: command === "plan",
+    log,
+  });
   const bucket = await openBucket({
     bucket: options.bucket,
     endpoint: options.endpoint,
@@ -113,6 +119,7 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
   const warehouse = selection.some((a) => a.requires?.includes("warehouse"))
     ? await openConfiguredWarehouse({ ...options, env: io.env }).catch((error) => {
       bucket.close();
+      state.close?.();
       throw error;
     })
     : undefined;
@@ -124,7 +131,7 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
       partitions: options.dates,
       resources: { bucket, warehouse },
       params: runParams(options),
-      state: localState(options.cacheDir),
+      state,
       command,
       parallel: options.parallel,
       failFast: options.failFast,
@@ -146,6 +153,7 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
   } finally {
     progress?.done();
     bucket.close();
+    state.close?.();
     await warehouse?.close();
   }
   const outcomes = result.partitions;
@@ -160,8 +168,13 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
   }
   if (options.dates.length > 1) {
     io.stderr(formatTable(
-      ["date", "status", "reason"],
-      outcomes.map((o) => [o.partition, o.status, o.error ?? ""]),
+      ["date", "status", "by", "reason"],
+      outcomes.map((o) => [
+        o.partition,
+        o.doneBy ? "done by another run" : o.status,
+        o.doneBy ?? (o.status === "failed" ? "" : "this run"),
+        o.error ?? "",
+      ]),
     ));
   } else if (failed.length > 0 && options.logFormat === "text") {
     io.stderr(`error: ${failed[0].error}`);

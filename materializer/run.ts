@@ -18,7 +18,8 @@ import {
   type PartitionOutcome,
 } from "./materialize.ts";
 import { newRunId, RUN_RECORD_FORMAT, type RunRecord } from "./runs.ts";
-import type { StateStore } from "./state.ts";
+import { LockedError } from "./lock.ts";
+import type { PartitionLock, StateStore } from "./state.ts";
 
 /** Options for {@linkcode materialize}. */
 export interface RunOptions<R, P> {
@@ -103,46 +104,75 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
   const startedAt = new Date();
   const runId = options.runId ?? newRunId(startedAt);
   let stop = false;
-  const partitions = await mapConcurrent(
-    options.partitions,
-    Math.max(1, options.parallel ?? 1),
-    async (partition): Promise<PartitionOutcome> => {
-      const partitionLog = log.child({ date: partition });
-      if (stop) return { partition, status: "failed", assets: [], error: "not run (--fail-fast)" };
-      let release: (() => Promise<void>) | undefined;
-      try {
-        if (command === "materialize") {
-          release = await options.state.lock(partition, { wait: options.wait ?? false });
-          await options.checkpoint?.(`locked:${partition}`);
+  const range = options.partitions.length > 1;
+  const runOne = async (partition: string, wait: boolean): Promise<PartitionOutcome | "held"> => {
+    const partitionLog = log.child({ date: partition });
+    if (stop) return { partition, status: "failed", assets: [], error: "not run (--fail-fast)" };
+    let lock: PartitionLock | undefined;
+    try {
+      if (command === "materialize") {
+        try {
+          lock = await options.state.lock(partition, { wait, runId });
+        } catch (error) {
+          // In a range, a date another worker holds is done after the free ones.
+          if (range && !wait && error instanceof LockedError) {
+            partitionLog.log("info", `${errorLine(error)}; doing free dates first`);
+            return "held";
+          }
+          throw error;
         }
-        const outcome = await materializePartition({
-          selection,
-          partition,
-          runId,
-          state: options.state,
-          resources: options.resources,
-          params: options.params,
-          log: partitionLog,
-          force: options.force,
-          plan: command === "plan",
-          checkpoint: options.checkpoint,
-          onProgress: options.onProgress &&
-            ((asset, update) => options.onProgress!(partition, asset, update)),
-          onAsset: options.onAsset &&
-            ((outcome) => options.onAsset!(partition, outcome, partitionLog)),
-        });
-        if (outcome.status === "failed" && options.failFast) stop = true;
-        return outcome;
-      } catch (error) {
-        if (options.failFast) stop = true;
-        const message = errorLine(error);
-        partitionLog.log("error", message);
-        return { partition, status: "failed", assets: [], error: message };
-      } finally {
-        await release?.();
+        await options.checkpoint?.(`locked:${partition}`);
       }
-    },
+      const outcome = await materializePartition({
+        selection,
+        partition,
+        runId,
+        state: options.state,
+        resources: options.resources,
+        params: options.params,
+        log: partitionLog,
+        force: options.force,
+        plan: command === "plan",
+        checkpoint: options.checkpoint,
+        fence: lock?.check,
+        onProgress: options.onProgress &&
+          ((asset, update) => options.onProgress!(partition, asset, update)),
+        onAsset: options.onAsset &&
+          ((outcome) => options.onAsset!(partition, outcome, partitionLog)),
+      });
+      const before = lock?.predecessor;
+      if (
+        outcome.status === "up to date" && before?.how === "released" &&
+        before.runId !== runId && (wait || (before.releasedAt ?? "") >= startedAt.toISOString())
+      ) outcome.doneBy = before.runId;
+      if (outcome.status === "failed" && options.failFast) stop = true;
+      return outcome;
+    } catch (error) {
+      if (options.failFast) stop = true;
+      const message = errorLine(error);
+      partitionLog.log("error", message);
+      return { partition, status: "failed", assets: [], error: message };
+    } finally {
+      await lock?.();
+    }
+  };
+  const parallel = Math.max(1, options.parallel ?? 1);
+  const first = await mapConcurrent(
+    options.partitions,
+    parallel,
+    (partition) => runOne(partition, options.wait ?? false),
   );
+  // Dates held by other workers: wait until each is done or its lease expires.
+  const held = options.partitions.filter((_, i) => first[i] === "held");
+  const later = await mapConcurrent(held, parallel, async (partition) => {
+    const outcome = await runOne(partition, true);
+    return outcome === "held" ? { partition, status: "failed" as const, assets: [] } : outcome;
+  });
+  const laterBy = new Map(held.map((partition, i) => [partition, later[i]]));
+  const partitions = options.partitions.map((partition, i) => {
+    const outcome = first[i];
+    return outcome === "held" ? laterBy.get(partition)! : outcome;
+  });
   const failed = partitions.some((o) => o.status === "failed");
   const record: RunRecord = {
     format: RUN_RECORD_FORMAT,

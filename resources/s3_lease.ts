@@ -1,0 +1,369 @@
+/**
+ * Date leases in an S3 prefix: one small object per date,
+ * `leases/YYYY-MM-DD.json`, taken with `If-None-Match: *`, renewed with
+ * `If-Match` every third of its TTL and released by a conditional write
+ * that marks it released. Whether another holder's lease has expired is
+ * judged by the store's clock (its `Last-Modified` against the `Date` of the
+ * response that read it), never this machine's, so a skewed clock cannot
+ * steal a live lease; an expired or released lease is taken over with
+ * `If-Match` on its ETag, so exactly one taker wins.
+ *
+ * A holder fences itself: it refuses to write once a renewal has not been
+ * confirmed within the TTL (by its own monotonic clock, which keeps running
+ * while the process is stopped), or once a renewal found the lease taken.
+ *
+ * @module
+ */
+
+import { LockedError, type LockInfo } from "../materializer/lock.ts";
+import { StorageError } from "./errors.ts";
+import { type ObjectStore, PreconditionFailedError } from "./s3_objects.ts";
+
+/** The format tag of a lease object. */
+export const LEASE_FORMAT = "impressions-lease/1";
+
+/** Leases are small; anything larger is not ours. */
+const MAX_LEASE_BYTES = 4096;
+
+/** `Last-Modified` has whole seconds: judging expiry allows one more. */
+const CLOCK_GRAIN_MS = 1000;
+
+/** What a lease object holds. */
+export interface LeaseBody {
+  /** Always {@linkcode LEASE_FORMAT}. */
+  format: typeof LEASE_FORMAT;
+  /** The date it covers. */
+  date: string;
+  /** Holder's host name. */
+  host: string;
+  /** Holder's process id. */
+  pid: number;
+  /** Holder's run id. */
+  runId: string;
+  /** Time to live after each renewal, ms. */
+  ttlMs: number;
+  /** When it was taken (store clock, ISO 8601). */
+  since: string;
+  /** When it expires unless renewed (store clock, ISO 8601). */
+  expiresAt: string;
+  /** Set when released: the holder is done with the date. */
+  releasedAt?: string;
+}
+
+/** A lease as read, with what the store says about it. */
+export interface LeaseState {
+  /** Its body. */
+  body: LeaseBody;
+  /** Its ETag. */
+  etag: string;
+  /** Whether it is released or expired by the store's clock. */
+  free: boolean;
+  /** Expiry by the store's clock, ms since the epoch. */
+  expiresAtMs: number;
+}
+
+/** The holder lost its lease: it may write nothing more for the date. */
+export class LeaseLostError extends Error {
+  /** Builds the error for `date`, saying why. */
+  constructor(date: string, why: string) {
+    super(`lost the lease on ${date}: ${why}; writing nothing more for it`);
+    this.name = "LeaseLostError";
+  }
+}
+
+/** The lease key of a date. */
+export function leaseKey(date: string): string {
+  return `leases/${date}.json`;
+}
+
+function hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
+
+/**
+ * Parses a lease object; `null` when it is not a valid lease (untrusted).
+ *
+ * @example
+ * ```ts
+ * import { parseLease } from "./s3_lease.ts";
+ * parseLease(new TextEncoder().encode("{}"), "2021-01-30"); // null
+ * ```
+ */
+export function parseLease(bytes: Uint8Array, date: string): LeaseBody | null {
+  if (bytes.length > MAX_LEASE_BYTES) return null;
+  try {
+    const v = JSON.parse(new TextDecoder().decode(bytes));
+    const ok = v && typeof v === "object" && v.format === LEASE_FORMAT && v.date === date &&
+      typeof v.host === "string" && v.host.length <= 255 &&
+      Number.isSafeInteger(v.pid) && typeof v.runId === "string" && v.runId.length <= 64 &&
+      Number.isSafeInteger(v.ttlMs) && v.ttlMs >= 1000 && v.ttlMs <= 86_400_000 &&
+      typeof v.since === "string" && typeof v.expiresAt === "string" &&
+      (v.releasedAt === undefined || typeof v.releasedAt === "string");
+    return ok ? v as LeaseBody : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Who holds a lease, for "held by" messages. */
+export function holderOf(body: LeaseBody): LockInfo {
+  return {
+    pid: body.pid,
+    host: body.host,
+    since: body.since,
+    runId: body.runId,
+    expiresAt: body.expiresAt,
+  };
+}
+
+/**
+ * Reads the lease of a date and judges it by the store's clock; `null`
+ * when there is none. A lease that does not parse counts as free once its
+ * `Last-Modified` is older than `fallbackTtlMs`.
+ */
+export async function readLease(
+  store: ObjectStore,
+  date: string,
+  fallbackTtlMs = 60_000,
+): Promise<LeaseState | null> {
+  const object = await store.get(leaseKey(date), MAX_LEASE_BYTES);
+  if (!object) return null;
+  const now = store.storeNow();
+  const body = parseLease(object.body, date);
+  const ttl = body?.ttlMs ?? fallbackTtlMs;
+  const expiresAtMs = object.lastModified + ttl + CLOCK_GRAIN_MS;
+  const shown: LeaseBody = body ?? {
+    format: LEASE_FORMAT,
+    date,
+    host: "?",
+    pid: 0,
+    runId: "unreadable lease",
+    ttlMs: ttl,
+    since: new Date(object.lastModified).toISOString(),
+    expiresAt: new Date(expiresAtMs).toISOString(),
+  };
+  return {
+    body: shown,
+    etag: object.etag,
+    free: body?.releasedAt !== undefined || now >= expiresAtMs,
+    expiresAtMs,
+  };
+}
+
+/** Options for {@linkcode acquireLease}. */
+export interface AcquireOptions {
+  /** The date. */
+  date: string;
+  /** This run's id. */
+  runId: string;
+  /** Time to live, ms. */
+  ttlMs: number;
+  /** Wait for a live holder instead of failing. */
+  wait: boolean;
+  /** Poll interval while waiting, ms (default a third of the TTL, at most 2 s). */
+  pollMs?: number;
+  /** Told about a renewal that failed for a transient reason. */
+  onRenewError?: (error: Error) => void;
+}
+
+/** What the lease replaced when taken. */
+export interface Predecessor {
+  /** The previous holder. */
+  body: LeaseBody;
+  /** `released` (it finished) or `expired` (it stopped renewing). */
+  how: "released" | "expired";
+}
+
+/** A lease held by this process. */
+export class Lease {
+  /** The date. */
+  readonly date: string;
+  /** What it replaced, if anything. */
+  readonly predecessor: Predecessor | null;
+  #store: ObjectStore;
+  #body: LeaseBody;
+  #etag: string;
+  #validUntil: number;
+  #lost: string | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #renewing: Promise<void> | undefined;
+  #onRenewError?: (error: Error) => void;
+
+  constructor(
+    store: ObjectStore,
+    body: LeaseBody,
+    etag: string,
+    sentAt: number,
+    predecessor: Predecessor | null,
+    onRenewError?: (error: Error) => void,
+  ) {
+    this.date = body.date;
+    this.#store = store;
+    this.#body = body;
+    this.#etag = etag;
+    this.#validUntil = sentAt + body.ttlMs;
+    this.predecessor = predecessor;
+    this.#onRenewError = onRenewError;
+    this.#timer = setInterval(() => {
+      this.#renewing ??= this.#renew().finally(() => (this.#renewing = undefined));
+    }, Math.max(200, Math.floor(body.ttlMs / 3)));
+  }
+
+  /** The lease as written. */
+  get body(): LeaseBody {
+    return this.#body;
+  }
+
+  /** Why it was lost, or `undefined` while held. */
+  get lost(): string | undefined {
+    if (this.#lost) return this.#lost;
+    // Keep a margin for the store's one-second clock grain.
+    const margin = Math.min(CLOCK_GRAIN_MS, this.#body.ttlMs / 4);
+    if (performance.now() > this.#validUntil - margin) {
+      return `no renewal confirmed within its ${this.#body.ttlMs / 1000} s TTL`;
+    }
+    return undefined;
+  }
+
+  /** Throws {@linkcode LeaseLostError} unless the lease is still held. */
+  check(): void {
+    const lost = this.lost;
+    if (lost) throw new LeaseLostError(this.date, lost);
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#lost) return;
+    if (this.lost) {
+      this.#lost = this.lost;
+      return;
+    }
+    const sentAt = performance.now();
+    const body = this.#stamp({ ...this.#body });
+    try {
+      this.#etag = await this.#store.put(leaseKey(this.date), encode(body), {
+        ifMatch: this.#etag,
+      });
+      this.#body = body;
+      this.#validUntil = sentAt + body.ttlMs;
+    } catch (error) {
+      if (error instanceof PreconditionFailedError) {
+        const now = await readLease(this.#store, this.date).catch(() => null);
+        this.#lost = now
+          ? `taken over by run ${now.body.runId} (process ${now.body.pid} on ${now.body.host})`
+          : "its lease object was removed";
+      } else {
+        this.#onRenewError?.(error as Error);
+      }
+    }
+  }
+
+  #stamp(body: LeaseBody): LeaseBody {
+    body.expiresAt = new Date(this.#store.storeNow() + body.ttlMs).toISOString();
+    return body;
+  }
+
+  /** Stops renewing and marks the lease released (unless it was lost). */
+  async release(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#renewing;
+    if (this.lost) return;
+    const body: LeaseBody = {
+      ...this.#body,
+      releasedAt: new Date(this.#store.storeNow()).toISOString(),
+    };
+    try {
+      await this.#store.put(leaseKey(this.date), encode(body), { ifMatch: this.#etag });
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+    }
+    this.#lost = "released";
+  }
+}
+
+function encode(body: LeaseBody): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(body) + "\n");
+}
+
+/**
+ * Takes the lease of a date: creates it, or takes over a released or
+ * expired one; fails with a `LockedError` naming a live holder, or waits
+ * for it with `wait`.
+ *
+ * @example
+ * ```ts
+ * import { acquireLease } from "./s3_lease.ts";
+ * import { openObjectStore } from "./s3_objects.ts";
+ * const store = await openObjectStore({ uri: "s3://team-bucket/state" });
+ * const lease = await acquireLease(store, {
+ *   date: "2021-01-30", runId: "r1", ttlMs: 60_000, wait: false,
+ * });
+ * try {
+ *   lease.check(); // before every write for the date
+ * } finally {
+ *   await lease.release();
+ * }
+ * ```
+ */
+export async function acquireLease(store: ObjectStore, options: AcquireOptions): Promise<Lease> {
+  const pollMs = options.pollMs ?? Math.min(2000, Math.floor(options.ttlMs / 3));
+  for (;;) {
+    const current = await readLease(store, options.date, options.ttlMs);
+    if (current && !current.free) {
+      if (!options.wait) throw new LockedError(options.date, holderOf(current.body));
+      await new Promise((r) => setTimeout(r, pollMs));
+      continue;
+    }
+    const now = store.storeNow();
+    const body: LeaseBody = {
+      format: LEASE_FORMAT,
+      date: options.date,
+      host: hostname(),
+      pid: Deno.pid,
+      runId: options.runId,
+      ttlMs: options.ttlMs,
+      since: new Date(now).toISOString(),
+      expiresAt: new Date(now + options.ttlMs).toISOString(),
+    };
+    const sentAt = performance.now();
+    try {
+      const etag = await store.put(
+        leaseKey(options.date),
+        encode(body),
+        current ? { ifMatch: current.etag } : { ifNoneMatch: true },
+      );
+      const predecessor: Predecessor | null = current
+        ? { body: current.body, how: current.body.releasedAt ? "released" : "expired" }
+        : null;
+      return new Lease(store, body, etag, sentAt, predecessor, options.onRenewError);
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+      // Another worker won the race: look again.
+    }
+  }
+}
+
+/**
+ * Force-releases a date's lease (an operator's `leases release`); returns
+ * the holder it removed, or `null` when there was none.
+ */
+export async function forceRelease(store: ObjectStore, date: string): Promise<LeaseBody | null> {
+  const current = await readLease(store, date);
+  if (!current) return null;
+  const body: LeaseBody = {
+    ...current.body,
+    releasedAt: new Date(store.storeNow()).toISOString(),
+  };
+  try {
+    await store.put(leaseKey(date), encode(body), { ifMatch: current.etag });
+  } catch (error) {
+    if (error instanceof PreconditionFailedError) {
+      throw new StorageError(`the lease on ${date} changed while releasing it; try again`);
+    }
+    throw error;
+  }
+  return current.body;
+}

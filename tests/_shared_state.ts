@@ -1,0 +1,73 @@
+/**
+ * Helpers for the shared-state tests: days of raw objects seeded into an S3
+ * endpoint, and the arguments of a worker using state on S3.
+ *
+ * @module
+ */
+
+import { csv, row } from "./_helpers.ts";
+import type { TestS3 } from "./_s3_server.ts";
+
+/** Consecutive dates from `first`, `count` of them. */
+export function days(first: string, count: number): string[] {
+  const start = Date.parse(`${first}T00:00:00Z`);
+  return Array.from(
+    { length: count },
+    (_, i) => new Date(start + i * 86_400_000).toISOString().slice(0, 10),
+  );
+}
+
+/** Two small objects per date, with a duplicate across them; `variant` changes the counts. */
+export function dayObjects(date: string, variant = 0): Record<string, string> {
+  const prefix = date.replaceAll("-", "/");
+  const n = 3 + (Number(date.slice(8)) % 4) + variant;
+  const rows = Array.from(
+    { length: n },
+    (_, i) =>
+      row(`${date}-${i}`, `${date} ${String(i % 24).padStart(2, "0")}:10:00`, String(i % 3)),
+  );
+  return {
+    [`${prefix}/a.csv`]: csv(...rows.slice(0, 2)),
+    [`${prefix}/b.csv`]: csv(...rows.slice(1)),
+  };
+}
+
+/** Seeds every date's objects into `bucket`. */
+export async function seedDays(s3: TestS3, bucket: string, dates: string[]): Promise<void> {
+  const objects: Record<string, string> = {};
+  for (const date of dates) Object.assign(objects, dayObjects(date));
+  await s3.put(bucket, objects);
+}
+
+/** The result key of a date for initials `SS`. */
+export function resultKey(date: string): string {
+  return `results/${date.replaceAll("-", "/")}/daily_agg_${date.replaceAll("-", "")}_SS.csv`;
+}
+
+/** `materialize` arguments of a worker using shared state. */
+export function workerArgs(options: {
+  endpoint: string;
+  cacheDir: string;
+  dates: string[];
+  state?: string;
+  extra?: string[];
+}): string[] {
+  const { dates } = options;
+  return [
+    "materialize",
+    ...(dates.length === 1 ? ["--date", dates[0]] : ["--from", dates[0], "--to", dates.at(-1)!]),
+    "--bucket",
+    "s3://data",
+    "--endpoint-url",
+    options.endpoint,
+    "--initials",
+    "SS",
+    "--cache-dir",
+    options.cacheDir,
+    "--state",
+    options.state ?? "s3://state/team",
+    "--workers",
+    "0",
+    ...(options.extra ?? []),
+  ];
+}
