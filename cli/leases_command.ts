@@ -1,0 +1,104 @@
+/**
+ * `leases`: lists the date leases of a shared state, or force-releases a
+ * stuck one (`leases release DATE`), naming its holder. Also the flags and
+ * opening shared by the commands that only read or tidy the state
+ * (`runs`, `leases`, `clean`).
+ *
+ * @module
+ */
+
+import { checkStateUri, parseFlags } from "./options.ts";
+import { parseDate } from "./dates.ts";
+import { EXIT_OK, UsageError } from "./errors.ts";
+import type { CliIO } from "./io.ts";
+import { formatTable } from "./table.ts";
+import type { StateStore } from "../materializer/state.ts";
+import type { S3State } from "../resources/s3_state.ts";
+import { openConfiguredState } from "./state_option.ts";
+
+/** Flags that say where the state is. */
+export const STATE_FLAGS = {
+  state: { type: "string" },
+  "cache-dir": { type: "string" },
+  "endpoint-url": { type: "string" },
+  region: { type: "string" },
+} as const;
+
+/**
+ * Opens the state named by `--state` (or `IMPRESSIONS_STATE`), else the
+ * cache dir, for reading or tidying (no probe unless `write`).
+ */
+export function stateFromFlags(
+  flags: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  options: { write?: boolean } = {},
+): Promise<StateStore> {
+  const str = (name: string) => flags[name] as string | undefined;
+  const state = str("state") ?? env.IMPRESSIONS_STATE;
+  if (state !== undefined) checkStateUri(state);
+  return openConfiguredState({
+    state,
+    cacheDir: str("cache-dir") ?? ".cache",
+    endpoint: str("endpoint-url") ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
+    region: str("region") ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
+    readOnly: !options.write,
+  });
+}
+
+/** The shared state behind a store, or a usage error naming the command. */
+export function sharedState(state: StateStore, command: string): S3State {
+  if (!("leases" in state)) {
+    throw new UsageError(`${command} needs --state s3://BUCKET/PREFIX (or IMPRESSIONS_STATE)`);
+  }
+  return state as S3State;
+}
+
+/**
+ * `leases [--state URI]` or `leases release DATE [--state URI]`; returns
+ * the exit code.
+ *
+ * @example
+ * ```ts
+ * import { leasesCommand } from "./leases_command.ts";
+ * import { processIO } from "./io.ts";
+ * // await leasesCommand(["--state", "s3://team-bucket/state"], processIO());
+ * ```
+ */
+export async function leasesCommand(args: string[], io: CliIO, now?: Date): Promise<number> {
+  const release = args[0] === "release";
+  if (release && (!args[1] || args[1].startsWith("-"))) {
+    throw new UsageError("leases release needs a date, e.g. leases release 2021-01-30");
+  }
+  const flags = parseFlags(release ? args.slice(2) : args, STATE_FLAGS);
+  const state = sharedState(await stateFromFlags(flags, io.env, { write: release }), "leases");
+  try {
+    if (release) {
+      const date = parseDate(args[1], now);
+      const holder = await state.releaseLease(date);
+      io.stderr(
+        holder
+          ? `released the lease on ${date} held by run ${holder.runId}, process ${holder.pid} on ${holder.host} since ${holder.since}${
+            holder.releasedAt ? " (it was already released)" : ""
+          }`
+          : `no lease on ${date}`,
+      );
+      return EXIT_OK;
+    }
+    const leases = await state.leases();
+    io.stdout(formatTable(
+      ["date", "state", "run", "host", "pid", "since", "expires"],
+      leases.map((l) => [
+        l.date,
+        l.body.releasedAt ? "released" : l.free ? "expired" : "held",
+        l.body.runId,
+        l.body.host,
+        String(l.body.pid),
+        l.body.since,
+        l.body.releasedAt ? "" : new Date(l.expiresAtMs).toISOString(),
+      ]),
+    ));
+    return EXIT_OK;
+  } finally {
+    state.close?.();
+  }
+}
