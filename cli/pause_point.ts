@@ -2,7 +2,8 @@
  * A test hook for crash tests: with `IMPRESSIONS_PAUSE_AT=PREFIX` and
  * `IMPRESSIONS_PAUSE_FILE=PATH`, the run stops at the first checkpoint whose
  * name starts with PREFIX, writes that name to PATH and waits there, so the
- * test can kill the process at a known point. Unset, it does nothing.
+ * test can kill (or stop) the process at a known point; removing PATH lets
+ * it go on. Unset, it does nothing.
  *
  * @module
  */
@@ -27,7 +28,14 @@ export function pausePoint(
     if (paused || !name.startsWith(prefix)) return;
     paused = true;
     await Deno.writeTextFile(file, name);
-    // Wait until killed; the timer keeps the event loop alive.
-    await new Promise<void>(() => setInterval(() => {}, 60_000));
+    // Wait until killed, or until the file is removed (then go on).
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        await Deno.stat(file);
+      } catch {
+        return;
+      }
+    }
   };
 }

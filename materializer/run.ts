@@ -109,6 +109,7 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
     const partitionLog = log.child({ date: partition });
     if (stop) return { partition, status: "failed", assets: [], error: "not run (--fail-fast)" };
     let lock: PartitionLock | undefined;
+    let didWork = false;
     try {
       if (command === "materialize") {
         try {
@@ -140,11 +141,12 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
         onAsset: options.onAsset &&
           ((outcome) => options.onAsset!(partition, outcome, partitionLog)),
       });
-      const before = lock?.predecessor;
+      const done = lock?.predecessor?.done;
       if (
-        outcome.status === "up to date" && before?.how === "released" &&
-        before.runId !== runId && (wait || (before.releasedAt ?? "") >= startedAt.toISOString())
-      ) outcome.doneBy = before.runId;
+        outcome.status === "up to date" && done && done.runId !== runId &&
+        (wait || done.at >= startedAt.toISOString())
+      ) outcome.doneBy = done.runId;
+      didWork = outcome.status === "materialized";
       if (outcome.status === "failed" && options.failFast) stop = true;
       return outcome;
     } catch (error) {
@@ -153,7 +155,7 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
       partitionLog.log("error", message);
       return { partition, status: "failed", assets: [], error: message };
     } finally {
-      await lock?.();
+      await lock?.(didWork);
     }
   };
   const parallel = Math.max(1, options.parallel ?? 1);

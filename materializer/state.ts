@@ -82,15 +82,22 @@ export interface LockRequest {
 
 /** A partition's lock, held until it is called (which releases it). */
 export interface PartitionLock {
-  /** Releases the lock. */
-  (): Promise<void>;
+  /** Releases the lock; `didWork`: this run did the partition's work (leases remember it). */
+  (didWork?: boolean): Promise<void>;
   /**
    * Throws unless the lock is still held (a lease can be lost: not renewed
    * in time, or taken over). Called before every write for the partition.
    */
   check(): void;
   /** The run that held it before, when the store knows (leases). */
-  predecessor?: { runId: string; how: "released" | "expired"; releasedAt?: string };
+  predecessor?: {
+    /** The run that held it. */
+    runId: string;
+    /** Whether it was released or taken over after expiring. */
+    how: "released" | "expired";
+    /** The run that last did the partition's work, and when (ISO 8601). */
+    done?: { runId: string; at: string };
+  };
 }
 
 /** The state cannot be used safely; the run stops (exit 1). */

@@ -48,6 +48,8 @@ export interface LeaseBody {
   expiresAt: string;
   /** Set when released: the holder is done with the date. */
   releasedAt?: string;
+  /** The run that last did the date's work, and when it finished (carried by later holders). */
+  done?: { runId: string; at: string };
 }
 
 /** A lease as read, with what the store says about it. */
@@ -102,7 +104,10 @@ export function parseLease(bytes: Uint8Array, date: string): LeaseBody | null {
       Number.isSafeInteger(v.pid) && typeof v.runId === "string" && v.runId.length <= 64 &&
       Number.isSafeInteger(v.ttlMs) && v.ttlMs >= 1000 && v.ttlMs <= 86_400_000 &&
       typeof v.since === "string" && typeof v.expiresAt === "string" &&
-      (v.releasedAt === undefined || typeof v.releasedAt === "string");
+      (v.releasedAt === undefined || typeof v.releasedAt === "string") &&
+      (v.done === undefined || (v.done !== null && typeof v.done === "object" &&
+        typeof v.done.runId === "string" && v.done.runId.length <= 64 &&
+        typeof v.done.at === "string"));
     return ok ? v as LeaseBody : null;
   } catch {
     return null;
@@ -266,15 +271,18 @@ export class Lease {
     return body;
   }
 
-  /** Stops renewing and marks the lease released (unless it was lost). */
-  async release(): Promise<void> {
+  /**
+   * Stops renewing and marks the lease released (unless it was lost).
+   * `didWork`: this run did the date's work; otherwise the previous
+   * holder's record of who did is carried on.
+   */
+  async release(didWork = false): Promise<void> {
     clearInterval(this.#timer);
     await this.#renewing;
     if (this.lost) return;
-    const body: LeaseBody = {
-      ...this.#body,
-      releasedAt: new Date(this.#store.storeNow()).toISOString(),
-    };
+    const at = new Date(this.#store.storeNow()).toISOString();
+    const done = didWork ? { runId: this.#body.runId, at } : this.predecessor?.body.done;
+    const body: LeaseBody = { ...this.#body, releasedAt: at, ...(done ? { done } : {}) };
     try {
       await this.#store.put(leaseKey(this.date), encode(body), { ifMatch: this.#etag });
     } catch (error) {

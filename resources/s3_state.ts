@@ -342,9 +342,9 @@ class S3StateStore implements S3State {
       onRenewError: this.#onRenewError,
     });
     this.#leases.set(partition, lease);
-    const release = async () => {
+    const release = async (didWork?: boolean) => {
       this.#leases.delete(partition);
-      await lease.release();
+      await lease.release(didWork);
     };
     const lock: PartitionLock = Object.assign(release, {
       check: () => lease.check(),
@@ -352,7 +352,7 @@ class S3StateStore implements S3State {
         ? {
           runId: lease.predecessor.body.runId,
           how: lease.predecessor.how,
-          releasedAt: lease.predecessor.body.releasedAt,
+          done: lease.predecessor.body.done,
         }
         : undefined,
     });

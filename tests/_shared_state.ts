@@ -39,9 +39,11 @@ export async function seedDays(s3: TestS3, bucket: string, dates: string[]): Pro
   await s3.put(bucket, objects);
 }
 
-/** The result key of a date for initials `SS`. */
-export function resultKey(date: string): string {
-  return `results/${date.replaceAll("-", "/")}/daily_agg_${date.replaceAll("-", "")}_SS.csv`;
+/** The result key of a date for `initials`. */
+export function resultKey(date: string, initials = "SS"): string {
+  return `results/${date.replaceAll("-", "/")}/daily_agg_${
+    date.replaceAll("-", "")
+  }_${initials}.csv`;
 }
 
 /** `materialize` arguments of a worker using shared state. */
@@ -50,6 +52,7 @@ export function workerArgs(options: {
   cacheDir: string;
   dates: string[];
   state?: string;
+  initials?: string;
   extra?: string[];
 }): string[] {
   const { dates } = options;
@@ -61,7 +64,7 @@ export function workerArgs(options: {
     "--endpoint-url",
     options.endpoint,
     "--initials",
-    "SS",
+    options.initials ?? "SS",
     "--cache-dir",
     options.cacheDir,
     "--state",
@@ -70,4 +73,50 @@ export function workerArgs(options: {
     "0",
     ...(options.extra ?? []),
   ];
+}
+
+/** A worker process in its own process group (so the whole group can be killed). */
+export interface Worker {
+  /** The process. */
+  child: Deno.ChildProcess;
+  /** Its pid, also its process group id. */
+  pid: number;
+  /** Resolves with its exit code and stderr. */
+  done: Promise<{ code: number; stderr: string }>;
+}
+
+/** Starts `main.ts` with `args` in a new session (`setsid`), with the tasks' permissions. */
+export function startWorker(
+  args: string[],
+  env: Record<string, string> = {},
+  permissions: string[],
+  main: string,
+): Worker {
+  const child = new Deno.Command("setsid", {
+    args: ["deno", "run", ...permissions, main, ...args],
+    env: { NO_COLOR: "1", AWS_EC2_METADATA_DISABLED: "true", ...env },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const done = child.output().then((o) => ({
+    code: o.code,
+    stderr: new TextDecoder().decode(o.stderr),
+  }));
+  return { child, pid: child.pid, done };
+}
+
+/** Waits until `path` exists (a pause point reached) or the worker ends; true when reached. */
+export async function waitForFile(path: string, worker: Worker, ms = 120_000): Promise<boolean> {
+  let ended = false;
+  worker.done.then(() => (ended = true));
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && !ended) {
+    try {
+      await Deno.stat(path);
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return false;
 }
