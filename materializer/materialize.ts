@@ -19,6 +19,7 @@ import type {
   CheckResult,
   ComputeContext,
   ProgressUpdate,
+  Provenance,
 } from "./asset.ts";
 import { Announcements } from "./announcements.ts";
 import type { EntryReader } from "./cache.ts";
@@ -195,6 +196,10 @@ class PartitionRun<R, P> {
   #deferred = new Map<string, () => Promise<void>>();
   /** Assets being computed again for their files (a prefetch may feed them). */
   #recomputing = new Set<string>();
+  /** When each source was observed in this run. */
+  #observedAt = new Map<string, string>();
+  /** Assets computed on top of a previous entry. */
+  #incremental = new Set<string>();
 
   constructor(options: MaterializeOptions<R, P>) {
     this.#options = options;
@@ -254,8 +259,35 @@ class PartitionRun<R, P> {
       announce: (item) => {
         for (const running of this.#fedBy(asset.name)) running.feed.push(item);
       },
+      provenance: () => this.#provenance(asset),
     };
     return { ctx, metadata };
+  }
+
+  #provenance(asset: AnyAsset): Provenance {
+    const sources: Provenance["sources"] = {};
+    let incremental = false;
+    const seen = new Set<string>();
+    const visit = (a: AnyAsset) => {
+      for (const dep of Object.values(a.deps)) {
+        if (seen.has(dep.name)) continue;
+        seen.add(dep.name);
+        if (this.#entries.get(dep.name) || this.#incremental.has(dep.name)) incremental = true;
+        if (dep.observe && this.#versions.has(dep.name)) {
+          sources[dep.name] = {
+            version: this.#versions.get(dep.name)!,
+            observedAt: this.#observedAt.get(dep.name) ?? "",
+          };
+        }
+        visit(dep);
+      }
+    };
+    visit(asset);
+    return {
+      runId: this.#options.runId ?? "",
+      sources,
+      mode: incremental ? "incremental" : "full",
+    };
   }
 
   #version(asset: AnyAsset, ctx: AssetContext<R, P>, observed?: string) {
@@ -401,6 +433,7 @@ class PartitionRun<R, P> {
     const { ctx, metadata } = this.#context(asset, opened.missing ? null : previous);
     let observed: string | undefined;
     if (asset.observe) {
+      this.#observedAt.set(asset.name, new Date().toISOString());
       const observation = await asset.observe(ctx);
       ctx.observation = observation.detail;
       observed = observation.version;
@@ -494,6 +527,7 @@ class PartitionRun<R, P> {
     if (prefetched?.version === version) ctx.prefetched = prefetched.result;
     await this.#startPrefetches(asset);
     const computeStart = performance.now();
+    if (ctx.previous) this.#incremental.add(asset.name);
     const value = await asset.compute(deps, ctx);
     for (const running of this.#fedBy(asset.name)) running.feed.end();
     metadata.durationMs = Math.round(performance.now() - computeStart);
