@@ -167,12 +167,14 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
     for (const asset of outcome.assets) for (const uri of asset.published) io.stdout(uri);
   }
   if (options.dates.length > 1) {
+    // With shared state, say which dates this worker did and which others did.
+    const shared = options.state !== undefined || outcomes.some((o) => o.doneBy);
     io.stderr(formatTable(
-      ["date", "status", "by", "reason"],
+      shared ? ["date", "status", "by", "reason"] : ["date", "status", "reason"],
       outcomes.map((o) => [
         o.partition,
         o.doneBy ? "done by another run" : o.status,
-        o.doneBy ?? (o.status === "failed" ? "" : "this run"),
+        ...(shared ? [o.doneBy ?? (o.status === "failed" ? "" : "this run")] : []),
         o.error ?? "",
       ]),
     ));
