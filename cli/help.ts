@@ -8,6 +8,9 @@ const RUN_FLAGS_HELP = `
 Dates (one of):
   --date D              one date: YYYY-MM-DD, today or yesterday (UTC)
   --from D --to D       every date in the inclusive range (a backfill)
+  --index N|auto        only the N-th date (0-based) of --from/--to; auto reads
+                        JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or
+                        AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job)
 
 Where:
   --bucket B            s3://NAME, NAME, file:///abs/path or ./path (env IMPRESSIONS_BUCKET;
@@ -16,7 +19,12 @@ Where:
   --region R            AWS region (env AWS_REGION; default us-east-1)
   --initials XX         initials in result names, [A-Za-z0-9_-]{1,32}
                         (env IMPRESSIONS_INITIALS; default Guy_Fawkes)
-  --cache-dir DIR       everything the tool keeps: cached assets, run records, locks (default .cache)
+  --cache-dir DIR       everything the tool keeps: cached assets, run records, locks (default .cache);
+                        with --state, only this machine's entry files and scratch
+  --state URI           where manifests, run records and date leases live: the cache dir
+                        (default) or s3://BUCKET/PREFIX, shared by many workers (env
+                        IMPRESSIONS_STATE; profile key state); the store must honour
+                        conditional PUTs (checked at start-up)
   --config PATH         config file with profiles (default pipeline.config.json if present)
   --profile NAME        profile to use (default "default")
 
@@ -33,7 +41,10 @@ How:
   --max-invalid-rows N  leave out up to N invalid rows per day, listed in rejected_*.csv (default 0)
   --memory-budget SIZE  memory for row processing, shared by parallel dates (default 1GiB)
   --workers N           parser workers per date, 0 for none (default 2)
-  --wait                wait for another process's lock on a date instead of failing
+  --wait                wait for another process's lock on a date instead of failing (a range
+                        always does free dates first, then waits for the held ones)
+  --lease-ttl T         with --state: a date lease's time to live, renewed every third of it,
+                        e.g. 30s, 2m (minimum 2s; default 60s)
   --log-format F        text (default) or json, one event per line on stderr
   --quiet               only errors on stderr
   --report FILE         after the run, write the HTML report of its dates (see report --help)
@@ -51,6 +62,7 @@ Commands:
   plan          say what materialize would do and why, without doing it
   graph         print the asset graph (text or --format mermaid)
   runs          list recent runs; runs show ID prints one
+  leases        list the date leases of a shared state; leases release DATE frees a stuck one
   clean         remove cached dates (--date D or --older-than 30d)
   report        write a self-contained HTML report of a date range (graph, tables, charts)
   insights      top campaigns, busiest hours, daily totals and duplicate share from the warehouse
@@ -89,13 +101,31 @@ Prints the asset graph: each asset with its upstreams, code version and checks.
 Example:
   deno task graph --format mermaid
 `,
-  runs: `Usage: deno task runs [--limit N] [--cache-dir DIR]
-       deno task runs show ID [--cache-dir DIR]
+  runs: `Usage: deno task runs [--limit N] [--format text|json] [--cache-dir DIR | --state URI]
+       deno task runs show ID [--cache-dir DIR | --state URI]
 
-Lists recent runs (newest first), or prints one run record as JSON.
+Lists recent runs (newest first; the last 20 as a table), or prints one run record as JSON.
+--format json prints the run records as a JSON array (impressions-run/1), newest first, all
+of them unless --limit is given. --state s3://BUCKET/PREFIX reads a shared state
+(with --endpoint-url and --region as for materialize).
 
 Example:
   deno task runs --limit 5
+  deno task runs --state s3://team-bucket/impressions-state --format json
+`,
+  leases: `Usage: deno task leases --state URI
+       deno task leases release DATE --state URI
+
+Lists the date leases of a shared state (held, expired or released, with holder run, host,
+pid and expiry by the store's clock), or force-releases one stuck lease, naming its holder.
+Releasing a live worker's lease lets another take the date; the first worker then fails its
+next write for that date instead of overwriting.
+
+  --state URI           s3://BUCKET/PREFIX (env IMPRESSIONS_STATE)
+  --endpoint-url URL    S3-compatible endpoint; --region R as for materialize
+
+Example:
+  deno task leases release 2021-01-30 --state s3://team-bucket/impressions-state
 `,
   insights: `Usage: deno task insights --from D --to D [flags]
 
@@ -141,11 +171,13 @@ Examples:
   deno task report --from 2021-01-29 --to 2021-01-31 --out report.html
   deno task report --from 2021-01-01 --to 2021-01-31 --date 2021-01-15
 `,
-  clean: `Usage: deno task clean (--date D | --older-than AGE) [--cache-dir DIR] [--dry-run]
+  clean: `Usage: deno task clean (--date D | --older-than AGE) [--cache-dir DIR] [--state URI] [--dry-run]
 
 Removes cached date folders: one date, or every date folder not modified within AGE
 (units h and d, e.g. 30d or 12h). Never removes run records, locks or the warehouse, and
-nothing outside the cache dir.
+nothing outside the cache dir. With --state s3://BUCKET/PREFIX it also removes those dates'
+remote state (a date more than AGE in the past; never one under a live lease) and, with
+--older-than, run records and released or expired leases older than AGE.
 
 Example:
   deno task clean --older-than 30d
