@@ -181,7 +181,11 @@ export async function openObjectStore(
         return await run();
       } catch (error) {
         const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-        if (e?.name === "PreconditionFailed" || e?.$metadata?.httpStatusCode === 412) {
+        const status = e?.$metadata?.httpStatusCode;
+        // A conditional PUT on an object that is gone fails too (404 on AWS).
+        const conditional = operation === "PutObject" &&
+          (e?.name === "NoSuchKey" || status === 404);
+        if (e?.name === "PreconditionFailed" || status === 412 || conditional) {
           throw new PreconditionFailedError(uriOf(key));
         }
         throw storageError(error, operation, bucket, full(key));
