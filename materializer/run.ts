@@ -43,6 +43,8 @@ export interface RunOptions<R, P> {
   failFast?: boolean;
   /** Wait for another process's lock on a partition instead of failing it. */
   wait?: boolean;
+  /** In a range, how often dates held by others are looked at again, ms (default 500). */
+  pollMs?: number;
   /** Recompute every selected asset. */
   force?: boolean;
   /** Run id (a new one by default). */
@@ -105,7 +107,12 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
   const runId = options.runId ?? newRunId(startedAt);
   let stop = false;
   const range = options.partitions.length > 1;
-  const runOne = async (partition: string, wait: boolean): Promise<PartitionOutcome | "held"> => {
+  // `waited`: a later round for a date another worker held.
+  const runOne = async (
+    partition: string,
+    wait: boolean,
+    waited = false,
+  ): Promise<PartitionOutcome | "held"> => {
     const partitionLog = log.child({ date: partition });
     if (stop) return { partition, status: "failed", assets: [], error: "not run (--fail-fast)" };
     let lock: PartitionLock | undefined;
@@ -117,7 +124,7 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
         } catch (error) {
           // In a range, a date another worker holds is done after the free ones.
           if (range && !wait && error instanceof LockedError) {
-            partitionLog.log("info", `${errorLine(error)}; doing free dates first`);
+            if (!waited) partitionLog.log("info", `${errorLine(error)}; doing free dates first`);
             return "held";
           }
           throw error;
@@ -144,7 +151,7 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
       const done = lock?.predecessor?.done;
       if (
         outcome.status === "up to date" && done && done.runId !== runId &&
-        (wait || done.at >= startedAt.toISOString())
+        (wait || waited || done.at >= startedAt.toISOString())
       ) outcome.doneBy = done.runId;
       didWork = outcome.status === "materialized";
       if (outcome.status === "failed" && options.failFast) stop = true;
@@ -164,13 +171,20 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
     parallel,
     (partition) => runOne(partition, options.wait ?? false),
   );
-  // Dates held by other workers: wait until each is done or its lease expires.
+  // Dates held by other workers: look at each again, round after round,
+  // until it is done or its lease expires (then it is taken over).
   const held = options.partitions.filter((_, i) => first[i] === "held");
-  const later = await mapConcurrent(held, parallel, async (partition) => {
-    const outcome = await runOne(partition, true);
-    return outcome === "held" ? { partition, status: "failed" as const, assets: [] } : outcome;
-  });
-  const laterBy = new Map(held.map((partition, i) => [partition, later[i]]));
+  const laterBy = new Map<string, PartitionOutcome>();
+  for (let pending = held; pending.length > 0;) {
+    const still: string[] = [];
+    await mapConcurrent(pending, parallel, async (partition) => {
+      const outcome = await runOne(partition, false, true);
+      if (outcome === "held") still.push(partition);
+      else laterBy.set(partition, outcome);
+    });
+    pending = held.filter((p) => still.includes(p));
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+  }
   const partitions = options.partitions.map((partition, i) => {
     const outcome = first[i];
     return outcome === "held" ? laterBy.get(partition)! : outcome;

@@ -229,9 +229,10 @@ export class Lease {
     // Keep a margin for the store's one-second clock grain.
     const margin = Math.min(CLOCK_GRAIN_MS, this.#body.ttlMs / 4);
     if (performance.now() > this.#validUntil - margin) {
-      return `no renewal confirmed within its ${this.#body.ttlMs / 1000} s TTL`;
+      // Once lost, lost for good: a late renewal does not make earlier writes safe again.
+      this.#lost = `no renewal confirmed within its ${this.#body.ttlMs / 1000} s TTL`;
     }
-    return undefined;
+    return this.#lost;
   }
 
   /** Throws {@linkcode LeaseLostError} unless the lease is still held. */

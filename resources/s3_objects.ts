@@ -50,8 +50,17 @@ export interface ObjectStore {
   readonly uri: string;
   /** Reads an object whole, or `null`; fails when it is larger than `maxBytes`. */
   get(key: string, maxBytes: number): Promise<StoredObject | null>;
-  /** Writes an object; a failed condition is a {@linkcode PreconditionFailedError}. Returns the ETag. */
-  put(key: string, body: Uint8Array, condition: WriteCondition): Promise<string>;
+  /**
+   * Writes an object; a failed condition is a {@linkcode PreconditionFailedError}.
+   * `guard` runs before every attempt (a retry too) and may throw to stop
+   * it (a fence). Returns the ETag.
+   */
+  put(
+    key: string,
+    body: Uint8Array,
+    condition: WriteCondition,
+    guard?: () => void,
+  ): Promise<string>;
   /** Deletes an object (missing is fine). */
   delete(key: string): Promise<void>;
   /** Every key under `prefix`, at any depth. */
@@ -175,8 +184,9 @@ export async function openObjectStore(
   const policy = options.retry ?? { retries: 2 };
   const full = (key: string) => (prefix ? `${prefix}/${key}` : key);
   const uriOf = (key: string) => `s3://${bucket}/${full(key)}`;
-  const call = <T>(operation: string, key: string, run: () => Promise<T>) =>
+  const call = <T>(operation: string, key: string, run: () => Promise<T>, guard?: () => void) =>
     withRetries(`${operation} ${uriOf(key)}`, policy, async () => {
+      guard?.();
       try {
         return await run();
       } catch (error) {
@@ -216,7 +226,7 @@ export async function openObjectStore(
         }
       });
     },
-    async put(key, body, condition) {
+    async put(key, body, condition, guard) {
       const response = await call("PutObject", key, () =>
         client.send(
           new sdk.PutObjectCommand({
@@ -227,7 +237,7 @@ export async function openObjectStore(
             IfMatch: condition && "ifMatch" in condition ? `"${condition.ifMatch}"` : undefined,
             IfNoneMatch: condition && "ifNoneMatch" in condition ? "*" : undefined,
           }),
-        ));
+        ), guard);
       return unquote(response.ETag);
     },
     async delete(key) {

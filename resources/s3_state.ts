@@ -294,7 +294,12 @@ class S3StateStore implements S3State {
       try {
         this.#etags.set(
           key,
-          await this.objects.put(key, body, etag ? { ifMatch: etag } : { ifNoneMatch: true }),
+          await this.objects.put(
+            key,
+            body,
+            etag ? { ifMatch: etag } : { ifNoneMatch: true },
+            () => lease.check(),
+          ),
         );
         break;
       } catch (error) {
