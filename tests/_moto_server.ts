@@ -34,13 +34,18 @@ export function motoPython(): { python: string | null; reason: string } {
 /** Whether moto tests should be ignored here (no interpreter, not under CI). */
 export const MOTO_MISSING = motoPython().python === null && Deno.env.get("CI") !== "true";
 
-/** Starts a moto server on a free port and puts test credentials in the environment. */
-export async function startMotoS3(): Promise<TestS3> {
+/**
+ * Starts a moto server on a free port and puts test credentials in the
+ * environment. `host`: the address it listens on (default 127.0.0.1; the
+ * returned client always uses 127.0.0.1, so pass an address that includes
+ * it, such as 0.0.0.0).
+ */
+export async function startMotoS3(options: { host?: string } = {}): Promise<TestS3> {
   const { python, reason } = motoPython();
   if (python === null) throw new Error(reason);
   setTestCredentials();
   const child = new Deno.Command(python, {
-    args: [SERVER, "0"],
+    args: [SERVER, "0", ...(options.host ? [options.host] : [])],
     stdout: "piped",
     stderr: "null",
     stdin: "null",

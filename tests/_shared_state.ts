@@ -85,15 +85,20 @@ export interface Worker {
   done: Promise<{ code: number; stderr: string }>;
 }
 
-/** Starts `main.ts` with `args` in a new session (`setsid`), with the tasks' permissions. */
+/**
+ * Starts `main.ts` with `args` in a new session (`setsid`), with the tasks'
+ * permissions; `prefix` runs it under another command (e.g. `ip netns exec NS`).
+ */
 export function startWorker(
   args: string[],
   env: Record<string, string> = {},
   permissions: string[],
   main: string,
+  prefix: string[] = [],
 ): Worker {
-  const child = new Deno.Command("setsid", {
-    args: ["deno", "run", ...permissions, main, ...args],
+  const command = [...prefix, "setsid", "deno", "run", ...permissions, main, ...args];
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
     env: { NO_COLOR: "1", AWS_EC2_METADATA_DISABLED: "true", ...env },
     stdout: "null",
     stderr: "piped",
