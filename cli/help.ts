@@ -163,6 +163,8 @@ materialized are shown as "no data". Stdout has the file's path.
   --date D              the heatmap's date (default: the last date with counts)
   --out FILE            where to write (default report.html in the current folder)
   --cache-dir DIR       where the cache and run records are (default .cache)
+  --state URI           read manifests and run records from a shared state, s3://BUCKET/PREFIX
+                        (env IMPRESSIONS_STATE; with --endpoint-url and --region as for materialize)
   -h, --help            this help
 
 Also: deno task materialize ... --report FILE writes it for the run's dates after the run.
@@ -171,7 +173,8 @@ Examples:
   deno task report --from 2021-01-29 --to 2021-01-31 --out report.html
   deno task report --from 2021-01-01 --to 2021-01-31 --date 2021-01-15
 `,
-  clean: `Usage: deno task clean (--date D | --older-than AGE) [--cache-dir DIR] [--state URI] [--dry-run]
+  clean:
+    `Usage: deno task clean (--date D | --older-than AGE) [--cache-dir DIR] [--state URI] [--dry-run]
 
 Removes cached date folders: one date, or every date folder not modified within AGE
 (units h and d, e.g. 30d or 12h). Never removes run records, locks or the warehouse, and

@@ -183,7 +183,14 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
   }
   if (options.report !== undefined) {
     const { reportAfterRun } = await import("./report_command.ts");
-    if (!(await reportAfterRun(options, io))) return EXIT_FAILURE;
+    const shared = options.state === undefined
+      ? undefined
+      : await openConfiguredState({ ...options, readOnly: true });
+    try {
+      if (!(await reportAfterRun({ ...options, state: shared }, io))) return EXIT_FAILURE;
+    } finally {
+      shared?.close?.();
+    }
   }
   return failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }

@@ -122,6 +122,32 @@ Deno.test({
           assert.ok(records.every((x: { format: string }) => x.format === "impressions-run/1"));
           assert.ok(records[0].runId > records[1].runId);
         });
+        await t.step("report and plan read the shared state", async () => {
+          const out = `${dir}/report.html`;
+          const r = await runCli([
+            "report",
+            "--from",
+            dates[0],
+            "--to",
+            dates[2],
+            "--state",
+            "s3://state/team",
+            "--endpoint-url",
+            s3.endpoint,
+            "--cache-dir",
+            `${dir}/empty`,
+            "--out",
+            out,
+          ]);
+          assert.equal(r.code, 0, r.stderr);
+          assert.match(r.stderr, /3 of 3 dates with data, 3 runs; heatmap of 2021-01-03$/);
+          const plan = await runCli([
+            "plan",
+            ...workerArgs({ ...base, cacheDir: `${dir}/empty` }).slice(1),
+          ]);
+          assert.equal(plan.code, 0, plan.stderr);
+          assert.doesNotMatch(plan.stdout.join("\n"), /stale/);
+        });
         await t.step(
           "a date held by a live lease fails a single-date run, naming the holder",
           async () => {
