@@ -51,7 +51,9 @@ export interface SharedStateFigures {
   status: "ok" | "skipped" | "failed";
   /** Why it was skipped or failed. */
   note?: string;
-  /** Rows per synthetic day. */
+  /** Rows per synthetic day of the no-op rerun. */
+  noopRowsPerDay?: number;
+  /** Rows per synthetic day of the backfills. */
   rowsPerDay?: number;
   /** The scenarios. */
   scenarios: StateScenario[];
@@ -104,8 +106,10 @@ export interface SharedStateBenchOptions {
   materializeFlags: string[];
   /** Work folder. */
   dir: string;
-  /** Rows per synthetic day (default 20,000). */
+  /** Rows per synthetic day of the backfills (default 100,000). */
   rowsPerDay?: number;
+  /** Rows per synthetic day of the no-op rerun (default 5,000). */
+  noopRowsPerDay?: number;
   /** Told what is happening. */
   progress?: (message: string) => void;
 }
@@ -124,7 +128,8 @@ export async function benchSharedState(
 ): Promise<SharedStateFigures> {
   const { python, reason } = motoPython();
   if (python === null) return { status: "skipped", note: reason, scenarios: [] };
-  const rowsPerDay = options.rowsPerDay ?? 20_000;
+  const rowsPerDay = options.rowsPerDay ?? 100_000;
+  const noopRowsPerDay = options.noopRowsPerDay ?? 5_000;
   const say = options.progress ?? (() => {});
   const s3 = await startMotoS3();
   const proxy = countingProxy(s3.endpoint);
@@ -134,21 +139,20 @@ export async function benchSharedState(
     await s3.createBucket("data");
     await s3.createBucket("state");
     const dates = dateList("2021-06-01", 30);
-    say(`shared state: writing and uploading ${dates.length} days of ${rowsPerDay} rows`);
-    for (const [i, date] of dates.entries()) {
-      const day = await writeSyntheticDay({
-        root: `${root}/days`,
-        date,
-        rows: rowsPerDay,
-        files: 2,
-        seed: i + 1,
-      });
+    const backfill = dateList("2021-07-01", 12);
+    const upload = async (date: string, rows: number, seed: number) => {
+      const day = await writeSyntheticDay({ root: `${root}/days`, date, rows, files: 2, seed });
       const objects: Record<string, Uint8Array> = {};
       for (const file of day.files) {
         objects[file.slice(`${root}/days/`.length)] = await Deno.readFile(file);
+        await Deno.remove(file);
       }
       await s3.put("data", objects);
-    }
+    };
+    say(`shared state: uploading ${dates.length} days of ${noopRowsPerDay} rows`);
+    for (const [i, date] of dates.entries()) await upload(date, noopRowsPerDay, i + 1);
+    say(`shared state: uploading ${backfill.length} days of ${rowsPerDay} rows`);
+    for (const [i, date] of backfill.entries()) await upload(date, rowsPerDay, 100 + i);
     const worker = (args: string[]) =>
       new Deno.Command("deno", {
         args: ["run", ...options.materializeFlags, `${options.repo}/main.ts`, ...args],
@@ -224,8 +228,8 @@ export async function benchSharedState(
           12,
           (i) =>
             range(
-              dates[0],
-              dates[11],
+              backfill[0],
+              backfill[11],
               `${root}/w${workers}-${i}`,
               `backfill${workers}`,
               `W${workers}`,
@@ -233,7 +237,7 @@ export async function benchSharedState(
         ),
       );
     }
-    return { status: "ok", rowsPerDay, scenarios };
+    return { status: "ok", rowsPerDay, noopRowsPerDay, scenarios };
   } catch (error) {
     return {
       status: "failed",
@@ -251,7 +255,9 @@ export async function benchSharedState(
 export function formatSharedState(figures: SharedStateFigures): string {
   if (figures.status !== "ok") return `Shared state: ${figures.status}: ${figures.note}`;
   const lines = [
-    `Shared state on S3 (moto behind a counting proxy; ${figures.rowsPerDay} rows a day, 2 files)`,
+    `Shared state on S3 (moto behind a counting proxy; no-op days of ${figures.noopRowsPerDay} ` +
+    `rows, backfill days of ${figures.rowsPerDay} rows, 2 files a day; each worker --workers 0 ` +
+    `--parallel 1)`,
     "",
     "| scenario | workers | seconds | requests | per date | state | data | raw GETs |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

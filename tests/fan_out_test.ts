@@ -102,3 +102,28 @@ Deno.test("deploy/: the AWS Batch job definition's command parses", async () => 
   assert.deepEqual(options.dates, ["2021-01-10"]);
   assert.equal(options.state, "s3://impressions-raw/state");
 });
+
+Deno.test("--lease-ttl takes durations of at least 2s; --state must be s3://BUCKET/PREFIX", async () => {
+  const resolve = (extra: string[], env: Record<string, string> = {}) =>
+    resolveRunOptions(parseFlags([...RANGE, ...extra], RUN_FLAGS), { env });
+  assert.equal((await resolve([])).leaseTtlMs, 60_000);
+  assert.equal((await resolve(["--lease-ttl", "2m"])).leaseTtlMs, 120_000);
+  assert.equal((await resolve(["--lease-ttl", "2s"])).leaseTtlMs, 2000);
+  await assert.rejects(resolve(["--lease-ttl", "1500ms"]), /--lease-ttl must be at least 2s/);
+  await assert.rejects(resolve(["--lease-ttl", "soon"]), /--lease-ttl must look like 30s/);
+  assert.equal(
+    (await resolve([], { IMPRESSIONS_STATE: "s3://team-bucket/state" })).state,
+    "s3://team-bucket/state",
+  );
+  assert.equal(
+    (await resolve(["--state", "s3://bkt1/x"], { IMPRESSIONS_STATE: "s3://bkt2/y" })).state,
+    "s3://bkt1/x",
+  );
+  await assert.rejects(
+    resolve(["--state", "/tmp/state"]),
+    (e) =>
+      e instanceof UsageError &&
+      e.message === '--state must be s3://BUCKET/PREFIX, not "/tmp/state"',
+  );
+  await assert.rejects(resolve(["--state", "s3://bkt1/../x"]), /--state must be s3:/);
+});
