@@ -173,6 +173,8 @@ export interface AcquireOptions {
   pollMs?: number;
   /** Told about a renewal that failed for a transient reason. */
   onRenewError?: (error: Error) => void;
+  /** Renews from a worker thread (else a timer on this thread). */
+  renewer?: LeaseRenewer;
 }
 
 /** What the lease replaced when taken. */
@@ -181,6 +183,78 @@ export interface Predecessor {
   body: LeaseBody;
   /** `released` (it finished) or `expired` (it stopped renewing). */
   how: "released" | "expired";
+}
+
+/** The clock leases are timed on: monotonic, shared by the main thread and the renewer. */
+const clock = () => performance.timeOrigin + performance.now();
+
+/**
+ * Renews this process's leases from a worker thread, so CPU-heavy work on
+ * the main thread cannot starve renewals (see `_lease_renewer_worker.ts`).
+ * One per state; {@linkcode LeaseRenewer.close} ends the thread.
+ */
+export class LeaseRenewer {
+  #worker: Worker;
+  #next = 1;
+  #stops = new Map<number, (result: { etag: string; body: LeaseBody }) => void>();
+  #updates = new Map<number, (etag: string, body: LeaseBody) => void>();
+  #onError?: (error: Error) => void;
+
+  /** Starts the thread with the state's connection options. */
+  constructor(
+    options: { uri: string; endpoint?: string; region?: string; timeoutMs?: number },
+    onError?: (error: Error) => void,
+  ) {
+    this.#onError = onError;
+    this.#worker = new Worker(new URL("./_lease_renewer_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.#worker.postMessage({
+      type: "open",
+      options: {
+        uri: options.uri,
+        endpoint: options.endpoint,
+        region: options.region,
+        timeoutMs: options.timeoutMs,
+      },
+    });
+    this.#worker.onmessage = (event: MessageEvent) => {
+      const m = event.data;
+      if (m.type === "renewed") this.#updates.get(m.id)?.(m.etag, m.body);
+      else if (m.type === "stopped") {
+        this.#updates.delete(m.id);
+        this.#stops.get(m.id)?.({ etag: m.etag, body: m.body });
+        this.#stops.delete(m.id);
+      } else if (m.type === "error") this.#onError?.(new Error(m.message));
+    };
+  }
+
+  /** Starts renewing a lease; returns its id. */
+  hold(
+    key: string,
+    etag: string,
+    body: LeaseBody,
+    cells: Float64Array,
+    onRenewed: (etag: string, body: LeaseBody) => void,
+  ): number {
+    const id = this.#next++;
+    this.#updates.set(id, onRenewed);
+    this.#worker.postMessage({ type: "hold", id, key, etag, body, cells: cells.buffer });
+    return id;
+  }
+
+  /** Stops renewing a lease; resolves with its last ETag and body. */
+  stop(id: number): Promise<{ etag: string; body: LeaseBody }> {
+    return new Promise((resolve) => {
+      this.#stops.set(id, resolve);
+      this.#worker.postMessage({ type: "stop", id });
+    });
+  }
+
+  /** Ends the thread. */
+  close(): void {
+    this.#worker.terminate();
+  }
 }
 
 /** A lease held by this process. */
@@ -192,30 +266,42 @@ export class Lease {
   #store: ObjectStore;
   #body: LeaseBody;
   #etag: string;
-  #validUntil: number;
+  /** [0]: confirmed until (on {@linkcode clock}); [1]: 1 once a renewal found it taken. */
+  #cells = new Float64Array(new SharedArrayBuffer(16));
   #lost: string | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #renewing: Promise<void> | undefined;
   #onRenewError?: (error: Error) => void;
+  #renewer?: LeaseRenewer;
+  #renewerId = 0;
 
+  /** A lease just written (`sentAt` on {@linkcode clock}); renewed by `renewer`, else by a timer here. */
   constructor(
     store: ObjectStore,
     body: LeaseBody,
     etag: string,
     sentAt: number,
     predecessor: Predecessor | null,
-    onRenewError?: (error: Error) => void,
+    options: { onRenewError?: (error: Error) => void; renewer?: LeaseRenewer } = {},
   ) {
     this.date = body.date;
     this.#store = store;
     this.#body = body;
     this.#etag = etag;
-    this.#validUntil = sentAt + body.ttlMs;
+    this.#cells[0] = sentAt + body.ttlMs;
     this.predecessor = predecessor;
-    this.#onRenewError = onRenewError;
-    this.#timer = setInterval(() => {
-      this.#renewing ??= this.#renew().finally(() => (this.#renewing = undefined));
-    }, Math.max(200, Math.floor(body.ttlMs / 3)));
+    this.#onRenewError = options.onRenewError;
+    this.#renewer = options.renewer;
+    if (this.#renewer) {
+      this.#renewerId = this.#renewer.hold(leaseKey(this.date), etag, body, this.#cells, (e, b) => {
+        this.#etag = e;
+        this.#body = b;
+      });
+    } else {
+      this.#timer = setInterval(() => {
+        this.#renewing ??= this.#renew().finally(() => (this.#renewing = undefined));
+      }, Math.max(200, Math.floor(body.ttlMs / 3)));
+    }
   }
 
   /** The lease as written. */
@@ -226,9 +312,13 @@ export class Lease {
   /** Why it was lost, or `undefined` while held. */
   get lost(): string | undefined {
     if (this.#lost) return this.#lost;
+    if (this.#cells[1] === 1) {
+      this.#lost = "a renewal found it taken over";
+      return this.#lost;
+    }
     // Keep a margin for the store's one-second clock grain.
     const margin = Math.min(CLOCK_GRAIN_MS, this.#body.ttlMs / 4);
-    if (performance.now() > this.#validUntil - margin) {
+    if (clock() > this.#cells[0] - margin) {
       // Once lost, lost for good: a late renewal does not make earlier writes safe again.
       this.#lost = `no renewal confirmed within its ${this.#body.ttlMs / 1000} s TTL`;
     }
@@ -242,19 +332,15 @@ export class Lease {
   }
 
   async #renew(): Promise<void> {
-    if (this.#lost) return;
-    if (this.lost) {
-      this.#lost = this.lost;
-      return;
-    }
-    const sentAt = performance.now();
+    if (this.lost) return;
+    const sentAt = clock();
     const body = this.#stamp({ ...this.#body });
     try {
       this.#etag = await this.#store.put(leaseKey(this.date), encode(body), {
         ifMatch: this.#etag,
       });
       this.#body = body;
-      this.#validUntil = sentAt + body.ttlMs;
+      this.#cells[0] = sentAt + body.ttlMs;
     } catch (error) {
       if (error instanceof PreconditionFailedError) {
         const now = await readLease(this.#store, this.date).catch(() => null);
@@ -280,6 +366,11 @@ export class Lease {
   async release(didWork = false): Promise<void> {
     clearInterval(this.#timer);
     await this.#renewing;
+    if (this.#renewer) {
+      const last = await this.#renewer.stop(this.#renewerId);
+      this.#etag = last.etag;
+      this.#body = last.body;
+    }
     if (this.lost) return;
     const at = new Date(this.#store.storeNow()).toISOString();
     const done = didWork ? { runId: this.#body.runId, at } : this.predecessor?.body.done;
@@ -337,7 +428,7 @@ export async function acquireLease(store: ObjectStore, options: AcquireOptions):
       since: new Date(now).toISOString(),
       expiresAt: new Date(now + options.ttlMs).toISOString(),
     };
-    const sentAt = performance.now();
+    const sentAt = clock();
     try {
       const etag = await store.put(
         leaseKey(options.date),
@@ -347,7 +438,10 @@ export async function acquireLease(store: ObjectStore, options: AcquireOptions):
       const predecessor: Predecessor | null = current
         ? { body: current.body, how: current.body.releasedAt ? "released" : "expired" }
         : null;
-      return new Lease(store, body, etag, sentAt, predecessor, options.onRenewError);
+      return new Lease(store, body, etag, sentAt, predecessor, {
+        onRenewError: options.onRenewError,
+        renewer: options.renewer,
+      });
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) throw error;
       // Another worker won the race: look again.

@@ -50,6 +50,7 @@ import {
   type Lease,
   type LeaseBody,
   leaseKey,
+  LeaseRenewer,
   type LeaseState,
   readLease,
 } from "./s3_lease.ts";
@@ -219,6 +220,8 @@ class S3StateStore implements S3State {
   /** ETag of each manifest as last read or written (`null`: there was none). */
   #etags = new Map<string, string | null>();
   #leases = new Map<string, Lease>();
+  #renewer?: LeaseRenewer;
+  #options: S3StateOptions;
 
   constructor(objects: ObjectStore, options: S3StateOptions) {
     this.objects = objects;
@@ -227,6 +230,7 @@ class S3StateStore implements S3State {
     this.#ttlMs = options.leaseTtlMs;
     this.#onRenewError = options.onRenewError;
     this.#ownsObjects = !options.objects;
+    this.#options = options;
   }
 
   #localDir(partition: string, asset: string): string {
@@ -345,6 +349,11 @@ class S3StateStore implements S3State {
       ttlMs: this.#ttlMs,
       wait: options.wait,
       onRenewError: this.#onRenewError,
+      // One renewing thread per state, started with the first lease.
+      renewer: this.#options.objects ? undefined : this.#renewer ??= new LeaseRenewer(
+        this.#options,
+        this.#onRenewError,
+      ),
     });
     this.#leases.set(partition, lease);
     const release = async (didWork?: boolean) => {
@@ -429,7 +438,7 @@ class S3StateStore implements S3State {
   }
 
   close(): void {
-    for (const lease of this.#leases.values()) lease.release().catch(() => {});
+    this.#renewer?.close();
     if (this.#ownsObjects) this.objects.close();
   }
 }

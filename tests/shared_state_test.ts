@@ -10,7 +10,7 @@ import { MOTO_MISSING, startMotoS3 } from "./_moto_server.ts";
 import { startTestS3 } from "./_s3_server.ts";
 import { days, resultKey, seedDays, workerArgs } from "./_shared_state.ts";
 import { openObjectStore } from "../resources/s3_objects.ts";
-import { acquireLease } from "../resources/s3_lease.ts";
+import { acquireLease, LeaseRenewer, readLease } from "../resources/s3_lease.ts";
 
 async function listDir(path: string): Promise<string[]> {
   const out: string[] = [];
@@ -295,6 +295,50 @@ Deno.test({
           },
         );
       });
+    } finally {
+      await s3.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "shared state: a main thread busy past the TTL does not lose its lease (renewed off-thread)",
+  ignore: MOTO_MISSING,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const s3 = await startMotoS3();
+    try {
+      await s3.createBucket("state");
+      const options = { uri: "s3://state/busy", endpoint: s3.endpoint };
+      const objects = await openObjectStore(options);
+      const renewer = new LeaseRenewer(options);
+      try {
+        const lease = await acquireLease(objects, {
+          date: "2021-01-30",
+          runId: "busy-run",
+          ttlMs: 2000,
+          wait: false,
+          renewer,
+        });
+        // CPU-bound work on the main thread for longer than the TTL.
+        const until = performance.now() + 3500;
+        while (performance.now() < until) {
+          // spin
+        }
+        lease.check(); // still held: the renewer thread kept renewing
+        const seen = await readLease(objects, "2021-01-30");
+        assert.equal(seen?.free, false);
+        assert.equal(seen?.body.runId, "busy-run");
+        await lease.release(true);
+        const released = await readLease(objects, "2021-01-30");
+        assert.equal(released?.free, true);
+        assert.deepEqual(released?.body.done?.runId, "busy-run");
+      } finally {
+        renewer.close();
+        objects.close();
+      }
     } finally {
       await s3.stop();
     }
