@@ -103,6 +103,29 @@ function asMetadata(p: PublishedProvenance): Record<string, string> {
   };
 }
 
+/**
+ * The run whose publication `head` is, when it came from a later listing
+ * of different inputs than this run's (so this run must leave it alone).
+ *
+ * @example
+ * ```ts
+ * import { newerPublication } from "./_publish.ts";
+ * // const by = newerPublication(await ctx.resources.bucket.head(key), ctx);
+ * // if (by) leave the object alone
+ * ```
+ */
+export function newerPublication(
+  head: { metadata?: Record<string, string> } | null,
+  ctx: AssetContext,
+): PublishedProvenance | undefined {
+  const theirs = readProvenance(head?.metadata);
+  const mine = provenanceOf(ctx);
+  return theirs && mine && theirs.listingVersion !== mine.listingVersion &&
+      theirs.listedAt > mine.listedAt
+    ? theirs
+    : undefined;
+}
+
 /** At most this many conditional uploads per object before giving up. */
 const PUBLISH_ATTEMPTS = 5;
 
@@ -160,11 +183,8 @@ export async function publishObject(
   const mine = provenanceOf(ctx);
   for (let attempt = 1;; attempt++) {
     const head = await bucket.head(key);
-    const theirs = readProvenance(head?.metadata);
-    if (
-      head && mine && theirs && theirs.listingVersion !== mine.listingVersion &&
-      theirs.listedAt > mine.listedAt
-    ) {
+    const theirs = newerPublication(head, ctx);
+    if (head && mine && theirs) {
       ctx.log.log(
         "info",
         `${uri}: newer publication by run ${theirs.runId} (inputs listed at ${theirs.listedAt}, ` +

@@ -28,8 +28,12 @@ function args(endpoint: string, cacheDir: string): string[] {
     cacheDir,
     "--workers",
     "0",
+    "--max-invalid-rows",
+    "1",
   ];
 }
+
+const REJECTED = `results/${DATE.replaceAll("-", "/")}/rejected_${DATE.replaceAll("-", "")}_SS.csv`;
 
 Deno.test({
   name: "publish race: the run that listed later wins, whichever uploads last",
@@ -59,12 +63,15 @@ Deno.test({
           [`${DATE.replaceAll("-", "/")}/c.csv`]: csv(
             row("late-1", `${DATE} 05:00:00`, "9"),
             row("late-2", `${DATE} 06:00:00`, "9"),
+            row("bad-1", `${DATE} 07:99:00`, "9"),
           ),
         });
         const newer = await runCli(args(s3.endpoint, `${dir}/b`));
         assert.equal(newer.code, 0, newer.stderr);
         const published = await s3.text("data", resultKey(DATE));
         assert.match(published!, /^9,5,1$/m);
+        const rejected = await s3.text("data", REJECTED);
+        assert.match(rejected!, /c\.csv,4,IMPRESSION_DATETIME/);
         const runs = await runCli(["runs", "--cache-dir", `${dir}/b`, "--format", "json"]);
         const newerRun = JSON.parse(runs.stdout.join("\n"))[0].runId;
         // A goes on with the old inputs and uploads last: it must yield.
@@ -73,6 +80,8 @@ Deno.test({
         assert.equal(code, 0, stderr);
         assert.match(stderr, new RegExp(`newer publication by run ${newerRun}`));
         assert.equal(await s3.text("data", resultKey(DATE)), published);
+        // Nor does it remove the newer run's rejected rows (it had none itself).
+        assert.equal(await s3.text("data", REJECTED), rejected);
         const head = await s3.client.send(
           new HeadObjectCommand({ Bucket: "data", Key: resultKey(DATE) }),
         );
