@@ -1,57 +1,16 @@
 /**
  * `leases`: lists the date leases of a shared state, or force-releases a
- * stuck one (`leases release DATE`), naming its holder. Also the flags and
- * opening shared by the commands that only read or tidy the state
- * (`runs`, `leases`, `clean`).
+ * stuck one (`leases release DATE`), naming its holder.
  *
  * @module
  */
 
-import { checkStateUri, parseFlags } from "./options.ts";
+import { parseFlags } from "./options.ts";
 import { parseDate } from "./dates.ts";
 import { EXIT_OK, UsageError } from "./errors.ts";
 import type { CliIO } from "./io.ts";
 import { formatTable } from "./table.ts";
-import type { StateStore } from "../materializer/state.ts";
-import type { S3State } from "../resources/s3_state.ts";
-import { openConfiguredState } from "./state_option.ts";
-
-/** Flags that say where the state is. */
-export const STATE_FLAGS = {
-  state: { type: "string" },
-  "cache-dir": { type: "string" },
-  "endpoint-url": { type: "string" },
-  region: { type: "string" },
-} as const;
-
-/**
- * Opens the state named by `--state` (or `IMPRESSIONS_STATE`), else the
- * cache dir, for reading or tidying (no probe unless `write`).
- */
-export function stateFromFlags(
-  flags: Record<string, unknown>,
-  env: Record<string, string | undefined>,
-  options: { write?: boolean } = {},
-): Promise<StateStore> {
-  const str = (name: string) => flags[name] as string | undefined;
-  const state = str("state") ?? env.IMPRESSIONS_STATE;
-  if (state !== undefined) checkStateUri(state);
-  return openConfiguredState({
-    state,
-    cacheDir: str("cache-dir") ?? ".cache",
-    endpoint: str("endpoint-url") ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
-    region: str("region") ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
-    readOnly: !options.write,
-  });
-}
-
-/** The shared state behind a store, or a usage error naming the command. */
-export function sharedState(state: StateStore, command: string): S3State {
-  if (!("leases" in state)) {
-    throw new UsageError(`${command} needs --state s3://BUCKET/PREFIX (or IMPRESSIONS_STATE)`);
-  }
-  return state as S3State;
-}
+import { sharedState, STATE_FLAGS, stateFromFlags } from "./state_option.ts";
 
 /**
  * `leases [--state URI]` or `leases release DATE [--state URI]`; returns

@@ -12,7 +12,7 @@ import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
 import type { CliIO } from "./io.ts";
 import { parseFlags } from "./options.ts";
 import type { StateStore } from "../materializer/state.ts";
-import { stateFromFlags } from "./leases_command.ts";
+import { stateFromFlags } from "./state_option.ts";
 
 /** Flags of `report`. */
 export const REPORT_FLAGS = {
