@@ -123,6 +123,15 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
       throw error;
     })
     : undefined;
+  // Stopped (a pod evicted, Ctrl-C): hand held date leases back at once.
+  const stop = (signal: Deno.Signal, code: number) => () => {
+    log.log("warn", `${signal}: releasing held date leases and stopping`);
+    state.abandon!().catch(() => {}).finally(() => Deno.exit(code));
+  };
+  const signals: [Deno.Signal, () => void][] = state.abandon
+    ? [["SIGTERM", stop("SIGTERM", 143)], ["SIGINT", stop("SIGINT", 130)]]
+    : [];
+  for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
   let result: RunResult;
   try {
     result = await materialize<Resources, RunParams>({
@@ -151,6 +160,7 @@ export async function runCommand({ command, options, io }: RunCommandOptions): P
       },
     });
   } finally {
+    for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
     progress?.done();
     bucket.close();
     state.close?.();

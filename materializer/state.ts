@@ -70,6 +70,11 @@ export interface StateStore {
   listRunRecords(limit?: number): Promise<RunRecord[]>;
   /** Releases connections (shared stores). */
   close?(): void;
+  /**
+   * The process is stopping (SIGTERM, SIGINT): releases every lock it holds
+   * at once, recording no work, so others need not wait for them to expire.
+   */
+  abandon?(): Promise<void>;
 }
 
 /** What {@linkcode StateStore.lock} is asked. */

@@ -437,6 +437,12 @@ class S3StateStore implements S3State {
     return removed;
   }
 
+  async abandon(): Promise<void> {
+    const held = [...this.#leases.values()];
+    this.#leases.clear();
+    await Promise.allSettled(held.map((lease) => lease.release(false)));
+  }
+
   close(): void {
     this.#renewer?.close();
     if (this.#ownsObjects) this.objects.close();

@@ -70,9 +70,9 @@ Deno.test({
     try {
       await s3.createBucket("data");
       await s3.createBucket("state");
-      const all = days("2021-03-01", 15);
+      const all = days("2021-03-01", 16);
       const dates = all.slice(0, 12);
-      const [killed, next, stoppedDate] = all.slice(12);
+      const [killed, next, stoppedDate, termDate] = all.slice(12);
       await seedDays(s3, "data", all);
       await withTempDir(async (dir) => {
         const endpoint = s3.endpoint;
@@ -224,6 +224,45 @@ Deno.test({
             );
           },
         );
+
+        await t.step("a worker sent SIGTERM hands its lease back at once", async () => {
+          const date = termDate;
+          const pause = `${dir}/paused-term`;
+          const worker = spawn(
+            workerArgs({
+              endpoint,
+              dates: [date],
+              cacheDir: `${dir}/t1`,
+              extra: ["--lease-ttl", "60s"],
+            }),
+            {
+              IMPRESSIONS_PAUSE_AT: "before-commit:deduped_impressions",
+              IMPRESSIONS_PAUSE_FILE: pause,
+            },
+          );
+          if (!await waitForFile(pause, worker)) assert.fail((await worker.done).stderr);
+          Deno.kill(worker.pid, "SIGTERM");
+          const ended = await worker.done;
+          assert.equal(ended.code, 143, ended.stderr);
+          assert.match(ended.stderr, /SIGTERM: releasing held date leases and stopping/);
+          const lease = JSON.parse((await s3.text("state", `team/leases/${date}.json`))!);
+          assert.ok(lease.releasedAt, JSON.stringify(lease));
+          assert.equal(lease.done, undefined); // it did not finish the date
+          // A single-date run without --wait would fail at once on a held lease.
+          const next = await spawn(
+            workerArgs({
+              endpoint,
+              dates: [date],
+              cacheDir: `${dir}/t2`,
+              extra: ["--lease-ttl", "60s"],
+            }),
+          ).done;
+          assert.equal(next.code, 0, next.stderr);
+          assert.equal(
+            await s3.text("data", resultKey(date)),
+            await s3.text("data", resultKey(date, "RF")),
+          );
+        });
       });
     } finally {
       await s3.stop();
