@@ -138,6 +138,8 @@ rows (from the cached deduped_impressions metadata or the run records).
   --warehouse W         postgres://USER@HOST:PORT/DB, sqlite:PATH or a file path
                         (default: the profile's warehouse, else CACHE_DIR/warehouse.sqlite)
   --cache-dir DIR       where the cache and run records are (default .cache)
+  --state URI           read the manifests from a shared state, s3://BUCKET/PREFIX (env
+                        IMPRESSIONS_STATE; with --endpoint-url and --region)
   --format F            text (default: aligned tables), csv (tables separated by a blank
                         line) or json
   --table T             only one table: campaigns, hours or days

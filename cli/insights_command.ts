@@ -17,6 +17,7 @@ import type { CliIO } from "./io.ts";
 import { parseFlags } from "./options.ts";
 import { formatTable } from "./table.ts";
 import { openConfiguredWarehouse } from "./warehouse_option.ts";
+import { stateFromFlags } from "./state_option.ts";
 
 /** Flags of `insights`. */
 export const INSIGHTS_FLAGS = {
@@ -30,6 +31,9 @@ export const INSIGHTS_FLAGS = {
   format: { type: "string" },
   limit: { type: "string" },
   table: { type: "string" },
+  state: { type: "string" },
+  "endpoint-url": { type: "string" },
+  region: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -153,7 +157,14 @@ async function dedupeFigures(
  */
 export async function collectInsights(
   warehouse: Warehouse,
-  options: { from: string; to: string; limit: number; cacheDir: string },
+  options: {
+    from: string;
+    to: string;
+    limit: number;
+    cacheDir: string;
+    /** Where the manifests are (default: the state in `cacheDir`). */
+    state?: StateStore;
+  },
 ): Promise<Insights> {
   const { from, to, limit } = options;
   const summary = await warehouse.summarize({ from, to, limit });
@@ -161,7 +172,7 @@ export async function collectInsights(
   const share = (n: number) => (total === 0 ? 0 : n / total);
   const loaded = new Map(summary.days.map((d) => [d.date, d.impressions]));
   const dates = dateRange(from, to);
-  const figures = await dedupeFigures(localState(options.cacheDir), dates);
+  const figures = await dedupeFigures(options.state ?? localState(options.cacheDir), dates);
   const hours = [...summary.hours]
     .sort((a, b) => b.impressions - a.impressions || a.hour - b.hour)
     .slice(0, limit);
@@ -347,10 +358,23 @@ export async function insightsCommand(args: string[], io: CliIO, now?: Date): Pr
     cacheDir,
     env: io.env,
   });
+  const state = await stateFromFlags({ ...flags, "cache-dir": cacheDir }, io.env).catch(
+    async (error) => {
+      await warehouse.close();
+      throw error;
+    },
+  );
   try {
-    const insights = await collectInsights(warehouse, { from, to, limit: +limitText, cacheDir });
+    const insights = await collectInsights(warehouse, {
+      from,
+      to,
+      limit: +limitText,
+      cacheDir,
+      state,
+    });
     io.stdout(formatInsights(insights, format, table));
   } finally {
+    state.close?.();
     await warehouse.close();
   }
   return EXIT_OK;

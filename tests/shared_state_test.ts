@@ -148,6 +148,52 @@ Deno.test({
           assert.equal(plan.code, 0, plan.stderr);
           assert.doesNotMatch(plan.stdout.join("\n"), /stale/);
         });
+        await t.step("insights reads the dedupe figures from the shared state", async () => {
+          const warehouse = `${dir}/warehouse.sqlite`;
+          const loaded = await runCli(
+            workerArgs({
+              ...base,
+              cacheDir: `${dir}/wh`,
+              extra: ["--select", "warehouse_hourly_counts", "--warehouse", warehouse],
+            }),
+          );
+          assert.equal(loaded.code, 0, loaded.stderr);
+          const insights = (state: string[]) =>
+            runCli([
+              "insights",
+              "--from",
+              dates[0],
+              "--to",
+              dates[2],
+              "--warehouse",
+              warehouse,
+              "--cache-dir",
+              `${dir}/empty`,
+              "--format",
+              "json",
+              ...state,
+            ]);
+          const shared = await insights([
+            "--state",
+            "s3://state/team",
+            "--endpoint-url",
+            s3.endpoint,
+          ]);
+          assert.equal(shared.code, 0, shared.stderr);
+          const days = JSON.parse(shared.stdout.join("\n")).days;
+          assert.equal(days.length, 3);
+          assert.ok(
+            days.every((d: { duplicates: number | null }) => d.duplicates === 1),
+            JSON.stringify(days),
+          );
+          // Without --state the empty cache dir knows nothing of them.
+          const local = await insights([]);
+          assert.ok(
+            JSON.parse(local.stdout.join("\n")).days.every((d: { duplicates: unknown }) =>
+              d.duplicates === null
+            ),
+          );
+        });
         await t.step(
           "a date held by a live lease fails a single-date run, naming the holder",
           async () => {
