@@ -19,7 +19,7 @@ import {
 } from "./materialize.ts";
 import { newRunId, RUN_RECORD_FORMAT, type RunRecord } from "./runs.ts";
 import { LockedError } from "./lock.ts";
-import type { PartitionLock, StateStore } from "./state.ts";
+import { DoneElsewhereError, type PartitionLock, type StateStore } from "./state.ts";
 
 /** Options for {@linkcode materialize}. */
 export interface RunOptions<R, P> {
@@ -120,8 +120,17 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
     try {
       if (command === "materialize") {
         try {
-          lock = await options.state.lock(partition, { wait, runId });
+          lock = await options.state.lock(partition, {
+            wait,
+            runId,
+            // In a range, a date another worker finished during this run is not looked at again.
+            doneSince: range && !options.force ? startedAt.toISOString() : undefined,
+          });
         } catch (error) {
+          if (error instanceof DoneElsewhereError) {
+            partitionLog.log("info", `done by run ${error.runId} during this run`);
+            return { partition, status: "up to date", assets: [], doneBy: error.runId };
+          }
           // In a range, a date another worker holds is done after the free ones.
           if (range && !wait && error instanceof LockedError) {
             if (!waited) partitionLog.log("info", `${errorLine(error)}; doing free dates first`);

@@ -83,6 +83,24 @@ export interface LockRequest {
   wait: boolean;
   /** The run taking it (named in a lease). */
   runId?: string;
+  /**
+   * Leases: when another run finished the partition's work at or after
+   * this time (ISO 8601) and released it, do not take it: fail with
+   * {@linkcode DoneElsewhereError} instead (a backfill shared by workers).
+   */
+  doneSince?: string;
+}
+
+/** Another run did the partition's work since the time asked; nothing to do. */
+export class DoneElsewhereError extends Error {
+  /** The run that did it. */
+  readonly runId: string;
+  /** Builds the error for `partition` done by `runId`. */
+  constructor(partition: string, runId: string) {
+    super(`${partition} was done by run ${runId} during this run`);
+    this.name = "DoneElsewhereError";
+    this.runId = runId;
+  }
 }
 
 /** A partition's lock, held until it is called (which releases it). */

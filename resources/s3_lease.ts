@@ -16,6 +16,7 @@
  */
 
 import { LockedError, type LockInfo } from "../materializer/lock.ts";
+import { DoneElsewhereError } from "../materializer/state.ts";
 import { StorageError } from "./errors.ts";
 import { type ObjectStore, PreconditionFailedError } from "./s3_objects.ts";
 
@@ -175,6 +176,8 @@ export interface AcquireOptions {
   onRenewError?: (error: Error) => void;
   /** Renews from a worker thread (else a timer on this thread). */
   renewer?: LeaseRenewer;
+  /** Fail with `DoneElsewhereError` when another run released the date with its work done since then. */
+  doneSince?: string;
 }
 
 /** What the lease replaced when taken. */
@@ -417,6 +420,11 @@ export async function acquireLease(store: ObjectStore, options: AcquireOptions):
       await new Promise((r) => setTimeout(r, pollMs));
       continue;
     }
+    const done = current?.body.releasedAt ? current.body.done : undefined;
+    if (
+      done && options.doneSince !== undefined && done.runId !== options.runId &&
+      done.at >= options.doneSince
+    ) throw new DoneElsewhereError(options.date, done.runId);
     const now = store.storeNow();
     const body: LeaseBody = {
       format: LEASE_FORMAT,

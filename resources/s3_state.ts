@@ -38,6 +38,7 @@ import { RUN_RECORD_FORMAT, type RunRecord } from "../materializer/runs.ts";
 import {
   checkAsset,
   checkPartition,
+  type LockRequest,
   type PartitionLock,
   StateError,
   type StateStore,
@@ -342,10 +343,11 @@ class S3StateStore implements S3State {
     return `${this.#root}/${checkPartition(partition)}/.scratch`;
   }
 
-  async lock(partition: string, options: { wait: boolean; runId?: string }) {
+  async lock(partition: string, options: LockRequest) {
     const lease = await acquireLease(this.objects, {
       date: checkPartition(partition),
       runId: options.runId ?? "unknown",
+      doneSince: options.doneSince,
       ttlMs: this.#ttlMs,
       wait: options.wait,
       onRenewError: this.#onRenewError,
