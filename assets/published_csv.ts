@@ -15,6 +15,7 @@ import { defineAsset } from "./_define.ts";
 import { jsonIO } from "../materializer/io.ts";
 import { objectUri } from "../resources/storage.ts";
 import {
+  newerPublication,
   publishObject,
   publishParams,
   type Receipt,
@@ -48,9 +49,20 @@ export const publishedCsv = defineAsset({
       const body = encoder.encode(formatRejectedCsv(counts.rejected));
       rejected = await publishObject(ctx, rejectedKey, body, "text/csv");
       ctx.record({ rejectedRows: counts.rejected.length, rejectedUri: rejected.uri });
-    } else if (await bucket.head(rejectedKey)) {
-      await bucket.delete(rejectedKey);
-      ctx.log.log("info", `removed stale ${objectUri(bucket, rejectedKey)}`);
+    } else {
+      const head = await bucket.head(rejectedKey);
+      const newer = newerPublication(head, ctx);
+      if (head && newer) {
+        ctx.log.log(
+          "info",
+          `${
+            objectUri(bucket, rejectedKey)
+          }: newer publication by run ${newer.runId}; leaving it in place`,
+        );
+      } else if (head) {
+        await bucket.delete(rejectedKey);
+        ctx.log.log("info", `removed stale ${objectUri(bucket, rejectedKey)}`);
+      }
     }
     const body = encoder.encode(formatCountsCsv(counts.counts));
     const receipt = await publishObject(ctx, resultKey(ctx, "daily_agg", "csv"), body, "text/csv");

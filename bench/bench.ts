@@ -59,6 +59,7 @@ import {
 import { runS3Comparison } from "./s3_download.ts";
 import { ensureBenchPython, findAws, findJava, findPandasPython, machineInfo } from "./tools.ts";
 import { taskPermissionFlags } from "../scripts/task_flags.ts";
+import { benchSharedState, formatSharedState, type SharedStateFigures } from "./shared_state.ts";
 
 /** The partition date of every synthetic day. */
 const DATE = "2021-01-30";
@@ -67,7 +68,7 @@ const INITIALS = "BENCH";
 /** pandas is skipped above this many rows (it would need more memory than there is). */
 const PANDAS_MAX_ROWS = 10_000_000;
 /** Parts `--only` can pick. */
-const PARTS = ["ours", "duckdb", "pandas", "polars", "pyspark", "floor", "s3"] as const;
+const PARTS = ["ours", "duckdb", "pandas", "polars", "pyspark", "floor", "s3", "state"] as const;
 /** Parts run by default: PySpark is opt-in (`--pyspark`), as it is slow to start and needs Java. */
 const DEFAULT_PARTS = PARTS.filter((part) => part !== "pyspark");
 
@@ -127,7 +128,7 @@ function parseOptions(args: string[]): BenchOptions {
   if (values.help) {
     console.log(
       "Usage: deno task bench [--rows 1000000,10000000] [--files 4] [--repeat 3] [--json PATH]\n" +
-        "                       [--only ours,duckdb,pandas,polars,floor,s3] [--pyspark] [--keep]\n" +
+        "                       [--only ours,duckdb,pandas,polars,floor,s3,state] [--pyspark] [--keep]\n" +
         "                       [--dir bench/out/] [--iso-times]",
     );
     Deno.exit(0);
@@ -621,7 +622,9 @@ async function main(args: string[]): Promise<number> {
     targets: [],
   };
 
-  for (const rows of options.rows) {
+  // The day sizes are for the other parts; `--only state` needs none of them.
+  const sizes = options.only.some((part) => part !== "state") ? options.rows : [];
+  for (const rows of sizes) {
     const label = shortRows(rows);
     // About 175 bytes a row; our cold cache holds one more copy of the files.
     const needed = rows * 175 * 2.2;
@@ -706,12 +709,26 @@ async function main(args: string[]): Promise<number> {
     if (options.json) await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2));
   }
 
+  // Shared state: request economy of --state s3://... (its own days, small).
+  let sharedState: SharedStateFigures | undefined;
+  if (options.only.includes("state")) {
+    sharedState = await benchSharedState({
+      repo: REPO,
+      materializeFlags: flags,
+      dir: options.dir,
+      progress,
+    });
+  }
   report.targets = checkTargets(report.sizes);
   report.endedAt = new Date().toISOString();
   report.machine.loadAverage.end = await loadAverage();
   console.log(formatReport(report));
+  if (sharedState) console.log(`\n${formatSharedState(sharedState)}`);
   if (options.json) {
-    await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2) + "\n");
+    await Deno.writeTextFile(
+      options.json,
+      JSON.stringify({ ...report, sharedState }, null, 2) + "\n",
+    );
     progress(`figures written to ${options.json}`);
   }
   return 0;

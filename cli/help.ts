@@ -14,6 +14,12 @@ const RUN_FLAGS_HELP = `
 Dates (one of):
   --date D              one date: YYYY-MM-DD, today or yesterday (UTC)
   --from D --to D       every date in the inclusive range (a backfill)
+  --index N|auto        with --from/--to: only the N-th date (0-based) of the range; auto reads
+                        JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX
+                        (AWS Batch array job)
+  --index N|auto        only the N-th date (0-based) of --from/--to; auto reads
+                        JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or
+                        AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job)
 
 ${paramsHelp(ALL_PARAMS)}
 
@@ -35,6 +41,7 @@ Commands:
   plan          say what materialize would do and why, without doing it
   graph         print the asset graph (text, --format mermaid or --format json)
   runs          list recent runs; runs show ID prints one
+  leases        list the date leases of a shared state; leases release DATE frees a stuck one
   clean         remove cached dates (--date D or --older-than 30d)
   report        write a self-contained HTML report of a date range (graph, tables, charts)
   insights      top campaigns, busiest hours, daily totals and duplicate share from the warehouse
@@ -81,13 +88,31 @@ checks with severities.
 Example:
   deno task graph --format mermaid
 `,
-  runs: `Usage: deno task runs [--limit N] [--cache-dir DIR]
-       deno task runs show ID [--cache-dir DIR]
+  runs: `Usage: deno task runs [--limit N] [--format text|json] [--cache-dir DIR | --state URI]
+       deno task runs show ID [--cache-dir DIR | --state URI]
 
-Lists recent runs (newest first), or prints one run record as JSON.
+Lists recent runs (newest first; the last 20 as a table), or prints one run record as JSON.
+--format json prints the run records as a JSON array (impressions-run/1), newest first, all
+of them unless --limit is given. --state s3://BUCKET/PREFIX reads a shared state
+(with --endpoint-url and --region as for materialize).
 
 Example:
   deno task runs --limit 5
+  deno task runs --state s3://team-bucket/impressions-state --format json
+`,
+  leases: `Usage: deno task leases --state URI
+       deno task leases release DATE --state URI
+
+Lists the date leases of a shared state (held, expired or released, with holder run, host,
+pid and expiry by the store's clock), or force-releases one stuck lease, naming its holder.
+Releasing a live worker's lease lets another take the date; the first worker then fails its
+next write for that date instead of overwriting.
+
+  --state URI           s3://BUCKET/PREFIX (env IMPRESSIONS_STATE)
+  --endpoint-url URL    S3-compatible endpoint; --region R as for materialize
+
+Example:
+  deno task leases release 2021-01-30 --state s3://team-bucket/impressions-state
 `,
   insights: `Usage: deno task insights --from D --to D [flags]
 
@@ -100,6 +125,8 @@ rows (from the cached deduped_impressions metadata or the run records).
   --warehouse W         postgres://USER@HOST:PORT/DB, sqlite:PATH or a file path
                         (default: the profile's warehouse, else CACHE_DIR/warehouse.sqlite)
   --cache-dir DIR       where the cache and run records are (default .cache)
+  --state URI           read the manifests from a shared state, s3://BUCKET/PREFIX (env
+                        IMPRESSIONS_STATE; with --endpoint-url and --region)
   --format F            text (default: aligned tables), csv (tables separated by a blank
                         line) or json
   --table T             only one table: campaigns, hours or days
@@ -125,6 +152,8 @@ materialized are shown as "no data". Stdout has the file's path.
   --date D              the heatmap's date (default: the last date with counts)
   --out FILE            where to write (default report.html in the current folder)
   --cache-dir DIR       where the cache and run records are (default .cache)
+  --state URI           read manifests and run records from a shared state, s3://BUCKET/PREFIX
+                        (env IMPRESSIONS_STATE; with --endpoint-url and --region as for materialize)
   -h, --help            this help
 
 Also: deno task materialize ... --report FILE writes it for the run's dates after the run.
@@ -133,11 +162,14 @@ Examples:
   deno task report --from 2021-01-29 --to 2021-01-31 --out report.html
   deno task report --from 2021-01-01 --to 2021-01-31 --date 2021-01-15
 `,
-  clean: `Usage: deno task clean (--date D | --older-than AGE) [--cache-dir DIR] [--dry-run]
+  clean:
+    `Usage: deno task clean (--date D | --older-than AGE) [--cache-dir DIR] [--state URI] [--dry-run]
 
 Removes cached date folders: one date, or every date folder not modified within AGE
 (units h and d, e.g. 30d or 12h). Never removes run records, locks or the warehouse, and
-nothing outside the cache dir.
+nothing outside the cache dir. With --state s3://BUCKET/PREFIX it also removes those dates'
+remote state (a date more than AGE in the past; never one under a live lease) and, with
+--older-than, run records and released or expired leases older than AGE.
 
 Example:
   deno task clean --older-than 30d

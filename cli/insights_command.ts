@@ -20,6 +20,7 @@ import { EXIT_OK, UsageError } from "./errors.ts";
 import type { CliIO } from "./io.ts";
 import { parseFlags } from "./options.ts";
 import { formatTable } from "./table.ts";
+import { stateFromFlags } from "./state_option.ts";
 
 /** Flags of `insights`. */
 export const INSIGHTS_FLAGS = {
@@ -33,6 +34,9 @@ export const INSIGHTS_FLAGS = {
   format: { type: "string" },
   limit: { type: "string" },
   table: { type: "string" },
+  state: { type: "string" },
+  "endpoint-url": { type: "string" },
+  region: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -150,7 +154,14 @@ async function dedupeFiguresByDate(
  */
 export async function collectInsights(
   warehouse: Warehouse,
-  options: { from: string; to: string; limit: number; cacheDir: string },
+  options: {
+    from: string;
+    to: string;
+    limit: number;
+    cacheDir: string;
+    /** Where the manifests are (default: the state in `cacheDir`). */
+    state?: StateStore;
+  },
 ): Promise<Insights> {
   const { from, to, limit } = options;
   const summary = await warehouse.summarize({ from, to, limit });
@@ -158,7 +169,7 @@ export async function collectInsights(
   const share = (n: number) => (total === 0 ? 0 : n / total);
   const loaded = new Map(summary.days.map((d) => [d.date, d.impressions]));
   const dates = dateRange(from, to);
-  const figures = await dedupeFiguresByDate(localState(options.cacheDir), dates);
+  const figures = await dedupeFiguresByDate(options.state ?? localState(options.cacheDir), dates);
   const hours = [...summary.hours]
     .sort((a, b) => b.impressions - a.impressions || a.hour - b.hour)
     .slice(0, limit);
@@ -344,10 +355,23 @@ export async function insightsCommand(args: string[], io: CliIO, now?: Date): Pr
   const warehouse = await openWarehouse(warehouseLocation(configured, cacheDir), {
     password: io.env.PGPASSWORD,
   });
+  const state = await stateFromFlags({ ...flags, "cache-dir": cacheDir }, io.env).catch(
+    async (error) => {
+      await warehouse.close();
+      throw error;
+    },
+  );
   try {
-    const insights = await collectInsights(warehouse, { from, to, limit: +limitText, cacheDir });
+    const insights = await collectInsights(warehouse, {
+      from,
+      to,
+      limit: +limitText,
+      cacheDir,
+      state,
+    });
     io.stdout(formatInsights(insights, format, table));
   } finally {
+    state.close?.();
     await warehouse.close();
   }
   return EXIT_OK;

@@ -39,6 +39,9 @@ export const ENV_VARS = [
   "PGPASSWORD",
   "DAGSTER_PIPES_CONTEXT",
   "DAGSTER_PIPES_MESSAGES",
+  "IMPRESSIONS_STATE",
+  "JOB_COMPLETION_INDEX",
+  "AWS_BATCH_JOB_ARRAY_INDEX",
 ] as const;
 
 function readEnv(): Record<string, string | undefined> {

@@ -12,7 +12,9 @@ import { HeaderError } from "../engine/columns.ts";
 import { createGraph, SelectionError } from "../materializer/graph.ts";
 import { LockedError } from "../materializer/lock.ts";
 import { ParamError } from "../materializer/params.ts";
-import { localState } from "../materializer/state.ts";
+import { StateError, type StateStore } from "../materializer/state.ts";
+import { leasesCommand } from "./leases_command.ts";
+import { sharedState, STATE_FLAGS, stateFromFlags } from "./state_option.ts";
 import { StorageError } from "../resources/errors.ts";
 import { redact, secretsOf } from "../resources/secrets.ts";
 import { GzipError } from "../resources/gunzip.ts";
@@ -47,7 +49,16 @@ export interface MainOptions {
 }
 
 /** The subcommands. */
-export const COMMANDS = ["materialize", "plan", "graph", "runs", "clean", "insights", "report"];
+export const COMMANDS = [
+  "materialize",
+  "plan",
+  "graph",
+  "runs",
+  "leases",
+  "clean",
+  "insights",
+  "report",
+];
 
 /**
  * Runs a command line; returns the exit code.
@@ -116,12 +127,14 @@ export async function main(args: string[], options: MainOptions): Promise<number
         return await (await import("./report_command.ts")).reportCommand(rest, io, options.now);
       case "runs":
         return await runsCommand(rest, io);
+      case "leases":
+        return await leasesCommand(rest, io, options.now);
       case "clean": {
         const flags = parseFlags(rest, {
           date: { type: "string" },
           "older-than": { type: "string" },
-          "cache-dir": { type: "string" },
           "dry-run": { type: "boolean" },
+          ...STATE_FLAGS,
         });
         const date = flags.date as string | undefined;
         const age = flags["older-than"] as string | undefined;
@@ -135,6 +148,15 @@ export async function main(args: string[], options: MainOptions): Promise<number
           dryRun: flags["dry-run"] === true,
           now: options.now,
         });
+        if (flags.state !== undefined || io.env.IMPRESSIONS_STATE !== undefined) {
+          removed.push(
+            ...await cleanSharedState(flags, io.env, {
+              date: date === undefined ? undefined : parseDate(date, options.now),
+              olderThanMs: age === undefined ? undefined : parseAge(age),
+              dryRun: flags["dry-run"] === true,
+            }),
+          );
+        }
         const verb = flags["dry-run"] ? "would remove" : "removed";
         io.stderr(removed.length ? `${verb}: ${removed.join(", ")}` : "nothing to remove");
         return EXIT_OK;
@@ -163,7 +185,8 @@ export async function main(args: string[], options: MainOptions): Promise<number
       error instanceof HeaderError || error instanceof LockedError ||
       error instanceof WarehouseError || error instanceof GzipError ||
       error instanceof LocalIoError || error instanceof PipesContextError ||
-      error instanceof PipesWriterError || error instanceof PipesReportError
+      error instanceof PipesWriterError || error instanceof PipesReportError ||
+      error instanceof StateError
     ) {
       io.stderr(`error: ${message}`);
       return EXIT_FAILURE;
@@ -173,29 +196,83 @@ export async function main(args: string[], options: MainOptions): Promise<number
   }
 }
 
+/** Removes remote state of dates (never a live lease), and old run records and released leases. */
+async function cleanSharedState(
+  flags: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  options: { date?: string; olderThanMs?: number; dryRun: boolean },
+): Promise<string[]> {
+  const state = sharedState(await stateFromFlags(flags, env), "clean --state");
+  try {
+    const removed: string[] = [];
+    const now = state.objects.storeNow();
+    for (const date of await state.partitions()) {
+      const old = options.olderThanMs !== undefined &&
+        Date.parse(`${date}T00:00:00Z`) + 86_400_000 < now - options.olderThanMs;
+      if (date !== options.date && !old) continue;
+      if (!options.dryRun) await state.removePartition(date);
+      removed.push(`${state.location}/${date}/`);
+    }
+    if (options.olderThanMs !== undefined) {
+      removed.push(
+        ...(await state.expire(options.olderThanMs, options.dryRun))
+          .map((key) => `${state.location}/${key}`),
+      );
+    }
+    return removed;
+  } finally {
+    state.close?.();
+  }
+}
+
 async function runsCommand(args: string[], io: CliIO): Promise<number> {
   const show = args[0] === "show";
   const flags = parseFlags(show ? args.slice(2) : args, {
     limit: { type: "string" },
-    "cache-dir": { type: "string" },
+    format: { type: "string" },
+    ...STATE_FLAGS,
   });
-  const cacheDir = (flags["cache-dir"] as string | undefined) ?? ".cache";
-  if (show) {
-    if (!args[1] || args[1].startsWith("-")) throw new UsageError("runs show needs a run id");
-    const matches = (await localState(cacheDir).listRunRecords())
-      .filter((r) => r.runId.startsWith(args[1]));
+  const state = await stateFromFlags(flags, io.env);
+  try {
+    return await listRuns(state, show ? args[1] : undefined, flags, io);
+  } finally {
+    state.close?.();
+  }
+}
+
+async function listRuns(
+  state: StateStore,
+  showId: string | undefined,
+  flags: Record<string, unknown>,
+  io: CliIO,
+): Promise<number> {
+  if (showId !== undefined) {
+    if (!showId || showId.startsWith("-")) throw new UsageError("runs show needs a run id");
+    const matches = (await state.listRunRecords()).filter((r) => r.runId.startsWith(showId));
     const record = matches.length === 1 ? matches[0] : null;
     if (!record) {
-      throw new UsageError(`no single run matches ${JSON.stringify(args[1])} in ${cacheDir}/runs`);
+      throw new UsageError(
+        `no single run matches ${JSON.stringify(showId)} in ${state.location}/runs`,
+      );
     }
     io.stdout(JSON.stringify(record, null, 2));
     return EXIT_OK;
   }
-  const limitText = (flags.limit as string | undefined) ?? "20";
-  if (!/^\d+$/.test(limitText)) {
+  const format = (flags.format as string | undefined) ?? "text";
+  if (format !== "text" && format !== "json") {
+    throw new UsageError(`--format must be text or json, not ${JSON.stringify(format)}`);
+  }
+  const limitText = flags.limit as string | undefined;
+  if (limitText !== undefined && !/^\d+$/.test(limitText)) {
     throw new UsageError(`--limit must be a number, not ${JSON.stringify(limitText)}`);
   }
-  const records = await localState(cacheDir).listRunRecords(+limitText);
+  // JSON: every record unless --limit; the table: the last 20 by default.
+  const limit = limitText !== undefined ? +limitText : format === "json" ? Infinity : 20;
+  const records = await state.listRunRecords(limit);
+  if (format === "json") {
+    io.stdout(JSON.stringify(records, null, 2));
+    return EXIT_OK;
+  }
   io.stdout(formatTable(
     ["run", "command", "started", "seconds", "dates", "status"],
     records.map((r) => [

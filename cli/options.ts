@@ -46,6 +46,7 @@ export const RUN_FLAGS: ParseArgsOptionsConfig = {
   to: { type: "string" },
   config: { type: "string" },
   profile: { type: "string" },
+  index: { type: "string" },
   help: { type: "boolean", short: "h" },
   ...paramFlags(ALL_PARAMS),
 };
@@ -114,6 +115,49 @@ export class FlagRepeatedError extends UsageError {
 }
 
 /**
+ * The date index of a static fan-out: `N` (0-based), or `auto` for the
+ * index the orchestrator sets (`JOB_COMPLETION_INDEX` in a Kubernetes
+ * Indexed Job, `AWS_BATCH_JOB_ARRAY_INDEX` in an AWS Batch array job).
+ *
+ * @example
+ * ```ts
+ * import { resolveIndex } from "./options.ts";
+ * resolveIndex("auto", 12, { JOB_COMPLETION_INDEX: "3" }); // 3
+ * ```
+ */
+export function resolveIndex(
+  text: string,
+  count: number,
+  env: Record<string, string | undefined>,
+): number {
+  let value = text;
+  let source = "--index";
+  if (text === "auto") {
+    const name = env.JOB_COMPLETION_INDEX !== undefined
+      ? "JOB_COMPLETION_INDEX"
+      : env.AWS_BATCH_JOB_ARRAY_INDEX !== undefined
+      ? "AWS_BATCH_JOB_ARRAY_INDEX"
+      : undefined;
+    if (name === undefined) {
+      throw new UsageError(
+        "--index auto needs JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or " +
+          "AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job); neither is set",
+      );
+    }
+    value = env[name]!;
+    source = name;
+  }
+  if (!/^\d+$/.test(value) || +value >= count) {
+    throw new UsageError(
+      `${source} must be a date index from 0 to ${count - 1} of --from/--to, not ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return +value;
+}
+
+/**
  * Builds {@linkcode RunOptions} from parsed flags, the environment and the
  * profile.
  *
@@ -146,6 +190,10 @@ export async function resolveRunOptions(
     dates = dateRange(parseDate(str("from")!, sources.now), parseDate(str("to")!, sources.now));
   } else {
     throw new UsageError("--date (or --from and --to) is required, e.g. --date 2021-01-30");
+  }
+  if (str("index") !== undefined) {
+    if (str("from") === undefined) throw new UsageError("--index needs --from and --to");
+    dates = [dates[resolveIndex(str("index")!, dates.length, sources.env)]];
   }
 
   const values = resolveParams(ALL_PARAMS, {

@@ -11,6 +11,8 @@ import { dateRange, parseDate } from "./dates.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors.ts";
 import type { CliIO } from "./io.ts";
 import { parseFlags } from "./options.ts";
+import type { StateStore } from "../materializer/state.ts";
+import { stateFromFlags } from "./state_option.ts";
 
 /** Flags of `report`. */
 export const REPORT_FLAGS = {
@@ -19,6 +21,9 @@ export const REPORT_FLAGS = {
   date: { type: "string" },
   out: { type: "string" },
   "cache-dir": { type: "string" },
+  state: { type: "string" },
+  "endpoint-url": { type: "string" },
+  region: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -29,6 +34,8 @@ export const DEFAULT_REPORT = "report.html";
 export interface ReportFileOptions {
   /** Cache root. */
   cacheDir: string;
+  /** Where manifests and run records are (default: the cache dir). */
+  state?: StateStore;
   /** First date. */
   from: string;
   /** Last date. */
@@ -64,6 +71,7 @@ export async function writeReportFile(options: ReportFileOptions, io: CliIO): Pr
     const { writeReport } = await import("../report/mod.ts");
     const { path, data } = await writeReport({
       cacheDir: options.cacheDir,
+      state: options.state,
       from: options.from,
       to: options.to,
       heatmapDate: options.date,
@@ -102,11 +110,19 @@ export async function writeReportFile(options: ReportFileOptions, io: CliIO): Pr
  * ```
  */
 export function reportAfterRun(
-  options: { cacheDir: string; dates: string[]; report?: string; quiet?: boolean },
+  options: {
+    cacheDir: string;
+    dates: string[];
+    report?: string;
+    quiet?: boolean;
+    /** The run's state, when not the cache dir. */
+    state?: StateStore;
+  },
   io: CliIO,
 ): Promise<boolean> {
   return writeReportFile({
     cacheDir: options.cacheDir,
+    state: options.state,
     from: options.dates[0],
     to: options.dates[options.dates.length - 1],
     out: options.report ?? DEFAULT_REPORT,
@@ -148,12 +164,18 @@ export async function reportCommand(args: string[], io: CliIO, now?: Date): Prom
       "report needs --from D1 --to D2 (or --date D), e.g. --from 2021-01-29 --to 2021-01-31",
     );
   }
-  const ok = await writeReportFile({
-    cacheDir: str("cache-dir") ?? ".cache",
-    from,
-    to,
-    date,
-    out: str("out") ?? DEFAULT_REPORT,
-  }, io);
-  return ok ? EXIT_OK : EXIT_FAILURE;
+  const state = await stateFromFlags(flags, io.env);
+  try {
+    const ok = await writeReportFile({
+      cacheDir: str("cache-dir") ?? ".cache",
+      state,
+      from,
+      to,
+      date,
+      out: str("out") ?? DEFAULT_REPORT,
+    }, io);
+    return ok ? EXIT_OK : EXIT_FAILURE;
+  } finally {
+    state.close?.();
+  }
 }

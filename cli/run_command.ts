@@ -11,7 +11,8 @@ import { createGraph, selectAssets } from "../materializer/graph.ts";
 import { createLogger, type Logger } from "../materializer/log.ts";
 import type { AssetOutcome, PartitionOutcome } from "../materializer/materialize.ts";
 import { materialize, type RunResult } from "../materializer/run.ts";
-import { localState } from "../materializer/state.ts";
+import type { StateStore } from "../materializer/state.ts";
+import { openConfiguredState } from "./state_option.ts";
 import { redact, redactValue } from "../resources/secrets.ts";
 import type { RunOptions } from "./options.ts";
 import { createProgress } from "./progress.ts";
@@ -105,13 +106,30 @@ export async function runCommand(
   const assetParams = DEFINITIONS.assetParams(options, {
     concurrentPartitions: Math.min(options.parallel, options.dates.length),
   });
+  const state: StateStore = await openConfiguredState({
+    ...options,
+    readOnly: command === "plan",
+    log,
+  });
   const opened = await DEFINITIONS.openResources(options, {
     selection,
     assetParams: options,
     stateDir: options.cacheDir,
     env: io.env,
     log,
+  }).catch((error) => {
+    state.close?.();
+    throw error;
   });
+  // Stopped (a pod evicted, Ctrl-C): hand held date leases back at once.
+  const stop = (signal: Deno.Signal, code: number) => () => {
+    log.log("warn", `${signal}: releasing held date leases and stopping`);
+    state.abandon!().catch(() => {}).finally(() => Deno.exit(code));
+  };
+  const signals: [Deno.Signal, () => void][] = state.abandon
+    ? [["SIGTERM", stop("SIGTERM", 143)], ["SIGINT", stop("SIGINT", 130)]]
+    : [];
+  for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
   let result: RunResult;
   try {
     result = await materialize({
@@ -120,7 +138,7 @@ export async function runCommand(
       partitions: options.dates,
       resources: opened.resources,
       params: assetParams,
-      state: localState(options.cacheDir),
+      state,
       command,
       parallel: options.parallel,
       failFast: options.failFast,
@@ -145,8 +163,10 @@ export async function runCommand(
       },
     });
   } finally {
+    for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
     progress?.done();
     await opened.close();
+    state.close?.();
   }
   const outcomes = result.partitions;
 
@@ -159,10 +179,17 @@ export async function runCommand(
     for (const asset of outcome.assets) for (const uri of asset.published) io.stdout(uri);
   }
   if (options.dates.length > 1) {
+    // With shared state, say which dates this worker did and which others did.
+    const shared = options.state !== undefined || outcomes.some((o) => o.doneBy);
     io.stderr(redact(
       formatTable(
-        ["date", "status", "reason"],
-        outcomes.map((o) => [o.partition, o.status, o.error ?? ""]),
+        shared ? ["date", "status", "by", "reason"] : ["date", "status", "reason"],
+        outcomes.map((o) => [
+          o.partition,
+          o.doneBy ? "done by another run" : o.status,
+          ...(shared ? [o.doneBy ?? (o.status === "failed" ? "" : "this run")] : []),
+          o.error ?? "",
+        ]),
       ),
       secrets,
     ));
@@ -171,7 +198,14 @@ export async function runCommand(
   }
   if (options.report !== undefined) {
     const { reportAfterRun } = await import("./report_command.ts");
-    if (!(await reportAfterRun(options, io))) return EXIT_FAILURE;
+    const shared = options.state === undefined
+      ? undefined
+      : await openConfiguredState({ ...options, readOnly: true });
+    try {
+      if (!(await reportAfterRun({ ...options, state: shared }, io))) return EXIT_FAILURE;
+    } finally {
+      shared?.close?.();
+    }
   }
   return failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }

@@ -15,6 +15,13 @@ import {
 } from "../materializer/params.ts";
 import { DEFINITIONS } from "../assets/definitions.ts";
 import { UsageError } from "./errors.ts";
+import { durationMs } from "../assets/params.ts";
+
+/** Whether a `--state` value is `s3://BUCKET/PREFIX` (no `..` segment). */
+function isStateUri(uri: string): boolean {
+  return /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9_.\/-]*)?$/.test(uri) &&
+    !uri.split("/").slice(3).includes("..");
+}
 
 /** How the runner runs, whatever the pipeline. */
 export const RUN_PARAMS = {
@@ -24,7 +31,8 @@ export const RUN_PARAMS = {
     profile: "cacheDir",
     default: ".cache",
     group: "Where",
-    help: "everything the tool keeps: cached assets, run records, locks",
+    help: "everything the tool keeps: cached assets, run records, locks; with --state, only this " +
+      "machine's entry files and scratch",
   }),
   select: customParam({
     flag: "select",
@@ -63,7 +71,8 @@ export const RUN_PARAMS = {
     flag: "wait",
     default: false,
     group: "How",
-    help: "wait for another process's lock on a date instead of failing",
+    help: "wait for another process's lock on a date instead of failing (a range always does " +
+      "free dates first, then waits for the held ones)",
   }),
   logFormat: customParam({
     flag: "log-format",
@@ -84,6 +93,44 @@ export const RUN_PARAMS = {
     default: false,
     group: "How",
     help: "only errors on stderr",
+  }),
+  state: customParam({
+    flag: "state",
+    metavar: "URI",
+    env: ["IMPRESSIONS_STATE"],
+    profile: "state",
+    schema: (zod) => zod.string().refine(isStateUri, "must be s3://BUCKET/PREFIX"),
+    fromText(text: string, source: string): string {
+      if (!isStateUri(text)) {
+        throw new UsageError(`${source} must be s3://BUCKET/PREFIX, not ${JSON.stringify(text)}`);
+      }
+      return text;
+    },
+    shownDefault: "the cache dir",
+    group: "Where",
+    help: "where manifests, run records and date leases live: s3://BUCKET/PREFIX, shared by " +
+      "many workers; the store must honour conditional PUTs (checked at start-up)",
+  }),
+  leaseTtlMs: customParam({
+    flag: "lease-ttl",
+    metavar: "T",
+    schema: (zod) => zod.number().min(2).max(3600).transform((s) => s * 1000),
+    fromText(text: string, source: string): number {
+      const ms = durationMs(text);
+      if (ms === undefined) {
+        throw new UsageError(
+          `${source} must look like 30s, 500ms or 2m, not ${JSON.stringify(text)}`,
+        );
+      }
+      if (ms < 2000) {
+        throw new UsageError(`${source} must be at least 2s, not ${JSON.stringify(text)}`);
+      }
+      return ms;
+    },
+    default: 60_000,
+    shownDefault: "60s",
+    group: "How",
+    help: "how long a date's lease lasts unless renewed (shared state), e.g. 30s, 2m",
   }),
   report: textParam({
     flag: "report",

@@ -45,6 +45,22 @@ export interface AssetContext<R = unknown, P = unknown, O = unknown, A = unknown
    * downstream prefetches started for this compute; does nothing otherwise.
    */
   announce(item: A): void;
+  /**
+   * Where this asset's inputs come from in this run: the sources upstream
+   * of it, with their data versions and when they were observed (for a
+   * sink to stamp on what it publishes). Absent outside a run.
+   */
+  provenance?(): Provenance;
+}
+
+/** What a run's value of an asset derives from; see {@linkcode AssetContext.provenance}. */
+export interface Provenance {
+  /** The run. */
+  runId: string;
+  /** Each source upstream (by name): its data version and when this run observed it (ISO 8601). */
+  sources: Record<string, { version: string; observedAt: string }>;
+  /** `incremental` when an upstream was reused or built on a previous entry, else `full`. */
+  mode: "full" | "incremental";
 }
 
 /** The context `compute` receives: an {@linkcode AssetContext} and a prefetch's result. */

@@ -304,20 +304,107 @@ export async function commitEntry(
   out: EntryWriter,
   fields: ManifestFields,
 ): Promise<Manifest> {
-  const manifest: Manifest = {
+  const manifest = buildManifest(out, fields);
+  await writeFileAtomic(
+    `${out.dir}/${MANIFEST}`,
+    new TextEncoder().encode(JSON.stringify(manifest, null, 1) + "\n"),
+  );
+  await removeUnlistedFiles(out.dir, manifest);
+  return manifest;
+}
+
+/** The manifest of an entry written so far, stamped now. */
+export function buildManifest(out: EntryWriter, fields: ManifestFields): Manifest {
+  return {
     format: 1,
     ...fields,
     createdAt: new Date().toISOString(),
     value: out.value,
     files: [...out.files],
   };
-  await writeFileAtomic(
-    `${out.dir}/${MANIFEST}`,
-    new TextEncoder().encode(JSON.stringify(manifest, null, 1) + "\n"),
-  );
+}
+
+/** Removes the files of an entry folder its manifest no longer lists. */
+export async function removeUnlistedFiles(dir: string, manifest: Manifest): Promise<void> {
   const keep = new Set(manifest.files.map((f) => f.name));
-  await removeUnlisted(out.dir, "", keep);
-  return manifest;
+  await removeUnlisted(dir, "", keep).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+}
+
+/**
+ * Checks a manifest read from somewhere untrusted: its shape, that it is the
+ * entry asked for, and that every file name stays inside its entry folder.
+ * Returns why it is not acceptable, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { manifestProblem } from "./cache.ts";
+ * manifestProblem({ format: 1 }, "2021-01-30", "raw_partition"); // "its manifest is malformed"
+ * ```
+ */
+export function manifestProblem(
+  value: unknown,
+  partition: string,
+  asset: string,
+): string | undefined {
+  const m = value as Partial<Manifest> | null;
+  if (m === null || typeof m !== "object") return "its manifest is malformed";
+  if (typeof m.format === "number" && m.format > 1) {
+    return `its manifest has format ${m.format}, newer than this tool reads (1)`;
+  }
+  const files = Array.isArray(m.files) ? m.files : null;
+  const ok = m.format === 1 && m.asset === asset && m.partition === partition &&
+    typeof m.dataVersion === "string" && typeof m.codeVersion === "string" &&
+    typeof m.createdAt === "string" && m.metadata !== null && typeof m.metadata === "object" &&
+    files !== null &&
+    files.every((f) =>
+      f !== null && typeof f === "object" && typeof f.name === "string" &&
+      f.name.length <= 1024 && Number.isSafeInteger(f.size) && f.size >= 0 &&
+      (f.sha256 === undefined || (typeof f.sha256 === "string" && /^[0-9a-f]{64}$/.test(f.sha256)))
+    );
+  if (!ok) return "its manifest is malformed";
+  try {
+    for (const f of files!) safeName(f.name);
+  } catch {
+    return "its manifest names a file outside its entry";
+  }
+  return undefined;
+}
+
+/**
+ * Checks an entry's files on this machine against its manifest: `undefined`
+ * when every file is there with its size (and checksum, with `verify`),
+ * else the first problem.
+ */
+export async function filesProblem(
+  dir: string,
+  manifest: Manifest,
+  verify: boolean,
+): Promise<string | undefined> {
+  for (const file of manifest.files) {
+    const path = `${dir}/${safeName(file.name)}`;
+    try {
+      const info = await Deno.stat(path);
+      if (info.size !== file.size) return `cached file ${file.name} has the wrong size`;
+      if (verify && file.sha256 !== undefined && (await sha256File(path)) !== file.sha256) {
+        return `cached file ${file.name} fails its checksum`;
+      }
+    } catch {
+      return `cached file ${file.name} is missing`;
+    }
+  }
+  return undefined;
+}
+
+/** A reader over an entry folder with a manifest already read. */
+export function entryReader(dir: string, manifest: Manifest): EntryReader {
+  return {
+    dir,
+    manifest,
+    path: (name) => `${dir}/${safeName(name)}`,
+    readFile: (name) => Deno.readFile(`${dir}/${safeName(name)}`),
+  };
 }
 
 async function removeUnlisted(dir: string, prefix: string, keep: Set<string>): Promise<void> {
@@ -332,8 +419,17 @@ async function removeUnlisted(dir: string, prefix: string, keep: Set<string>): P
 
 /** The outcome of {@linkcode openEntry}. */
 export type OpenedEntry =
-  | { entry: EntryReader; problem?: undefined }
-  | { entry: null; problem: string };
+  | {
+    entry: EntryReader;
+    problem?: undefined;
+    /**
+     * Set by a shared state when the manifest is current but its files are
+     * not on this machine (why): the entry decides "up to date", and its
+     * value is recomputed here only if something needs to read it.
+     */
+    missing?: string;
+  }
+  | { entry: null; problem: string; missing?: undefined };
 
 /**
  * Opens the entry in `dir` and verifies it: the manifest parses, every file

@@ -15,7 +15,11 @@ export class LockedError extends Error {
   /** Builds the error naming the holder. */
   constructor(date: string, holder: LockInfo | null) {
     const who = holder
-      ? `process ${holder.pid} on ${holder.host} since ${holder.since}`
+      ? `${
+        holder.runId ? `run ${holder.runId}, ` : ""
+      }process ${holder.pid} on ${holder.host} since ${holder.since}${
+        holder.expiresAt ? ` (lease expires ${holder.expiresAt} unless renewed)` : ""
+      }`
       : "another process";
     super(`date ${date} is locked by ${who} (pass --wait to wait for it)`);
     this.name = "LockedError";
@@ -30,6 +34,10 @@ export interface LockInfo {
   host: string;
   /** When it was taken. */
   since: string;
+  /** The holder's run id (leases). */
+  runId?: string;
+  /** When its lease expires unless renewed (leases). */
+  expiresAt?: string;
 }
 
 /** Options for {@linkcode acquireLock}. */

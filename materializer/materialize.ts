@@ -19,6 +19,7 @@ import type {
   CheckResult,
   ComputeContext,
   ProgressUpdate,
+  Provenance,
 } from "./asset.ts";
 import { Announcements } from "./announcements.ts";
 import type { EntryReader } from "./cache.ts";
@@ -90,6 +91,11 @@ export interface PartitionOutcome {
   assets: AssetOutcome[];
   /** The first error, one line. */
   error?: string;
+  /**
+   * The run that did this partition's work, when another run (a worker
+   * sharing the state) finished it while this one waited or came later.
+   */
+  doneBy?: string;
 }
 
 /** Options for {@linkcode materializePartition}. */
@@ -119,6 +125,11 @@ export interface MaterializeOptions<R = unknown, P = unknown> {
    * `cache-write:NAME/FILE`, `NAME:POINT`); crash tests pause there.
    */
   checkpoint?: (name: string) => Promise<void>;
+  /**
+   * Throws when the partition's lock was lost; called after every
+   * checkpoint, so before each upload and each state write.
+   */
+  fence?: () => void;
   /** Called when an asset finishes (for progress and summaries). */
   onAsset?: (outcome: AssetOutcome) => void;
 }
@@ -181,6 +192,17 @@ class PartitionRun<R, P> {
   #prefetches = new Map<string, RunningPrefetch>();
   #outcomes: AssetOutcome[] = [];
   #firstError: string | undefined;
+  /**
+   * Assets found current by a shared state's manifest whose files are not
+   * on this machine: how to compute them here, should a value be needed.
+   */
+  #deferred = new Map<string, () => Promise<void>>();
+  /** Assets being computed again for their files (a prefetch may feed them). */
+  #recomputing = new Set<string>();
+  /** When each source was observed in this run. */
+  #observedAt = new Map<string, string>();
+  /** Assets computed on top of a previous entry. */
+  #incremental = new Set<string>();
 
   constructor(options: MaterializeOptions<R, P>) {
     this.#options = options;
@@ -213,8 +235,9 @@ class PartitionRun<R, P> {
     };
   }
 
-  #checkpoint(name: string): Promise<void> {
-    return this.#options.checkpoint?.(name) ?? Promise.resolve();
+  async #checkpoint(name: string): Promise<void> {
+    await this.#options.checkpoint?.(name);
+    this.#options.fence?.();
   }
 
   #context(asset: AnyAsset, previous: EntryReader | null) {
@@ -239,8 +262,35 @@ class PartitionRun<R, P> {
       announce: (item) => {
         for (const running of this.#fedBy(asset.name)) running.feed.push(item);
       },
+      provenance: () => this.#provenance(asset),
     };
     return { ctx, metadata };
+  }
+
+  #provenance(asset: AnyAsset): Provenance {
+    const sources: Provenance["sources"] = {};
+    let incremental = false;
+    const seen = new Set<string>();
+    const visit = (a: AnyAsset) => {
+      for (const dep of Object.values(a.deps)) {
+        if (seen.has(dep.name)) continue;
+        seen.add(dep.name);
+        if (this.#entries.get(dep.name) || this.#incremental.has(dep.name)) incremental = true;
+        if (dep.observe && this.#versions.has(dep.name)) {
+          sources[dep.name] = {
+            version: this.#versions.get(dep.name)!,
+            observedAt: this.#observedAt.get(dep.name) ?? "",
+          };
+        }
+        visit(dep);
+      }
+    };
+    visit(asset);
+    return {
+      runId: this.#options.runId ?? "",
+      sources,
+      mode: incremental ? "incremental" : "full",
+    };
   }
 
   #version(asset: AnyAsset, ctx: AssetContext<R, P>, observed?: string) {
@@ -269,7 +319,10 @@ class PartitionRun<R, P> {
       const { ctx } = this.#context(asset, null);
       const { version } = this.#version(asset, ctx);
       const current = await state.openEntry(partition, asset.name, { verify: false });
-      if (!force && current.entry?.manifest.dataVersion === version) continue;
+      if (
+        !force && !this.#recomputing.has(asset.name) &&
+        current.entry?.manifest.dataVersion === version
+      ) continue;
       const feed = new Announcements();
       const abort = new AbortController();
       const result = prefetch.start(feed, ctx, abort.signal);
@@ -306,6 +359,12 @@ class PartitionRun<R, P> {
 
   async #valueOf(asset: AnyAsset): Promise<unknown> {
     if (this.#values.has(asset.name)) return this.#values.get(asset.name);
+    const recompute = this.#deferred.get(asset.name);
+    if (recompute) {
+      this.#deferred.delete(asset.name);
+      await recompute();
+      return this.#values.get(asset.name);
+    }
     const entry = this.#entries.get(asset.name);
     if (!entry) throw new Error(`no cached value for ${asset.name}`);
     const value = await asset.io.read(entry);
@@ -373,9 +432,11 @@ class PartitionRun<R, P> {
     const { state, partition, plan } = this.#options;
     const opened = await state.openEntry(partition, asset.name, { verify: !plan });
     const previous = opened.entry;
-    const { ctx, metadata } = this.#context(asset, previous);
+    // An entry whose files are elsewhere decides, but cannot seed incremental work.
+    const { ctx, metadata } = this.#context(asset, opened.missing ? null : previous);
     let observed: string | undefined;
     if (asset.observe) {
+      this.#observedAt.set(asset.name, new Date().toISOString());
       const observation = await asset.observe(ctx);
       ctx.observation = observation.detail;
       observed = observation.version;
@@ -384,8 +445,30 @@ class PartitionRun<R, P> {
     outcome.dataVersion = version;
     this.#versions.set(asset.name, version);
 
-    const reasons = await this.#decide(asset, ctx, previous, opened.problem, version, inputs);
-    if (reasons.length === 0) {
+    const reasons = await this.#decide(asset, ctx, previous, opened, version, inputs);
+    if (reasons.length === 0 && opened.missing && !plan) {
+      // Up to date by the shared state: computed here only if a downstream needs the value.
+      this.#entries.set(asset.name, previous);
+      outcome.status = "up to date";
+      outcome.metadata = previous!.manifest.metadata;
+      outcome.checks = previous!.manifest.checks ?? [];
+      this.#deferred.set(asset.name, async () => {
+        this.#recomputing.add(asset.name);
+        const started = performance.now();
+        try {
+          outcome.reasons = [opened.missing!];
+          await this.#compute(asset, ctx, metadata, version, inputs, outcome);
+        } catch (error) {
+          outcome.status = "failed";
+          outcome.error = errorLine(error);
+          throw error;
+        } finally {
+          this.#recomputing.delete(asset.name);
+          outcome.durationMs += Math.round(performance.now() - started);
+          this.#options.onAsset?.(outcome);
+        }
+      });
+    } else if (reasons.length === 0) {
       await this.#reuse(asset, previous!, outcome);
     } else if (plan) {
       outcome.status = "stale";
@@ -402,18 +485,20 @@ class PartitionRun<R, P> {
     asset: AnyAsset,
     ctx: AssetContext<R, P>,
     previous: EntryReader | null,
-    problem: string | undefined,
+    opened: { problem?: string; missing?: string },
     version: string,
     inputs: { params: Record<string, unknown>; upstream: Record<string, string> },
   ): Promise<string[]> {
     const reasons = staleReasons(
       asset,
       previous,
-      problem,
+      opened.problem,
       version,
       { ...inputs, observation: ctx.observation },
       this.#stale,
     );
+    // A sink whose own files are elsewhere cannot be asked; compute it again.
+    if (reasons.length === 0 && opened.missing && asset.isCurrent) reasons.push(opened.missing);
     if (reasons.length === 0 && previous && asset.isCurrent) {
       this.#entries.set(asset.name, previous);
       const current = await asset.isCurrent(await this.#valueOf(asset), ctx);
@@ -445,6 +530,7 @@ class PartitionRun<R, P> {
     if (prefetched?.version === version) ctx.prefetched = prefetched.result;
     await this.#startPrefetches(asset);
     const computeStart = performance.now();
+    if (ctx.previous) this.#incremental.add(asset.name);
     const value = await asset.compute(deps, ctx);
     for (const running of this.#fedBy(asset.name)) running.feed.end();
     metadata.durationMs = Math.round(performance.now() - computeStart);

@@ -18,7 +18,8 @@ import {
   type PartitionOutcome,
 } from "./materialize.ts";
 import { newRunId, RUN_RECORD_FORMAT, type RunRecord } from "./runs.ts";
-import type { StateStore } from "./state.ts";
+import { LockedError } from "./lock.ts";
+import { DoneElsewhereError, type PartitionLock, type StateStore } from "./state.ts";
 
 /** Options for {@linkcode materialize}. */
 export interface RunOptions<R, P> {
@@ -42,6 +43,8 @@ export interface RunOptions<R, P> {
   failFast?: boolean;
   /** Wait for another process's lock on a partition instead of failing it. */
   wait?: boolean;
+  /** In a range, how often dates held by others are looked at again, ms (default 500). */
+  pollMs?: number;
   /** Recompute every selected asset. */
   force?: boolean;
   /** Run id (a new one by default). */
@@ -107,59 +110,113 @@ export async function materialize<R, P>(options: RunOptions<R, P>): Promise<RunR
   const startedAt = new Date();
   const runId = options.runId ?? newRunId(startedAt);
   let stop = false;
-  const partitions = await mapConcurrent(
-    options.partitions,
-    Math.max(1, options.parallel ?? 1),
-    async (partition): Promise<PartitionOutcome> => {
-      const partitionLog = log.child({ date: partition });
-      if (stop) return { partition, status: "failed", assets: [], error: "not run (--fail-fast)" };
-      let release: (() => Promise<void>) | undefined;
-      try {
-        if (command === "materialize") {
-          release = await options.state.lock(partition, { wait: options.wait ?? false });
-          await options.checkpoint?.(`locked:${partition}`);
-          // Holding the partition's lock: what dead runs left half-written goes.
-          const leftovers = await options.state.removeLeftovers(partition);
-          if (leftovers > 0) {
-            partitionLog.log("info", `removed ${leftovers} temporary files of dead processes`);
+  const range = options.partitions.length > 1;
+  // `waited`: a later round for a date another worker held.
+  const runOne = async (
+    partition: string,
+    wait: boolean,
+    waited = false,
+  ): Promise<PartitionOutcome | "held"> => {
+    const partitionLog = log.child({ date: partition });
+    if (stop) return { partition, status: "failed", assets: [], error: "not run (--fail-fast)" };
+    let lock: PartitionLock | undefined;
+    let didWork = false;
+    try {
+      if (command === "materialize") {
+        try {
+          lock = await options.state.lock(partition, {
+            wait,
+            runId,
+            // In a range, a date another worker finished during this run is not looked at again.
+            doneSince: range && !options.force ? startedAt.toISOString() : undefined,
+          });
+        } catch (error) {
+          if (error instanceof DoneElsewhereError) {
+            partitionLog.log("info", `done by run ${error.runId} during this run`);
+            const done: PartitionOutcome = {
+              partition,
+              status: "up to date",
+              assets: [],
+              doneBy: error.runId,
+            };
+            options.onPartition?.(done);
+            return done;
           }
+          // In a range, a date another worker holds is done after the free ones.
+          if (range && !wait && error instanceof LockedError) {
+            if (!waited) partitionLog.log("info", `${errorLine(error)}; doing free dates first`);
+            return "held";
+          }
+          throw error;
         }
-        const outcome = await materializePartition({
-          selection,
-          partition,
-          runId,
-          state: options.state,
-          resources: options.resources,
-          params: options.params,
-          log: partitionLog,
-          force: options.force,
-          plan: command === "plan",
-          checkpoint: options.checkpoint,
-          onProgress: options.onProgress &&
-            ((asset, update) => options.onProgress!(partition, asset, update)),
-          onAsset: options.onAsset &&
-            ((outcome) => options.onAsset!(partition, outcome, partitionLog)),
-        });
-        if (outcome.status === "failed" && options.failFast) stop = true;
-        options.onPartition?.(outcome);
-        return outcome;
-      } catch (error) {
-        if (options.failFast) stop = true;
-        const message = errorLine(error);
-        partitionLog.log("error", message);
-        const failed: PartitionOutcome = {
-          partition,
-          status: "failed",
-          assets: [],
-          error: message,
-        };
-        options.onPartition?.(failed);
-        return failed;
-      } finally {
-        await release?.();
+        await options.checkpoint?.(`locked:${partition}`);
+        // Holding the partition's lock: what dead runs left half-written goes.
+        const leftovers = await options.state.removeLeftovers(partition);
+        if (leftovers > 0) {
+          partitionLog.log("info", `removed ${leftovers} temporary files of dead processes`);
+        }
       }
-    },
+      const outcome = await materializePartition({
+        selection,
+        partition,
+        runId,
+        state: options.state,
+        resources: options.resources,
+        params: options.params,
+        log: partitionLog,
+        force: options.force,
+        plan: command === "plan",
+        checkpoint: options.checkpoint,
+        fence: lock?.check,
+        onProgress: options.onProgress &&
+          ((asset, update) => options.onProgress!(partition, asset, update)),
+        onAsset: options.onAsset &&
+          ((outcome) => options.onAsset!(partition, outcome, partitionLog)),
+      });
+      const done = lock?.predecessor?.done;
+      if (
+        outcome.status === "up to date" && done && done.runId !== runId &&
+        (wait || waited || done.at >= startedAt.toISOString())
+      ) outcome.doneBy = done.runId;
+      didWork = outcome.status === "materialized";
+      if (outcome.status === "failed" && options.failFast) stop = true;
+      options.onPartition?.(outcome);
+      return outcome;
+    } catch (error) {
+      if (options.failFast) stop = true;
+      const message = errorLine(error);
+      partitionLog.log("error", message);
+      const failed: PartitionOutcome = { partition, status: "failed", assets: [], error: message };
+      options.onPartition?.(failed);
+      return failed;
+    } finally {
+      await lock?.(didWork);
+    }
+  };
+  const parallel = Math.max(1, options.parallel ?? 1);
+  const first = await mapConcurrent(
+    options.partitions,
+    parallel,
+    (partition) => runOne(partition, options.wait ?? false),
   );
+  // Dates held by other workers: look at each again, round after round,
+  // until it is done or its lease expires (then it is taken over).
+  const held = options.partitions.filter((_, i) => first[i] === "held");
+  const laterBy = new Map<string, PartitionOutcome>();
+  for (let pending = held; pending.length > 0;) {
+    const still: string[] = [];
+    await mapConcurrent(pending, parallel, async (partition) => {
+      const outcome = await runOne(partition, false, true);
+      if (outcome === "held") still.push(partition);
+      else laterBy.set(partition, outcome);
+    });
+    pending = held.filter((p) => still.includes(p));
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+  }
+  const partitions = options.partitions.map((partition, i) => {
+    const outcome = first[i];
+    return outcome === "held" ? laterBy.get(partition)! : outcome;
+  });
   const failed = partitions.some((o) => o.status === "failed");
   const recorded: RunRecord = {
     format: RUN_RECORD_FORMAT,

@@ -62,10 +62,11 @@ export interface StateStore {
   /** A folder for a partition's temporary files (spills), local to this machine. */
   scratchDir(partition: string): string;
   /**
-   * Takes the partition's lock for writing; returns its release. Fails with
-   * a `LockedError` naming the holder, or waits for it with `wait`.
+   * Takes the partition's lock for writing; returns it (calling it releases
+   * it). Fails with a `LockedError` naming the holder, or waits for it with
+   * `wait`.
    */
-  lock(partition: string, options: { wait: boolean }): Promise<() => Promise<void>>;
+  lock(partition: string, options: LockRequest): Promise<PartitionLock>;
   /**
    * Removes what dead runs left half-written for a partition (temporary
    * files); called with the partition's lock held. Returns how many.
@@ -75,18 +76,82 @@ export interface StateStore {
   writeRunRecord(record: RunRecord): Promise<void>;
   /** Run records, newest first. */
   listRunRecords(limit?: number): Promise<RunRecord[]>;
+  /** Releases connections (shared stores). */
+  close?(): void;
+  /**
+   * The process is stopping (SIGTERM, SIGINT): releases every lock it holds
+   * at once, recording no work, so others need not wait for them to expire.
+   */
+  abandon?(): Promise<void>;
+}
+
+/** What {@linkcode StateStore.lock} is asked. */
+export interface LockRequest {
+  /** Wait for the holder instead of failing. */
+  wait: boolean;
+  /** The run taking it (named in a lease). */
+  runId?: string;
+  /**
+   * Leases: when another run finished the partition's work at or after
+   * this time (ISO 8601) and released it, do not take it: fail with
+   * {@linkcode DoneElsewhereError} instead (a backfill shared by workers).
+   */
+  doneSince?: string;
+}
+
+/** Another run did the partition's work since the time asked; nothing to do. */
+export class DoneElsewhereError extends Error {
+  /** The run that did it. */
+  readonly runId: string;
+  /** Builds the error for `partition` done by `runId`. */
+  constructor(partition: string, runId: string) {
+    super(`${partition} was done by run ${runId} during this run`);
+    this.name = "DoneElsewhereError";
+    this.runId = runId;
+  }
+}
+
+/** A partition's lock, held until it is called (which releases it). */
+export interface PartitionLock {
+  /** Releases the lock; `didWork`: this run did the partition's work (leases remember it). */
+  (didWork?: boolean): Promise<void>;
+  /**
+   * Throws unless the lock is still held (a lease can be lost: not renewed
+   * in time, or taken over). Called before every write for the partition.
+   */
+  check(): void;
+  /** The run that held it before, when the store knows (leases). */
+  predecessor?: {
+    /** The run that held it. */
+    runId: string;
+    /** Whether it was released or taken over after expiring. */
+    how: "released" | "expired";
+    /** The run that last did the partition's work, and when (ISO 8601). */
+    done?: { runId: string; at: string };
+  };
+}
+
+/** The state cannot be used safely; the run stops (exit 1). */
+export class StateError extends Error {
+  /** Builds the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "StateError";
+  }
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-function checkPartition(partition: string): string {
+/** `partition` when it is a `YYYY-MM-DD` date; a `RangeError` otherwise. */
+export function checkPartition(partition: string): string {
   if (!DATE.test(partition)) {
     throw new RangeError(`a partition must be YYYY-MM-DD, not ${JSON.stringify(partition)}`);
   }
   return partition;
 }
 
-function checkAsset(asset: string): string {
+/** `asset` when it is a snake_case name; a `RangeError` otherwise. */
+export function checkAsset(asset: string): string {
   if (!/^[a-z][a-z0-9_]*$/.test(asset)) {
     throw new RangeError(`an asset name must be snake_case, not ${JSON.stringify(asset)}`);
   }
@@ -155,8 +220,15 @@ export function localState(dir: string): StateStore {
       );
     },
     scratchDir: (partition) => `${root}/${checkPartition(partition)}/.scratch`,
-    lock: (partition, options) =>
-      acquireLock({ cacheDir: root, date: checkPartition(partition), wait: options.wait }),
+    async lock(partition, options) {
+      const release = await acquireLock({
+        cacheDir: root,
+        date: checkPartition(partition),
+        wait: options.wait,
+      });
+      // An flock is held until released or the process ends: never lost.
+      return Object.assign(release, { check() {} });
+    },
     async removeLeftovers(partition) {
       return (await removeLeftoverTemporaries(`${root}/${checkPartition(partition)}`)).length;
     },

@@ -222,6 +222,8 @@ export interface ReportData {
 export interface CollectOptions {
   /** Cache root. */
   cacheDir: string;
+  /** Where manifests and run records are (default: the state in `cacheDir`). */
+  state?: StateStore;
   /** First date, `YYYY-MM-DD`. */
   from: string;
   /** Last date, `YYYY-MM-DD`, not before `from`. */
@@ -579,7 +581,7 @@ export async function collectReport(options: CollectOptions): Promise<ReportData
   }));
   const names = assets.map((a) => a.name);
   const inRange = new Set(dates);
-  const state = localState(options.cacheDir);
+  const state = options.state ?? localState(options.cacheDir);
   const records = (await state.listRunRecords())
     .filter((r) => r.partitions.some((p) => inRange.has(p.partition)));
   const days: DayReport[] = [];

@@ -264,6 +264,7 @@ export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
             etag,
             size: response.ContentLength ?? 0,
             md5: /^[0-9a-f]{32}$/.test(etag) ? etag : undefined,
+            metadata: response.Metadata,
           };
         } catch (error) {
           const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -282,6 +283,9 @@ export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
             Key: key,
             Body: body,
             ContentType: putOptions?.contentType,
+            IfMatch: putOptions?.ifMatch === undefined ? undefined : `"${putOptions.ifMatch}"`,
+            IfNoneMatch: putOptions?.ifNoneMatch ? "*" : undefined,
+            Metadata: putOptions?.metadata,
           }),
         ));
       return { key, etag: unquote(response.ETag), size: body.length };

@@ -18,6 +18,8 @@ export interface ObjectInfo {
 export interface ObjectHead extends ObjectInfo {
   /** Hex MD5 of the content when the store knows it, else `undefined`. */
   md5?: string;
+  /** User metadata (`x-amz-meta-*`, names in lower case), where the store keeps it. */
+  metadata?: Record<string, string>;
 }
 
 /** Options for {@linkcode Bucket.get}. */
@@ -34,6 +36,15 @@ export interface GetOptions {
 export interface PutOptions {
   /** MIME type of the body. */
   contentType?: string;
+  /**
+   * Write only if the object still has this ETag (`ObjectChangedError`
+   * otherwise), where the store supports conditional writes.
+   */
+  ifMatch?: string;
+  /** Write only if there is no object yet, where the store supports it. */
+  ifNoneMatch?: boolean;
+  /** User metadata stored with the object, where the store keeps it. */
+  metadata?: Record<string, string>;
 }
 
 /** A bucket of objects: an S3 bucket or a local folder laid out like one. */

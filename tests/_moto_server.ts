@@ -41,6 +41,11 @@ export interface MotoOptions {
    * server makes an IAM user allowed `s3:*`, and `credentials` are its key.
    */
   verifySignatures?: boolean;
+  /**
+   * The address it listens on (default 127.0.0.1; the returned client always
+   * uses 127.0.0.1, so pass an address that includes it, such as 0.0.0.0).
+   */
+  host?: string;
 }
 
 /** The IAM calls that set up a user before authentication starts. */
@@ -52,7 +57,7 @@ export async function startMotoS3(options: MotoOptions = {}): Promise<TestS3> {
   if (python === null) throw new Error(reason);
   setTestCredentials();
   const child = new Deno.Command(python, {
-    args: [SERVER, "0"],
+    args: [SERVER, "0", ...(options.host ? [options.host] : [])],
     env: options.verifySignatures ? { INITIAL_NO_AUTH_ACTION_COUNT: String(SETUP_CALLS) } : {},
     stdout: "piped",
     stderr: "null",

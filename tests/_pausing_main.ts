@@ -2,7 +2,7 @@
  * A test-only entry point for the crash tests: the same `main` as `main.ts`,
  * with a checkpoint hook that stops the run at the first checkpoint whose
  * name starts with POINT, writes that name to FILE and waits there until the
- * test kills the process.
+ * test kills (or stops) the process, or removes FILE to let it go on.
  *
  * `deno run <the materialize task's permissions> tests/_pausing_main.ts POINT FILE materialize ...`
  *
@@ -14,7 +14,8 @@ import { processIO } from "../cli/io.ts";
 
 /**
  * A checkpoint hook that pauses at the first checkpoint starting with
- * `prefix`: it writes the checkpoint's name to `file`, then never resolves.
+ * `prefix`: it writes the checkpoint's name to `file`, then resolves only
+ * once `file` is removed.
  *
  * @example
  * ```ts
@@ -29,8 +30,15 @@ export function pauseAt(prefix: string, file: string): (name: string) => Promise
     if (paused || !name.startsWith(prefix)) return;
     paused = true;
     await Deno.writeTextFile(file, name);
-    // Wait until killed; the timer keeps the event loop alive.
-    await new Promise<void>(() => setInterval(() => {}, 60_000));
+    // Wait until killed, or until the file is removed (then go on).
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        await Deno.stat(file);
+      } catch {
+        return;
+      }
+    }
   };
 }
 

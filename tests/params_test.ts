@@ -114,7 +114,13 @@ Deno.test("every run param's flag is in --help and every profile key is accepted
       warehouse: `${dir}/w.sqlite`,
     };
     const keys = Object.values(ALL_PARAMS).flatMap((p) => p.profile ? [p.profile] : []);
-    assert.deepEqual(Object.keys(values).sort(), keys.sort());
+    // `state` is checked without a run (a run would reach for S3).
+    assert.deepEqual([...Object.keys(values), "state"].sort(), keys.sort());
+    assert.equal(
+      profileSchema(z, ALL_PARAMS).safeParse({ state: "s3://state-bucket/prefix" }).success,
+      true,
+    );
+    assert.equal(profileSchema(z, ALL_PARAMS).safeParse({ state: "/tmp/state" }).success, false);
     const config = `${dir}/pipeline.config.json`;
     await Deno.writeTextFile(config, JSON.stringify({ profiles: { default: values } }));
     const plan = await runCli([

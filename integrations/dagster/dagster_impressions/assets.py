@@ -150,7 +150,7 @@ def build_impressions_assets(
         key_prefix: Optional prefix of every asset key (none by default).
         graph: The asset graph; by default the one shipped with the package.
         bucket, initials, cache_dir: Passed as ``--bucket``, ``--initials``, ``--cache-dir``.
-        state: Passed as ``--state`` (only when given: the CLI has no ``--state`` yet).
+        state: Passed as ``--state`` (only when given): shared state on S3, ``s3://BUCKET/PREFIX``.
         extra_args: More CLI flags.
         env: Environment for the CLI; the AWS variables of this process are passed too.
         launcher: How the client runs the command (see :func:`k8s_launcher`).

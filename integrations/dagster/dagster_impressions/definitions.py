@@ -6,7 +6,7 @@ dagster_impressions.definitions`` with no code:
   ``materialize --date <partition> --select ... --wait`` and the flags below;
 - ``IMPRESSIONS_BUCKET``, ``IMPRESSIONS_INITIALS``, ``IMPRESSIONS_CACHE_DIR``: ``--bucket``,
   ``--initials``, ``--cache-dir``;
-- ``IMPRESSIONS_STATE``: ``--state``, passed only when set (the CLI has no ``--state`` yet);
+- ``IMPRESSIONS_STATE``: ``--state``, passed only when set (shared state on S3);
 - ``IMPRESSIONS_START_DATE``: first partition (default ``2021-01-01``);
 - ``IMPRESSIONS_END_OFFSET``: ``1`` to add today's partition (default ``0``);
 - ``IMPRESSIONS_KEY_PREFIX``: asset key prefix, ``a/b`` for two parts (default none);
