@@ -87,7 +87,7 @@ Deno.test("bench/profile.ts puts samples in phases by the first matching frame f
   const worker = {
     nodes: [
       frame(1, "(root)", "", [2, 6]),
-      frame(2, "runScanTask", "file:///x/assets/_scan_task.ts", [3]),
+      frame(2, "runScanTask", "file:///x/engine/scan_task.ts", [3]),
       frame(3, "onRecord", "file:///x/engine/scan_impressions.ts", [4, 5]),
       frame(4, "hashKey", "file:///x/engine/hash128.ts"),
       frame(5, "parseDatetime", "file:///x/engine/datetime.ts"),
