@@ -15,12 +15,20 @@
  * 3. Deduplicate one partition at a time, in processing order, so the first
  *    row of a key wins exactly as in a single sequential pass.
  * 4. Write the cached form: hours, campaigns (one global dictionary) and
- *    kept flags, one entry each per row.
+ *    kept flags, one entry each per row, and the key records of the kept
+ *    rows per partition (a key segment), which a later scan of objects that
+ *    arrived after these deduplicates against (see `base`).
  *
  * @module
  */
 
-import { createDedupeTable, dedupePartition, type RecordRun } from "../engine/dedupe.ts";
+import {
+  createDedupeTable,
+  dedupeAfter,
+  dedupePartition,
+  keptRecords,
+  type RecordRun,
+} from "../engine/dedupe.ts";
 import { recordWords } from "../engine/key_partitions.ts";
 import { packUuid, UUID_KEY } from "../engine/id_key.ts";
 import { type DayStats, dayStats, type ObjectRows } from "../engine/impression_day.ts";
@@ -57,6 +65,35 @@ export interface DayScannerOptions {
   onProgress?: (done: number, total: number, rows: number) => void;
   /** Target bytes per range when splitting large objects. */
   splitBytes?: number;
+  /**
+   * The day so far, when only objects that sort after it are scanned: its
+   * rows come first, and a new row whose key it holds is a duplicate.
+   */
+  base?: DayBase;
+  /** Entry file name (without extension) of the key segment written. */
+  keysName?: string;
+  /** Write the base's segments and the new records as one segment. */
+  mergeSegments?: boolean;
+}
+
+/** The day as scanned so far, from the previous entry. */
+export interface DayBase {
+  /** Rows so far. */
+  rows: number;
+  /** Campaign dictionary so far (new ids are appended). */
+  campaignIds: string[];
+  /** Row ranges of the objects so far. */
+  objects: ObjectRows[];
+  /** Invalid rows so far. */
+  invalid: InvalidRow[];
+  /** Duplicates so far. */
+  duplicates: number;
+  /** Hash partitions of the key segments (new records use the same). */
+  partitions: number;
+  /** Files of hours, campaigns and kept flags so far. */
+  files: { hours: string; campaigns: string; kept: string };
+  /** Key segments: records of kept rows, partition `p` at words `offsets[p]` to `offsets[p + 1]`. */
+  segments: { path: string; offsets: Float64Array }[];
 }
 
 /** Options for {@linkcode scanDay}. */
@@ -91,6 +128,10 @@ export interface DayScan {
   tasks: number;
   /** Split objects parsed again whole because they hold quotes. */
   reparsed: number;
+  /** Rows scanned by this scan (all of them without a base). */
+  newRows: number;
+  /** Bytes of the key segment written. */
+  keysBytes: number;
 }
 
 /**
@@ -274,6 +315,8 @@ export class DayScanner {
     // The rest of the budget: the kept flags and hours (2 bytes a row), the
     // parsers' buffers and the runtime itself.
     const spill = recordBytes * MEMORY_PER_RECORD_BYTE > budget * 0.6;
+    const base = this.#options.base;
+    if (base) return { partitions: base.partitions, spill };
     // Spilled partitions are read back one at a time: size each at ~1/8 of the budget.
     const partitions = spill
       ? Math.min(4096, Math.max(256, nextPowerOfTwo((recordBytes * 8) / budget)))
@@ -360,7 +403,9 @@ export class DayScanner {
 
   async #finish(objects: readonly RawObject[], output: EntryWriter): Promise<DayScan> {
     const options = this.#options;
-    const { partitions, spill } = this.#layout ?? { partitions: 256, spill: false };
+    const base = options.base;
+    const { partitions, spill } = this.#layout ??
+      { partitions: base?.partitions ?? 256, spill: false };
     const planned = this.#tasks.flat();
     let tasks = planned.map((p) => p.task);
     let results = await Promise.all(planned.map((p) => p.result));
@@ -409,7 +454,10 @@ export class DayScanner {
       if (error.kind === "io") throw new LocalIoError(error.problem);
       throw new Error(error.message);
     }
-    const invalid = results.flatMap((r, i) => r.invalid.map((row) => fileLine(i, row)));
+    const invalid = [
+      ...(base?.invalid ?? []),
+      ...results.flatMap((r, i) => r.invalid.map((row) => fileLine(i, row))),
+    ];
     if (invalid.length > options.maxInvalidRows) {
       const row = invalid[options.maxInvalidRows];
       throw new TooManyInvalidRowsError({
@@ -420,17 +468,19 @@ export class DayScanner {
 
     // Row numbering, object ranges and one campaign dictionary.
     const rowOffset: number[] = [];
-    let rows = 0;
-    const dayObjects: ObjectRows[] = objects.map((o) => ({ key: o.key, offset: 0, rows: 0 }));
+    const baseRows = base?.rows ?? 0;
+    let rows = baseRows;
+    const newObjects: ObjectRows[] = objects.map((o) => ({ key: o.key, offset: rows, rows: 0 }));
     for (const [i, result] of results.entries()) {
       rowOffset.push(rows);
-      const object = dayObjects[tasks[i].object];
+      const object = newObjects[tasks[i].object];
       if (object.rows === 0) object.offset = rows;
       object.rows += result.rows;
       rows += result.rows;
     }
-    const campaignIds: string[] = [];
-    const campaignIndex = new Map<string, number>();
+    const dayObjects = [...(base?.objects ?? []), ...newObjects];
+    const campaignIds: string[] = [...(base?.campaignIds ?? [])];
+    const campaignIndex = new Map<string, number>(campaignIds.map((id, i) => [id, i]));
     const remaps = results.map((r) =>
       Uint32Array.from(r.campaignIds, (id) => {
         let index = campaignIndex.get(id);
@@ -443,32 +493,70 @@ export class DayScanner {
       })
     );
 
-    // Deduplicate partition by partition, in processing order.
+    // Deduplicate partition by partition, in processing order, after the
+    // base's kept rows; the kept rows' records become the new key segment.
     const kept = new Uint8Array(rows);
+    if (base) readInto(base.files.kept, kept.subarray(0, base.rows));
     const table = createDedupeTable();
-    let duplicates = 0;
-    for (let p = 0; p < partitions; p++) {
-      const runs: RecordRun[] = [];
-      for (const [i, result] of results.entries()) {
-        const records = spill ? readRecords(result.spilled[p] ?? "") : result.records[p];
-        if (records.length > 0) runs.push({ records, rowOffset: rowOffset[i] });
-        if (!spill) result.records[p] = new Uint32Array(0); // release as we go
-      }
-      duplicates += dedupePartition(runs, kept, table);
+    let duplicates = base?.duplicates ?? 0;
+    const segments = (base?.segments ?? []).map((s) => ({ ...s, file: Deno.openSync(s.path) }));
+    const merge = options.mergeSegments ?? false;
+    const offsets = new Float64Array(partitions + 1);
+    let p = 0, words = 0;
+    const keys = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        for (; p < partitions; p++) {
+          const runs: RecordRun[] = [];
+          for (const [i, result] of results.entries()) {
+            const records = spill ? readRecords(result.spilled[p] ?? "") : result.records[p];
+            if (records.length > 0) runs.push({ records, rowOffset: rowOffset[i] });
+            if (!spill) result.records[p] = new Uint32Array(0); // release as we go
+          }
+          const earlier = segments.map((s) => readWords(s.file, s.offsets[p], s.offsets[p + 1]));
+          duplicates += base
+            ? dedupeAfter(earlier, runs, kept, table)
+            : dedupePartition(runs, kept, table);
+          const chunks = [...(merge ? earlier : []), keptRecords(runs, kept)]
+            .filter((c) => c.length > 0);
+          offsets[p] = words;
+          for (const c of chunks) words += c.length;
+          offsets[p + 1] = words;
+          if (chunks.length > 0) {
+            for (const c of chunks) {
+              controller.enqueue(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+            }
+            p++;
+            return;
+          }
+        }
+        controller.close();
+      },
+    }, { highWaterMark: 0 });
+    const keysName = options.keysName ?? "dedupe/keys-0";
+    let keysBytes: number;
+    try {
+      keysBytes = await output.writeStream(`${keysName}.bin`, keys);
+    } finally {
+      for (const s of segments) s.file.close();
     }
+    await output.writeFile(`${keysName}.offsets`, new Uint8Array(offsets.buffer));
 
     // The cached columns, in row order.
     const hours = new Int8Array(rows); // kept in memory too: downstream counts read it
-    const hoursStream = concatFiles(results.map((r) => r.hoursFile), (chunk, row) => {
+    const baseFile = (file: string | undefined) => (file === undefined ? [] : [file]);
+    const hoursFiles = [...baseFile(base?.files.hours), ...results.map((r) => r.hoursFile)];
+    const hoursStream = concatFiles(hoursFiles, (chunk, row) => {
       hours.set(new Int8Array(chunk.buffer, chunk.byteOffset, chunk.length), row);
       return chunk;
     });
     await output.writeStream("hours.bin", hoursStream, { checksum: true });
+    const shift = base ? 1 : 0;
     const campaignsStream = concatFiles(
-      results.map((r) => r.campaignsFile),
+      [...baseFile(base?.files.campaigns), ...results.map((r) => r.campaignsFile)],
       (chunk, _row, file) => {
+        if (file < shift) return chunk; // the base's, already in the day's dictionary
         const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 4);
-        const remap = remaps[file];
+        const remap = remaps[file - shift];
         for (let i = 0; i < words.length; i++) words[i] = remap[words[i]] ?? 0;
         return chunk;
       },
@@ -488,6 +576,8 @@ export class DayScanner {
       partitions,
       tasks: tasks.length,
       reparsed: recut.size,
+      newRows: rows - baseRows,
+      keysBytes,
     };
   }
 
@@ -510,6 +600,36 @@ function readRecords(path: string): Uint32Array {
   if (path === "") return new Uint32Array(0);
   const bytes = Deno.readFileSync(path);
   return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+/** Fills `into` from the start of the file at `path`. */
+function readInto(path: string, into: Uint8Array): void {
+  const file = Deno.openSync(path);
+  try {
+    let filled = 0;
+    while (filled < into.length) {
+      const n = file.readSync(into.subarray(filled));
+      if (n === null) throw new Error(`${path} ends early`);
+      filled += n;
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** Words `start` to `end` of an open file of 32-bit words. */
+function readWords(file: Deno.FsFile, start: number, end: number): Uint32Array {
+  const out = new Uint32Array(end - start);
+  if (end <= start) return out;
+  const bytes = new Uint8Array(out.buffer);
+  file.seekSync(start * 4, Deno.SeekMode.Start);
+  let filled = 0;
+  while (filled < bytes.length) {
+    const n = file.readSync(bytes.subarray(filled));
+    if (n === null) throw new Error(`a key segment ends early`);
+    filled += n;
+  }
+  return out;
 }
 
 /**

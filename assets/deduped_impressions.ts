@@ -10,6 +10,12 @@
  * memory budget (see `_day_scan.ts`); it starts on each raw object as soon
  * as `raw_partition` has it, while the others still download.
  *
+ * A day that keeps arriving is deduplicated incrementally: when the listing
+ * has only grown since the cached entry and the new objects sort after the
+ * processed ones, only they are parsed, against the key records of the rows
+ * kept so far (`dedupe/keys-N.bin`, local scratch like the other files), and
+ * the value is the one a full run would give (see `_incremental.ts`).
+ *
  * @module
  */
 
@@ -17,7 +23,16 @@ import type { DayStats, ObjectRows } from "../engine/impression_day.ts";
 import { formatInvalidRow, type InvalidRow } from "../engine/scan_impressions.ts";
 import { type AssetContext, defineAsset } from "./_define.ts";
 import type { ObjectInfo } from "../resources/storage.ts";
-import { DayScanner } from "./_day_scan.ts";
+import { type DayBase, DayScanner } from "./_day_scan.ts";
+import {
+  dayBase,
+  type DayMode,
+  dayMode,
+  describeDayMode,
+  keysName,
+  type KeyState,
+} from "./_incremental.ts";
+import type { EntryReader } from "../materializer/cache.ts";
 import { duplicateShare } from "./figures.ts";
 import { type RawObject, type RawObjectReady, rawPartition } from "./raw_partition.ts";
 
@@ -46,12 +61,58 @@ export interface DedupedImpressions {
   objects: RawObject[];
   /** Rows left out as invalid (only with `maxInvalidRows` > 0). */
   invalid: InvalidRow[];
+  /** Where the key records of the kept rows are (for the next incremental run). */
+  keys: KeyState;
 }
 
-/** A scanner for the day whose objects are `listing`, set up from the run's context. */
-function openScanner(ctx: AssetContext, listing: readonly ObjectInfo[]): Promise<DayScanner> {
-  return DayScanner.open({
-    listing,
+/** Segments before they are merged into one. */
+const MAX_SEGMENTS = 8;
+
+/** The code version, part of what decides incremental runs. */
+const CODE_VERSION = "3"; // 3: key records of kept rows cached, for incremental days
+
+/** The mode of this run from the previous entry and the listing. */
+function modeOf(ctx: AssetContext, previous: EntryReader | null, objects: readonly ObjectInfo[]) {
+  return dayMode(previous, {
+    bucket: ctx.resources.bucket.identity,
+    objects,
+    codeVersion: CODE_VERSION,
+    params: { maxInvalidRows: ctx.params.maxInvalidRows },
+  });
+}
+
+/** A scanner started for a mode, with the base it scans after. */
+interface Started {
+  mode: DayMode;
+  scanner: DayScanner;
+  keys: KeyState;
+  segment: number;
+}
+
+/** A scanner for the day whose objects are `listing`, set up from the run's context and mode. */
+async function openScanner(
+  ctx: AssetContext,
+  listing: readonly ObjectInfo[],
+  previous: EntryReader | null,
+): Promise<Started> {
+  const mode = modeOf(ctx, previous, listing);
+  let base: DayBase | undefined;
+  let keys: KeyState;
+  let segment = 0;
+  if (mode.incremental) {
+    base = await dayBase(previous!);
+    const before = (previous!.manifest.value as { keys: KeyState }).keys;
+    segment = Math.max(...before.segments) + 1;
+    const merge = before.segments.length >= MAX_SEGMENTS;
+    keys = { ...before, segments: merge ? [segment] : [...before.segments, segment] };
+  } else {
+    keys = { bucket: ctx.resources.bucket.identity, partitions: 0, segments: [0] };
+  }
+  const scanner = await DayScanner.open({
+    listing: mode.incremental ? mode.added : listing,
+    base,
+    keysName: keysName(segment),
+    mergeSegments: keys.segments.length === 1 && segment > 0,
     date: ctx.partition,
     maxInvalidRows: ctx.params.maxInvalidRows,
     workers: ctx.params.workers,
@@ -66,6 +127,12 @@ function openScanner(ctx: AssetContext, listing: readonly ObjectInfo[]): Promise
         detail: `${rows.toLocaleString("en-US")} rows`,
       }),
   });
+  return { mode, scanner, keys, segment };
+}
+
+/** Whether two modes are the same decision. */
+function sameMode(a: DayMode, b: DayMode): boolean {
+  return describeDayMode(a) === describeDayMode(b);
 }
 
 /** The `deduped_impressions` asset. */
@@ -73,7 +140,7 @@ export const dedupedImpressions = defineAsset({
   name: "deduped_impressions",
   description: "rows of all the day's files, validated, duplicates (id + instant) removed",
   deps: { raw: rawPartition },
-  codeVersion: "2", // 2: ids compared by value and in full, not by hash alone
+  codeVersion: CODE_VERSION,
   params: (ctx) => ({ maxInvalidRows: ctx.params.maxInvalidRows }),
   io: {
     write(value: DedupedImpressions, out) {
@@ -85,6 +152,7 @@ export const dedupedImpressions = defineAsset({
         stats: value.stats,
         objects: value.objects,
         invalid: value.invalid,
+        keys: value.keys,
       });
       return Promise.resolve();
     },
@@ -96,6 +164,7 @@ export const dedupedImpressions = defineAsset({
         stats: DayStats;
         objects: RawObject[];
         invalid: InvalidRow[];
+        keys: KeyState;
       };
       return {
         day: {
@@ -109,29 +178,63 @@ export const dedupedImpressions = defineAsset({
         stats: v.stats,
         objects: v.objects,
         invalid: v.invalid,
+        keys: v.keys,
       };
     },
   },
   // Parse each object as soon as raw_partition has it in the cache.
   prefetch: {
     from: "raw",
-    async start(announcements, ctx, signal): Promise<DayScanner | undefined> {
-      let scanner: DayScanner | undefined;
+    async start(announcements, ctx, signal): Promise<Started | undefined> {
+      let started: Started | undefined;
       for await (const item of announcements) {
         if (signal.aborted) break;
         const { index, object, listing } = item as RawObjectReady;
-        scanner ??= await openScanner(ctx, listing);
-        await scanner.add(index, object);
+        started ??= await openScanner(ctx, listing, ctx.previous);
+        // An incremental scan parses only the new objects.
+        const skip = started.mode.incremental ? started.mode.processed : 0;
+        if (index >= skip) await started.scanner.add(index - skip, object);
       }
-      return scanner;
+      return started;
     },
-    discard: (scanner: DayScanner) => scanner.close(),
+    discard: (started: Started) => started.scanner.close(),
+  },
+  // What `plan` says of a compute: incremental or full, and why.
+  describeCompute(ctx, observations) {
+    const listing = observations.raw as { objects: ObjectInfo[] } | undefined;
+    return listing ? describeDayMode(modeOf(ctx, ctx.previous, listing.objects)) : undefined;
   },
   async compute({ raw }, ctx): Promise<DedupedImpressions> {
-    const scanner = ((await ctx.prefetched) as DayScanner | undefined) ??
-      await openScanner(ctx, raw.objects);
-    const scan = await scanner.finish(raw.objects, ctx.output);
+    const mode = modeOf(ctx, ctx.previous, raw.objects);
+    let started = (await ctx.prefetched) as Started | undefined;
+    if (started && !sameMode(started.mode, mode)) {
+      // The prefetch saw the previous entry unverified; it did not verify.
+      await started.scanner.close();
+      started = undefined;
+    }
+    started ??= await openScanner(ctx, raw.objects, ctx.previous);
+    const { scanner, keys, segment } = started;
+    const objects = mode.incremental ? raw.objects.slice(mode.processed) : raw.objects;
+    if (mode.incremental && ctx.previous) {
+      // Segments not merged stay as they are in the entry.
+      for (const n of keys.segments.filter((n) => n !== segment)) {
+        for (const ext of [".bin", ".offsets"]) {
+          const name = `${keysName(n)}${ext}`;
+          const file = ctx.previous.manifest.files.find((f) => f.name === name);
+          if (!file) throw new Error(`the previous entry has no ${name}`);
+          ctx.output.keepFile(file);
+        }
+      }
+    }
+    const scan = await scanner.finish(objects, ctx.output);
+    const finalKeys = { ...keys, partitions: scan.partitions };
     ctx.record({ prefetched: ctx.prefetched !== undefined });
+    ctx.record(
+      mode.incremental
+        ? { incremental: true, newObjects: mode.added.length, newRows: scan.newRows }
+        : { incremental: false, full: mode.reason },
+    );
+    ctx.log.log("info", describeDayMode(mode));
     await ctx.checkpoint("scanned");
     for (const row of scan.invalid) {
       ctx.log.log("warn", `invalid row left out: ${formatInvalidRow(row)}`);
@@ -142,6 +245,7 @@ export const dedupedImpressions = defineAsset({
       partitions: scan.partitions,
       spilled: scan.spilled,
       tasks: scan.tasks,
+      keyStateBytes: await keyStateBytes(ctx.output.files, finalKeys),
     });
     return {
       day: {
@@ -158,6 +262,7 @@ export const dedupedImpressions = defineAsset({
       stats: scan.stats,
       objects: raw.objects,
       invalid: scan.invalid,
+      keys: finalKeys,
     };
   },
   checks: [
@@ -211,6 +316,17 @@ export const dedupedImpressions = defineAsset({
     },
   ],
 });
+
+/** Bytes of the key segments listed in `keys`. */
+function keyStateBytes(
+  files: readonly { name: string; size: number }[],
+  keys: KeyState,
+): Promise<number> {
+  const names = new Set(
+    keys.segments.flatMap((n) => [`${keysName(n)}.bin`, `${keysName(n)}.offsets`]),
+  );
+  return Promise.resolve(files.filter((f) => names.has(f.name)).reduce((n, f) => n + f.size, 0));
+}
 
 function asInt8(bytes: Uint8Array): Int8Array {
   return new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
