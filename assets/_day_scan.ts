@@ -30,6 +30,14 @@ import {
   type RecordRun,
 } from "../engine/dedupe.ts";
 import { recordWords } from "../engine/key_partitions.ts";
+import {
+  bucketBits,
+  holdsKey,
+  KeyFilter,
+  readChunk,
+  type Segment,
+  SegmentBuilder,
+} from "../engine/key_index.ts";
 import { packUuid, UUID_KEY } from "../engine/id_key.ts";
 import { type DayStats, dayStats, type ObjectRows } from "../engine/impression_day.ts";
 import { resolveColumns } from "../engine/columns.ts";
@@ -72,6 +80,8 @@ export interface DayScannerOptions {
   base?: DayBase;
   /** Entry file name (without extension) of the key segment written. */
   keysName?: string;
+  /** Entry file name of the key filter written. */
+  filterName?: string;
   /** Write the base's segments and the new records as one segment. */
   mergeSegments?: boolean;
 }
@@ -92,8 +102,10 @@ export interface DayBase {
   partitions: number;
   /** Files of hours, campaigns and kept flags so far. */
   files: { hours: string; campaigns: string; kept: string };
-  /** Key segments: records of kept rows, partition `p` at words `offsets[p]` to `offsets[p + 1]`. */
-  segments: { path: string; offsets: Float64Array }[];
+  /** Key segments: records of kept rows by bucket, and their indexes (see `key_index.ts`). */
+  segments: { path: string; index: Float64Array }[];
+  /** The filter of every key in the segments. */
+  filter: string;
 }
 
 /** Options for {@linkcode scanDay}. */
@@ -132,6 +144,8 @@ export interface DayScan {
   newRows: number;
   /** Bytes of the key segment written. */
   keysBytes: number;
+  /** Keys looked up in the base's segments (their filter bit was set). */
+  lookups: number;
 }
 
 /**
@@ -141,6 +155,8 @@ export interface DayScan {
 const MEMORY_PER_RECORD_BYTE = 1.5;
 /** Below this many bytes a day is parsed on the calling thread. */
 const SMALL_DAY_BYTES = 4 * 1024 * 1024;
+/** Below this many bytes a day of one object is parsed on the calling thread. */
+const ONE_TASK_INLINE_BYTES = 64 * 1024 * 1024;
 
 /** The smallest row size assumed when estimating rows from bytes. */
 const MIN_ROW_BYTES = 24;
@@ -273,8 +289,12 @@ export class DayScanner {
       (n, o) => n + (isGzipKey(o.key) ? o.size * 8 : o.size),
       0,
     );
-    // Starting workers costs more than parsing a small day on this thread.
-    this.#pool = new ScanPool(this.#totalBytes < SMALL_DAY_BYTES ? 0 : options.workers);
+    // Starting workers costs more than parsing a small day on this thread,
+    // or one object of a few new ones (one task: a worker would not help).
+    const oneTask = options.listing.length === 1 && this.#totalBytes < ONE_TASK_INLINE_BYTES;
+    this.#pool = new ScanPool(
+      this.#totalBytes < SMALL_DAY_BYTES || oneTask ? 0 : options.workers,
+    );
   }
 
   /** A scanner with an empty scratch folder. */
@@ -499,10 +519,20 @@ export class DayScanner {
     if (base) readInto(base.files.kept, kept.subarray(0, base.rows));
     const table = createDedupeTable();
     let duplicates = base?.duplicates ?? 0;
-    const segments = (base?.segments ?? []).map((s) => ({ ...s, file: Deno.openSync(s.path) }));
-    const merge = options.mergeSegments ?? false;
-    const offsets = new Float64Array(partitions + 1);
-    let p = 0, words = 0;
+    const merge = base !== undefined && (options.mergeSegments ?? false);
+    const segments: Segment[] = (base?.segments ?? []).map((s) => ({
+      file: Deno.openSync(s.path),
+      index: s.index,
+    }));
+    const budget = options.memoryBudget;
+    const builder = new SegmentBuilder(
+      bucketBits(base && !merge ? rows - baseRows : rows, budget / 16),
+    );
+    const filter = base && !merge
+      ? new KeyFilter(Deno.readFileSync(base.filter))
+      : KeyFilter.sized(rows, budget / 8);
+    const partitionBits = Math.log2(partitions);
+    let p = 0, lookups = 0;
     const keys = new ReadableStream<Uint8Array>({
       pull(controller) {
         for (; p < partitions; p++) {
@@ -512,19 +542,25 @@ export class DayScanner {
             if (records.length > 0) runs.push({ records, rowOffset: rowOffset[i] });
             if (!spill) result.records[p] = new Uint32Array(0); // release as we go
           }
-          const earlier = segments.map((s) => readWords(s.file, s.offsets[p], s.offsets[p + 1]));
-          duplicates += base
-            ? dedupeAfter(earlier, runs, kept, table)
-            : dedupePartition(runs, kept, table);
-          const chunks = [...(merge ? earlier : []), keptRecords(runs, kept)]
-            .filter((c) => c.length > 0);
-          offsets[p] = words;
-          for (const c of chunks) words += c.length;
-          offsets[p + 1] = words;
-          if (chunks.length > 0) {
-            for (const c of chunks) {
-              controller.enqueue(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+          let chunk: Uint32Array;
+          if (merge) {
+            // The segments are read whole, a partition at a time, and written as one.
+            const earlier = segments.map((s) => readChunk(s, p, partitionBits));
+            duplicates += dedupeAfter(earlier, runs, kept, table);
+            chunk = concatWords([...earlier, keptRecords(runs, kept)]);
+          } else {
+            duplicates += dedupePartition(runs, kept, table);
+            if (base) {
+              const known = dropKnown(runs, kept, filter, segments);
+              duplicates += known.duplicates;
+              lookups += known.lookups;
             }
+            chunk = keptRecords(runs, kept);
+          }
+          filter.add(chunk);
+          if (chunk.length > 0) {
+            const sorted = builder.sort(chunk);
+            controller.enqueue(new Uint8Array(sorted.buffer, sorted.byteOffset, sorted.byteLength));
             p++;
             return;
           }
@@ -539,7 +575,11 @@ export class DayScanner {
     } finally {
       for (const s of segments) s.file.close();
     }
-    await output.writeFile(`${keysName}.offsets`, new Uint8Array(offsets.buffer));
+    await output.writeFile(`${keysName}.index`, new Uint8Array(builder.index().buffer));
+    await output.writeStream(
+      options.filterName ?? "dedupe/filter-0.bin",
+      ReadableStream.from([filter.bytes]),
+    );
 
     // The cached columns, in row order.
     const hours = new Int8Array(rows); // kept in memory too: downstream counts read it
@@ -578,6 +618,7 @@ export class DayScanner {
       reparsed: recut.size,
       newRows: rows - baseRows,
       keysBytes,
+      lookups,
     };
   }
 
@@ -617,19 +658,43 @@ function readInto(path: string, into: Uint8Array): void {
   }
 }
 
-/** Words `start` to `end` of an open file of 32-bit words. */
-function readWords(file: Deno.FsFile, start: number, end: number): Uint32Array {
-  const out = new Uint32Array(end - start);
-  if (end <= start) return out;
-  const bytes = new Uint8Array(out.buffer);
-  file.seekSync(start * 4, Deno.SeekMode.Start);
-  let filled = 0;
-  while (filled < bytes.length) {
-    const n = file.readSync(bytes.subarray(filled));
-    if (n === null) throw new Error(`a key segment ends early`);
-    filled += n;
+/** The words of several arrays, one after another. */
+function concatWords(parts: readonly Uint32Array[]): Uint32Array {
+  const nonEmpty = parts.filter((part) => part.length > 0);
+  if (nonEmpty.length === 1) return nonEmpty[0];
+  const out = new Uint32Array(nonEmpty.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of nonEmpty) {
+    out.set(part, at);
+    at += part.length;
   }
   return out;
+}
+
+/**
+ * Unkeeps the runs' kept rows whose key a segment holds (found through the
+ * filter, then one bucket read per segment); returns the duplicates found
+ * and the lookups made.
+ */
+function dropKnown(
+  runs: readonly RecordRun[],
+  kept: Uint8Array,
+  filter: KeyFilter,
+  segments: readonly Segment[],
+): { duplicates: number; lookups: number } {
+  let duplicates = 0, lookups = 0;
+  for (const { records, rowOffset } of runs) {
+    for (let i = 0; i < records.length; i += recordWords(records[i + 5])) {
+      const row = rowOffset + records[i + 4];
+      if (kept[row] !== 1 || !filter.mayHold(records, i)) continue;
+      lookups++;
+      if (segments.some((segment) => holdsKey(segment, records, i))) {
+        kept[row] = 0;
+        duplicates++;
+      }
+    }
+  }
+  return { duplicates, lookups };
 }
 
 /**

@@ -139,6 +139,19 @@ export function keysName(n: number): string {
   return `dedupe/keys-${n}`;
 }
 
+/** The filter written with segment `n`. */
+export function filterName(n: number): string {
+  return `dedupe/filter-${n}.bin`;
+}
+
+/** The files of the key state `keys`: each segment's records and index, the last filter. */
+export function keyStateFiles(keys: Pick<KeyState, "segments">): string[] {
+  return [
+    ...keys.segments.flatMap((n) => [`${keysName(n)}.bin`, `${keysName(n)}.index`]),
+    filterName(Math.max(...keys.segments)),
+  ];
+}
+
 /**
  * The day so far, from a previous entry that {@linkcode dayMode} found
  * incremental.
@@ -154,8 +167,8 @@ export function keysName(n: number): string {
 export async function dayBase(previous: EntryReader): Promise<DayBase> {
   const v = previous.manifest.value as BaseValue;
   const segments = await Promise.all(v.keys.segments.map(async (n) => {
-    const bytes = (await previous.readFile(`${keysName(n)}.offsets`)).slice();
-    return { path: previous.path(`${keysName(n)}.bin`), offsets: new Float64Array(bytes.buffer) };
+    const bytes = (await previous.readFile(`${keysName(n)}.index`)).slice();
+    return { path: previous.path(`${keysName(n)}.bin`), index: new Float64Array(bytes.buffer) };
   }));
   return {
     rows: v.rows,
@@ -170,5 +183,6 @@ export async function dayBase(previous: EntryReader): Promise<DayBase> {
       kept: previous.path("kept.bin"),
     },
     segments,
+    filter: previous.path(filterName(Math.max(...v.keys.segments))),
   };
 }

@@ -29,8 +29,10 @@ import {
   type DayMode,
   dayMode,
   describeDayMode,
+  filterName,
   keysName,
   type KeyState,
+  keyStateFiles,
 } from "./_incremental.ts";
 import type { EntryReader } from "../materializer/cache.ts";
 import { duplicateShare } from "./figures.ts";
@@ -112,6 +114,7 @@ async function openScanner(
     listing: mode.incremental ? mode.added : listing,
     base,
     keysName: keysName(segment),
+    filterName: filterName(segment),
     mergeSegments: keys.segments.length === 1 && segment > 0,
     date: ctx.partition,
     maxInvalidRows: ctx.params.maxInvalidRows,
@@ -218,7 +221,7 @@ export const dedupedImpressions = defineAsset({
     if (mode.incremental && ctx.previous) {
       // Segments not merged stay as they are in the entry.
       for (const n of keys.segments.filter((n) => n !== segment)) {
-        for (const ext of [".bin", ".offsets"]) {
+        for (const ext of [".bin", ".index"]) {
           const name = `${keysName(n)}${ext}`;
           const file = ctx.previous.manifest.files.find((f) => f.name === name);
           if (!file) throw new Error(`the previous entry has no ${name}`);
@@ -231,7 +234,12 @@ export const dedupedImpressions = defineAsset({
     ctx.record({ prefetched: ctx.prefetched !== undefined });
     ctx.record(
       mode.incremental
-        ? { incremental: true, newObjects: mode.added.length, newRows: scan.newRows }
+        ? {
+          incremental: true,
+          newObjects: mode.added.length,
+          newRows: scan.newRows,
+          keyLookups: scan.lookups,
+        }
         : { incremental: false, full: mode.reason },
     );
     ctx.log.log("info", describeDayMode(mode));
@@ -245,7 +253,7 @@ export const dedupedImpressions = defineAsset({
       partitions: scan.partitions,
       spilled: scan.spilled,
       tasks: scan.tasks,
-      keyStateBytes: await keyStateBytes(ctx.output.files, finalKeys),
+      keyStateBytes: keyStateBytes(ctx.output.files, finalKeys),
     });
     return {
       day: {
@@ -317,15 +325,10 @@ export const dedupedImpressions = defineAsset({
   ],
 });
 
-/** Bytes of the key segments listed in `keys`. */
-function keyStateBytes(
-  files: readonly { name: string; size: number }[],
-  keys: KeyState,
-): Promise<number> {
-  const names = new Set(
-    keys.segments.flatMap((n) => [`${keysName(n)}.bin`, `${keysName(n)}.offsets`]),
-  );
-  return Promise.resolve(files.filter((f) => names.has(f.name)).reduce((n, f) => n + f.size, 0));
+/** Bytes of the key state files of `keys`. */
+function keyStateBytes(files: readonly { name: string; size: number }[], keys: KeyState): number {
+  const names = new Set(keyStateFiles(keys));
+  return files.filter((f) => names.has(f.name)).reduce((n, f) => n + f.size, 0);
 }
 
 function asInt8(bytes: Uint8Array): Int8Array {

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { writeSyntheticDay } from "../scripts/synthetic_day.ts";
 import { csv, row, runCli, withTempDir, writeObjects } from "./_helpers.ts";
+import { collidingIds } from "./_collisions.ts";
 
 const DATE = "2021-01-30";
 const DAY = "2021/01/30";
@@ -289,5 +290,47 @@ Deno.test("without the cached key records (a fresh machine's scratch), the run i
       (await outcome(bucket, `${dir}/cache`, "I")).csv,
       (await outcome(bucket, `${dir}/fresh`, "F")).csv,
     );
+  });
+});
+
+Deno.test("ids whose hashes collide with earlier objects' are told apart by their bytes", async () => {
+  await withTempDir(async (dir) => {
+    const bucket = `${dir}/bucket`;
+    const ids = collidingIds(4, 5); // 16 ids, equal hashes at any instant
+    const at = "2021-01-30 03:00:00";
+    const args = (cache: string, initials: string, ...flags: string[]) => [
+      "materialize",
+      "--date",
+      DATE,
+      "--bucket",
+      bucket,
+      "--initials",
+      initials,
+      "--cache-dir",
+      cache,
+      ...flags,
+    ];
+    for (const flags of [[], ["--memory-budget", "1MiB"]]) {
+      await Deno.remove(bucket, { recursive: true }).catch(() => {});
+      const cache = `${dir}/cache-${flags.length}`;
+      for (let i = 0; i < 4; i++) {
+        // Each object: four new colliding ids, and one id of the object before again.
+        const rows = ids.slice(i * 4, i * 4 + 4).map((id) => row(id, at, "1"));
+        if (i > 0) rows.push(row(ids[i * 4 - 1], at, "1"));
+        await writeObjects(bucket, { [`${DAY}/part-${i}.csv`]: csv(...rows) });
+        const run = await runCli(args(cache, "I", ...flags));
+        assert.equal(run.code, 0, run.stderr);
+        const metadata = await recordedMetadata(cache);
+        assert.equal(metadata.incremental, i > 0);
+        assert.equal(metadata.rowsOut, (i + 1) * 4);
+        assert.equal(metadata.duplicates, i);
+        const fresh = await runCli(args(`${dir}/fresh-${flags.length}-${i}`, "F", ...flags));
+        assert.equal(fresh.code, 0, fresh.stderr);
+        const a = await outcome(bucket, cache, "I");
+        const b = await outcome(bucket, `${dir}/fresh-${flags.length}-${i}`, "F");
+        assert.deepEqual(a.kept, b.kept);
+        assert.equal(a.csv, b.csv);
+      }
+    }
   });
 });

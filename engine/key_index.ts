@@ -1,0 +1,254 @@
+/**
+ * The key records of a day's kept rows kept on disk, so that rows arriving
+ * later can be deduplicated against them without reading them all.
+ *
+ * A segment is a file of key records (see `key_partitions.ts`) sorted by
+ * bucket, the top `bits` bits of the first hash lane, with an index of
+ * where each bucket starts (one float64 word offset per bucket, and the
+ * end). Finding a key reads one bucket (a few records) at its offset.
+ *
+ * A filter (one bit per slot, the slot taken from the third hash lane, a
+ * lane independent of the bucket) tells the keys certainly absent: only keys
+ * whose bit is set are looked up. A set bit may be another key's (a false
+ * positive costs one read); a key never added has no effect on correctness.
+ *
+ * @module
+ */
+
+import { idWords } from "./id_key.ts";
+import { RECORD_HEADER_WORDS } from "./key_partitions.ts";
+
+/** The fewest bucket bits: a chunk of 1/256 of the keys is a whole number of buckets. */
+export const MIN_BUCKET_BITS = 8;
+/** The most bucket bits (an index of 32 MiB). */
+const MAX_BUCKET_BITS = 22;
+
+/**
+ * Bucket bits for a segment of about `records` keys: some 16 keys a
+ * bucket, and an index within `maxIndexBytes`.
+ *
+ * @example
+ * ```ts
+ * import { bucketBits } from "./key_index.ts";
+ * bucketBits(10_000_000, 1 << 30); // 20
+ * bucketBits(100, 1 << 30); // 8
+ * ```
+ */
+export function bucketBits(records: number, maxIndexBytes: number): number {
+  let bits = MIN_BUCKET_BITS;
+  const cap = Math.min(MAX_BUCKET_BITS, Math.floor(Math.log2(Math.max(1, maxIndexBytes / 8))));
+  while (bits < cap && 2 ** bits * 16 < records) bits++;
+  return bits;
+}
+
+/** The bucket of a first hash lane. */
+function bucketOf(h0: number, bits: number): number {
+  return h0 >>> (32 - bits);
+}
+
+/**
+ * Builds a segment chunk by chunk: each chunk's records (all of a range of
+ * first-lane values above the previous chunk's) are sorted by bucket, and
+ * the counts give the index.
+ *
+ * @example
+ * ```ts
+ * import { SegmentBuilder } from "./key_index.ts";
+ * const builder = new SegmentBuilder(8);
+ * const sorted = builder.sort(new Uint32Array([0x02000000, 2, 3, 4, 0, 1, 0x61]));
+ * const index = builder.index(); // index[2] is 0, index[3] is 7
+ * ```
+ */
+export class SegmentBuilder {
+  /** Bucket bits. */
+  readonly bits: number;
+  #counts: Float64Array;
+
+  /** A builder of a segment with `bits` bucket bits. */
+  constructor(bits: number) {
+    this.bits = bits;
+    this.#counts = new Float64Array(2 ** bits);
+  }
+
+  /** The records of one chunk, sorted by bucket (stable); counted for the index. */
+  sort(records: Uint32Array): Uint32Array {
+    const bits = this.bits;
+    let n = 0, lo = Infinity, hi = -1;
+    for (let i = 0; i < records.length; i += RECORD_HEADER_WORDS + idWords(records[i + 5])) {
+      const b = bucketOf(records[i], bits);
+      if (b < lo) lo = b;
+      if (b > hi) hi = b;
+      n++;
+    }
+    if (n === 0) return records;
+    const starts = new Float64Array(hi - lo + 2);
+    for (let i = 0; i < records.length; i += RECORD_HEADER_WORDS + idWords(records[i + 5])) {
+      const words = RECORD_HEADER_WORDS + idWords(records[i + 5]);
+      starts[bucketOf(records[i], bits) - lo + 1] += words;
+      this.#counts[bucketOf(records[i], bits)] += words;
+    }
+    if (lo === hi) return records;
+    for (let b = 1; b < starts.length; b++) starts[b] += starts[b - 1];
+    const out = new Uint32Array(records.length);
+    for (let i = 0; i < records.length;) {
+      const words = RECORD_HEADER_WORDS + idWords(records[i + 5]);
+      const b = bucketOf(records[i], bits) - lo;
+      let at = starts[b];
+      for (let k = 0; k < words; k++) out[at++] = records[i + k];
+      starts[b] = at;
+      i += words;
+    }
+    return out;
+  }
+
+  /** Word offsets of each bucket, and the end. */
+  index(): Float64Array {
+    const index = new Float64Array(this.#counts.length + 1);
+    for (let b = 0; b < this.#counts.length; b++) index[b + 1] = index[b] + this.#counts[b];
+    return index;
+  }
+}
+
+/** An open segment: its file and index. */
+export interface Segment {
+  /** The records file, open for reading. */
+  file: Deno.FsFile;
+  /** Word offsets of each bucket, and the end. */
+  index: Float64Array;
+}
+
+/** Bucket bits of a segment, from its index. */
+function bitsOf(segment: Segment): number {
+  return Math.log2(segment.index.length - 1);
+}
+
+/** Words `start` to `end` of an open file of 32-bit words. */
+function readWords(file: Deno.FsFile, start: number, end: number): Uint32Array {
+  const out = new Uint32Array(Math.max(0, end - start));
+  if (out.length === 0) return out;
+  const bytes = new Uint8Array(out.buffer);
+  file.seekSync(start * 4, Deno.SeekMode.Start);
+  let filled = 0;
+  while (filled < bytes.length) {
+    const n = file.readSync(bytes.subarray(filled));
+    if (n === null) throw new Error("a key segment ends early");
+    filled += n;
+  }
+  return out;
+}
+
+/**
+ * The records of a segment whose first lane's top `chunkBits` bits are
+ * `chunk` (`chunkBits` at least {@linkcode MIN_BUCKET_BITS}).
+ *
+ * @example
+ * ```ts
+ * import { readChunk, type Segment } from "./key_index.ts";
+ * declare const segment: Segment;
+ * const records = readChunk(segment, 3, 8);
+ * ```
+ */
+export function readChunk(segment: Segment, chunk: number, chunkBits: number): Uint32Array {
+  const bits = bitsOf(segment);
+  if (bits >= chunkBits) {
+    const shift = bits - chunkBits;
+    return readWords(
+      segment.file,
+      segment.index[chunk << shift],
+      segment.index[(chunk + 1) << shift],
+    );
+  }
+  const bucket = chunk >>> (chunkBits - bits);
+  const all = readWords(segment.file, segment.index[bucket], segment.index[bucket + 1]);
+  let words = 0;
+  for (let i = 0; i < all.length; i += RECORD_HEADER_WORDS + idWords(all[i + 5])) {
+    if (all[i] >>> (32 - chunkBits) === chunk) words += RECORD_HEADER_WORDS + idWords(all[i + 5]);
+  }
+  const out = new Uint32Array(words);
+  let at = 0;
+  for (let i = 0; i < all.length;) {
+    const n = RECORD_HEADER_WORDS + idWords(all[i + 5]);
+    if (all[i] >>> (32 - chunkBits) === chunk) {
+      out.set(all.subarray(i, i + n), at);
+      at += n;
+    }
+    i += n;
+  }
+  return out;
+}
+
+/**
+ * Whether the segment holds the key of the record at `i` of `records`: the
+ * same four hash lanes and the same id bytes.
+ *
+ * @example
+ * ```ts
+ * import { holdsKey, type Segment } from "./key_index.ts";
+ * declare const segment: Segment;
+ * declare const records: Uint32Array;
+ * holdsKey(segment, records, 0);
+ * ```
+ */
+export function holdsKey(segment: Segment, records: Uint32Array, i: number): boolean {
+  const b = bucketOf(records[i], bitsOf(segment));
+  const bucket = readWords(segment.file, segment.index[b], segment.index[b + 1]);
+  const length = records[i + 5], words = idWords(length);
+  for (let j = 0; j < bucket.length; j += RECORD_HEADER_WORDS + idWords(bucket[j + 5])) {
+    if (
+      bucket[j] !== records[i] || bucket[j + 1] !== records[i + 1] ||
+      bucket[j + 2] !== records[i + 2] || bucket[j + 3] !== records[i + 3] ||
+      bucket[j + 5] !== length
+    ) continue;
+    let same = true;
+    for (let k = 0; k < words && same; k++) {
+      same = bucket[j + RECORD_HEADER_WORDS + k] === records[i + RECORD_HEADER_WORDS + k];
+    }
+    if (same) return true;
+  }
+  return false;
+}
+
+/**
+ * A one-bit-a-slot filter of keys, on the third hash lane.
+ *
+ * @example
+ * ```ts
+ * import { KeyFilter } from "./key_index.ts";
+ * const filter = KeyFilter.sized(1000, 1 << 20);
+ * filter.add(new Uint32Array([1, 2, 3, 4, 0, 1, 0x61]));
+ * filter.mayHold(new Uint32Array([9, 9, 3, 9, 0, 1, 0x62]), 0); // true (slot 3 is set)
+ * ```
+ */
+export class KeyFilter {
+  /** The bits, eight slots a byte. */
+  readonly bytes: Uint8Array;
+  #mask: number;
+
+  /** A filter over `bytes` (a power of two of them). */
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    this.#mask = bytes.length * 8 - 1;
+  }
+
+  /** An empty filter of some 16 slots a key for `keys` keys, within `maxBytes`. */
+  static sized(keys: number, maxBytes: number): KeyFilter {
+    let bytes = 1024;
+    while (bytes * 8 < keys * 16 && bytes * 2 <= maxBytes) bytes *= 2;
+    return new KeyFilter(new Uint8Array(bytes));
+  }
+
+  /** Sets the slots of every record's key. */
+  add(records: Uint32Array): void {
+    const bytes = this.bytes, mask = this.#mask;
+    for (let i = 0; i < records.length; i += RECORD_HEADER_WORDS + idWords(records[i + 5])) {
+      const slot = (records[i + 2] & mask) >>> 0;
+      bytes[slot >>> 3] |= 1 << (slot & 7);
+    }
+  }
+
+  /** Whether the key of the record at `i` may have been added. */
+  mayHold(records: Uint32Array, i: number): boolean {
+    const slot = (records[i + 2] & this.#mask) >>> 0;
+    return (this.bytes[slot >>> 3] & (1 << (slot & 7))) !== 0;
+  }
+}
