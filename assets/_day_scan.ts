@@ -82,6 +82,12 @@ export interface DayScannerOptions {
   keysName?: string;
   /** Entry file name of the key filter written. */
   filterName?: string;
+  /**
+   * Entry file names of the rows' hours, campaigns and kept flags
+   * (`hours.bin`, `campaigns.bin` and `kept.bin` by default). With a base
+   * whose segments are not merged, they hold only the new rows.
+   */
+  rowFiles?: { hours: string; campaigns: string; kept: string };
   /** Write the base's segments and the new records as one segment. */
   mergeSegments?: boolean;
 }
@@ -100,8 +106,8 @@ export interface DayBase {
   duplicates: number;
   /** Hash partitions of the key segments (new records use the same). */
   partitions: number;
-  /** Files of hours, campaigns and kept flags so far. */
-  files: { hours: string; campaigns: string; kept: string };
+  /** Files of hours, campaigns and kept flags so far, each in row order. */
+  files: { hours: string[]; campaigns: string[]; kept: string[] };
   /** Key segments: records of kept rows by bucket, and their indexes (see `key_index.ts`). */
   segments: { path: string; index: Float64Array }[];
   /** The filter of every key in the segments. */
@@ -516,7 +522,7 @@ export class DayScanner {
     // Deduplicate partition by partition, in processing order, after the
     // base's kept rows; the kept rows' records become the new key segment.
     const kept = new Uint8Array(rows);
-    if (base) readInto(base.files.kept, kept.subarray(0, base.rows));
+    if (base) readChunks(base.files.kept, kept.subarray(0, baseRows));
     const table = createDedupeTable();
     let duplicates = base?.duplicates ?? 0;
     const merge = base !== undefined && (options.mergeSegments ?? false);
@@ -581,18 +587,26 @@ export class DayScanner {
       ReadableStream.from([filter.bytes]),
     );
 
-    // The cached columns, in row order.
+    // The cached columns, in row order: after a base whose segments stay,
+    // only the new rows' (the base's files stay too); otherwise all rows.
+    const append = base !== undefined && !merge;
+    const names = options.rowFiles ??
+      { hours: "hours.bin", campaigns: "campaigns.bin", kept: "kept.bin" };
     const hours = new Int8Array(rows); // kept in memory too: downstream counts read it
-    const baseFile = (file: string | undefined) => (file === undefined ? [] : [file]);
-    const hoursFiles = [...baseFile(base?.files.hours), ...results.map((r) => r.hoursFile)];
-    const hoursStream = concatFiles(hoursFiles, (chunk, row) => {
-      hours.set(new Int8Array(chunk.buffer, chunk.byteOffset, chunk.length), row);
-      return chunk;
-    });
-    await output.writeStream("hours.bin", hoursStream, { checksum: true });
-    const shift = base ? 1 : 0;
+    if (base) readChunks(base.files.hours, new Uint8Array(hours.buffer, 0, baseRows));
+    const copied = append ? [] : base?.files.hours ?? [];
+    const firstRow = append ? baseRows : 0;
+    const hoursStream = concatFiles(
+      [...copied, ...results.map((r) => r.hoursFile)],
+      (chunk, row) => {
+        hours.set(new Int8Array(chunk.buffer, chunk.byteOffset, chunk.length), firstRow + row);
+        return chunk;
+      },
+    );
+    await output.writeStream(names.hours, hoursStream, { checksum: true });
+    const shift = copied.length;
     const campaignsStream = concatFiles(
-      [...baseFile(base?.files.campaigns), ...results.map((r) => r.campaignsFile)],
+      [...(append ? [] : base?.files.campaigns ?? []), ...results.map((r) => r.campaignsFile)],
       (chunk, _row, file) => {
         if (file < shift) return chunk; // the base's, already in the day's dictionary
         const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 4);
@@ -602,8 +616,8 @@ export class DayScanner {
       },
       4,
     );
-    await output.writeStream("campaigns.bin", campaignsStream, { checksum: true });
-    await output.writeFile("kept.bin", kept);
+    await output.writeStream(names.campaigns, campaignsStream, { checksum: true });
+    await output.writeFile(names.kept, append ? kept.subarray(baseRows) : kept);
     return {
       rows,
       campaignIds,
@@ -643,19 +657,22 @@ function readRecords(path: string): Uint32Array {
   return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
-/** Fills `into` from the start of the file at `path`. */
-function readInto(path: string, into: Uint8Array): void {
-  const file = Deno.openSync(path);
-  try {
-    let filled = 0;
-    while (filled < into.length) {
-      const n = file.readSync(into.subarray(filled));
-      if (n === null) throw new Error(`${path} ends early`);
-      filled += n;
+/** Fills `into` with the files at `paths`, one after another. */
+function readChunks(paths: readonly string[], into: Uint8Array): void {
+  let filled = 0;
+  for (const path of paths) {
+    const file = Deno.openSync(path);
+    try {
+      while (true) {
+        const n = file.readSync(into.subarray(filled));
+        if (n === null || n === 0) break;
+        filled += n;
+      }
+    } finally {
+      file.close();
     }
-  } finally {
-    file.close();
   }
+  if (filled !== into.length) throw new Error(`${paths.at(-1)} ends early`);
 }
 
 /** The words of several arrays, one after another. */

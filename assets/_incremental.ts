@@ -37,8 +37,10 @@ export interface KeyState {
   bucket: string;
   /** Hash partitions of the segments. */
   partitions: number;
-  /** Segment numbers: files `dedupe/keys-N.bin` and `dedupe/keys-N.offsets`. */
+  /** Segment numbers: files `dedupe/keys-N.bin` and `dedupe/keys-N.index`. */
   segments: number[];
+  /** Row chunks, in row order: the rows' files written with these segments (see `rowFiles`). */
+  rows: number[];
 }
 
 /** What {@linkcode dayMode} reads of a previous `deduped_impressions` value. */
@@ -139,6 +141,18 @@ export function keysName(n: number): string {
   return `dedupe/keys-${n}`;
 }
 
+/**
+ * The files of the rows' hours, campaigns and kept flags written with
+ * segment `n` (only the rows of its objects, unless it is 0: all rows).
+ */
+export function rowFiles(n: number): { hours: string; campaigns: string; kept: string } {
+  return n === 0 ? { hours: "hours.bin", campaigns: "campaigns.bin", kept: "kept.bin" } : {
+    hours: `rows/hours-${n}.bin`,
+    campaigns: `rows/campaigns-${n}.bin`,
+    kept: `rows/kept-${n}.bin`,
+  };
+}
+
 /** The filter written with segment `n`. */
 export function filterName(n: number): string {
   return `dedupe/filter-${n}.bin`;
@@ -178,9 +192,9 @@ export async function dayBase(previous: EntryReader): Promise<DayBase> {
     duplicates: v.stats.duplicates,
     partitions: v.keys.partitions,
     files: {
-      hours: previous.path("hours.bin"),
-      campaigns: previous.path("campaigns.bin"),
-      kept: previous.path("kept.bin"),
+      hours: v.keys.rows.map((n) => previous.path(rowFiles(n).hours)),
+      campaigns: v.keys.rows.map((n) => previous.path(rowFiles(n).campaigns)),
+      kept: v.keys.rows.map((n) => previous.path(rowFiles(n).kept)),
     },
     segments,
     filter: previous.path(filterName(Math.max(...v.keys.segments))),

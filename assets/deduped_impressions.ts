@@ -33,6 +33,7 @@ import {
   keysName,
   type KeyState,
   keyStateFiles,
+  rowFiles,
 } from "./_incremental.ts";
 import type { EntryReader } from "../materializer/cache.ts";
 import { duplicateShare } from "./figures.ts";
@@ -55,8 +56,12 @@ export interface DedupedImpressions {
     /** Row ranges of each object, in processing order. */
     objects: ObjectRows[];
   };
-  /** Per-row columns on disk: hours (Int8) and campaigns (Uint32, little-endian). */
-  files: { hours: string; campaigns: string };
+  /**
+   * Per-row columns on disk, each in files to read one after another (one
+   * per run that added rows, see `_incremental.ts`): hours (Int8) and
+   * campaigns (Uint32, little-endian).
+   */
+  files: { hours: string[]; campaigns: string[] };
   /** Figures. */
   stats: DayStats;
   /** The raw objects the rows come from, in processing order. */
@@ -106,15 +111,18 @@ async function openScanner(
     const before = (previous!.manifest.value as { keys: KeyState }).keys;
     segment = Math.max(...before.segments) + 1;
     const merge = before.segments.length >= MAX_SEGMENTS;
-    keys = { ...before, segments: merge ? [segment] : [...before.segments, segment] };
+    keys = merge
+      ? { ...before, segments: [segment], rows: [0] }
+      : { ...before, segments: [...before.segments, segment], rows: [...before.rows, segment] };
   } else {
-    keys = { bucket: ctx.resources.bucket.identity, partitions: 0, segments: [0] };
+    keys = { bucket: ctx.resources.bucket.identity, partitions: 0, segments: [0], rows: [0] };
   }
   const scanner = await DayScanner.open({
     listing: mode.incremental ? mode.added : listing,
     base,
     keysName: keysName(segment),
     filterName: filterName(segment),
+    rowFiles: rowFiles(keys.rows.at(-1)!),
     mergeSegments: keys.segments.length === 1 && segment > 0,
     date: ctx.partition,
     maxInvalidRows: ctx.params.maxInvalidRows,
@@ -147,7 +155,7 @@ export const dedupedImpressions = defineAsset({
   params: (ctx) => ({ maxInvalidRows: ctx.params.maxInvalidRows }),
   io: {
     write(value: DedupedImpressions, out) {
-      // hours.bin, campaigns.bin and kept.bin were written while computing.
+      // The rows' hours, campaigns and kept flags were written while computing.
       out.setValue({
         rows: value.day.rows,
         campaignIds: value.day.campaignIds,
@@ -173,11 +181,16 @@ export const dedupedImpressions = defineAsset({
         day: {
           rows: v.rows,
           campaignIds: v.campaignIds,
-          kept: await entry.readFile("kept.bin"),
-          hours: asInt8(await entry.readFile("hours.bin")),
+          kept: await readRowFiles(entry, v.keys.rows.map((n) => rowFiles(n).kept), v.rows),
+          hours: asInt8(
+            await readRowFiles(entry, v.keys.rows.map((n) => rowFiles(n).hours), v.rows),
+          ),
           objects: v.dayObjects,
         },
-        files: { hours: entry.path("hours.bin"), campaigns: entry.path("campaigns.bin") },
+        files: {
+          hours: v.keys.rows.map((n) => entry.path(rowFiles(n).hours)),
+          campaigns: v.keys.rows.map((n) => entry.path(rowFiles(n).campaigns)),
+        },
         stats: v.stats,
         objects: v.objects,
         invalid: v.invalid,
@@ -219,14 +232,18 @@ export const dedupedImpressions = defineAsset({
     const { scanner, keys, segment } = started;
     const objects = mode.incremental ? raw.objects.slice(mode.processed) : raw.objects;
     if (mode.incremental && ctx.previous) {
-      // Segments not merged stay as they are in the entry.
-      for (const n of keys.segments.filter((n) => n !== segment)) {
-        for (const ext of [".bin", ".index"]) {
-          const name = `${keysName(n)}${ext}`;
-          const file = ctx.previous.manifest.files.find((f) => f.name === name);
-          if (!file) throw new Error(`the previous entry has no ${name}`);
-          ctx.output.keepFile(file);
-        }
+      // Segments not merged, and their rows' files, stay as they are in the entry.
+      const kept = [
+        ...keys.segments.filter((n) => n !== segment).flatMap((n) => [
+          `${keysName(n)}.bin`,
+          `${keysName(n)}.index`,
+        ]),
+        ...keys.rows.filter((n) => n !== segment).flatMap((n) => Object.values(rowFiles(n))),
+      ];
+      for (const name of kept) {
+        const file = ctx.previous.manifest.files.find((f) => f.name === name);
+        if (!file) throw new Error(`the previous entry has no ${name}`);
+        ctx.output.keepFile(file);
       }
     }
     const scan = await scanner.finish(objects, ctx.output);
@@ -264,8 +281,8 @@ export const dedupedImpressions = defineAsset({
         objects: scan.objects,
       },
       files: {
-        hours: `${ctx.output.dir}/hours.bin`,
-        campaigns: `${ctx.output.dir}/campaigns.bin`,
+        hours: finalKeys.rows.map((n) => `${ctx.output.dir}/${rowFiles(n).hours}`),
+        campaigns: finalKeys.rows.map((n) => `${ctx.output.dir}/${rowFiles(n).campaigns}`),
       },
       stats: scan.stats,
       objects: raw.objects,
@@ -329,6 +346,23 @@ export const dedupedImpressions = defineAsset({
 function keyStateBytes(files: readonly { name: string; size: number }[], keys: KeyState): number {
   const names = new Set(keyStateFiles(keys));
   return files.filter((f) => names.has(f.name)).reduce((n, f) => n + f.size, 0);
+}
+
+/** The files `names` of an entry, one after another (`rows` bytes in all). */
+async function readRowFiles(
+  entry: EntryReader,
+  names: string[],
+  rows: number,
+): Promise<Uint8Array> {
+  if (names.length === 1) return await entry.readFile(names[0]);
+  const out = new Uint8Array(rows);
+  let at = 0;
+  for (const name of names) {
+    const bytes = await entry.readFile(name);
+    out.set(bytes, at);
+    at += bytes.length;
+  }
+  return out;
 }
 
 function asInt8(bytes: Uint8Array): Int8Array {

@@ -33,30 +33,35 @@ export const hourlyCampaignCounts = defineAsset({
     const counter = createCampaignHourCounter(deduped.day.campaignIds);
     const { hours, kept } = deduped.day;
     // Campaign indexes are read from disk a million rows at a time.
-    const file = await Deno.open(deduped.files.campaigns);
-    try {
-      const buffer = new Uint8Array(4 << 20);
-      let row = 0;
-      while (row < deduped.day.rows) {
-        let filled = 0;
-        const want = Math.min(buffer.length, (deduped.day.rows - row) * 4);
-        while (filled < want) {
-          const n = await file.read(buffer.subarray(filled, want));
-          if (n === null) throw new Error(`${deduped.files.campaigns} ends early`);
-          filled += n;
+    const buffer = new Uint8Array(4 << 20);
+    let row = 0;
+    for (const path of deduped.files.campaigns) {
+      const file = await Deno.open(path);
+      try {
+        while (true) {
+          let filled = 0;
+          while (filled < buffer.length) {
+            const n = await file.read(buffer.subarray(filled));
+            if (n === null) break;
+            filled += n;
+          }
+          if (filled === 0) break;
+          const count = filled >> 2;
+          if (row + count > deduped.day.rows) throw new Error(`${path} has more rows than the day`);
+          counter.add(
+            hours.subarray(row, row + count),
+            new Uint32Array(buffer.buffer, 0, count),
+            kept.subarray(row, row + count),
+            count,
+          );
+          row += count;
+          if (filled < buffer.length) break;
         }
-        const count = filled / 4;
-        counter.add(
-          hours.subarray(row, row + count),
-          new Uint32Array(buffer.buffer, 0, count),
-          kept.subarray(row, row + count),
-          count,
-        );
-        row += count;
+      } finally {
+        file.close();
       }
-    } finally {
-      file.close();
     }
+    if (row !== deduped.day.rows) throw new Error(`${deduped.files.campaigns.at(-1)} ends early`);
     const counts = counter.result();
     const impressions = counts.reduce((n, c) => n + c.count, 0);
     ctx.record({

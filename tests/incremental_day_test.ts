@@ -21,9 +21,9 @@ async function outcome(bucket: string, cache: string, initials: string) {
   const value = JSON.parse(await Deno.readTextFile(`${entry}/manifest.json`)).value;
   return {
     csv: await Deno.readTextFile(`${bucket}/results/${DAY}/daily_agg_20210130_${initials}.csv`),
-    hours: await Deno.readFile(`${entry}/hours.bin`),
-    campaigns: await Deno.readFile(`${entry}/campaigns.bin`),
-    kept: await Deno.readFile(`${entry}/kept.bin`),
+    hours: await rowsFile(entry, value.keys.rows, "hours"),
+    campaigns: await rowsFile(entry, value.keys.rows, "campaigns"),
+    kept: await rowsFile(entry, value.keys.rows, "kept"),
     value: {
       rows: value.rows,
       campaignIds: value.campaignIds,
@@ -33,6 +33,22 @@ async function outcome(bucket: string, cache: string, initials: string) {
       objects: value.objects.map((o: { key: string }) => o.key),
     },
   };
+}
+
+/** One per-row column of an entry: its files (one per run that added rows) one after another. */
+async function rowsFile(entry: string, chunks: number[], column: string): Promise<Uint8Array> {
+  const parts = await Promise.all(
+    chunks.map((n) =>
+      Deno.readFile(n === 0 ? `${entry}/${column}.bin` : `${entry}/rows/${column}-${n}.bin`)
+    ),
+  );
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** deduped_impressions' metadata in the newest run record of `cache`. */
