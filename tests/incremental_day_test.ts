@@ -172,6 +172,9 @@ for (
         cache,
         "--max-invalid-rows",
         "10",
+        "--select",
+        "published_csv,published_parquet,hourly_device_counts",
+        "--with-rows",
         ...flags,
       ];
       for (const [i, step] of STEPS.entries()) {
@@ -192,6 +195,28 @@ for (
           const incremental = await outcome(bucket, `${dir}/cache`, "I");
           const scratch = await outcome(bucket, `${dir}/fresh-${i}`, "F");
           assert.equal(incremental.csv, scratch.csv);
+          // Every published file (counts, rejected rows, parquet) and the device counts.
+          for (
+            const name of [
+              "daily_agg_20210130_X.parquet",
+              "impressions_20210130_X.parquet",
+              "rejected_20210130_X.csv",
+              "device_agg_20210130_X.csv",
+            ]
+          ) {
+            const read = (initials: string) =>
+              Deno.readFile(`${bucket}/results/${DAY}/${name.replace("X", initials)}`)
+                .catch(() => "missing");
+            assert.deepEqual(await read("I"), await read("F"), name);
+          }
+          const devices = async (cache: string) =>
+            JSON.parse(
+              await Deno.readTextFile(`${cache}/${DATE}/hourly_device_counts/manifest.json`),
+            ).value;
+          assert.deepEqual(
+            (await devices(`${dir}/cache`)).counts,
+            (await devices(`${dir}/fresh-${i}`)).counts,
+          );
           assert.deepEqual(incremental.value, scratch.value);
           assert.deepEqual(incremental.hours, scratch.hours);
           assert.deepEqual(incremental.campaigns, scratch.campaigns);
