@@ -102,8 +102,8 @@ export interface DayBase {
   objects: ObjectRows[];
   /** Invalid rows so far. */
   invalid: InvalidRow[];
-  /** Duplicates so far. */
-  duplicates: number;
+  /** Figures of the rows so far. */
+  stats: DayStats;
   /** Hash partitions of the key segments (new records use the same). */
   partitions: number;
   /** Files of hours, campaigns and kept flags so far, each in row order. */
@@ -524,7 +524,7 @@ export class DayScanner {
     const kept = new Uint8Array(rows);
     if (base) readChunks(base.files.kept, kept.subarray(0, baseRows));
     const table = createDedupeTable();
-    let duplicates = base?.duplicates ?? 0;
+    let duplicates = 0;
     const merge = base !== undefined && (options.mergeSegments ?? false);
     const segments: Segment[] = (base?.segments ?? []).map((s) => ({
       file: Deno.openSync(s.path),
@@ -624,7 +624,15 @@ export class DayScanner {
       kept,
       hours,
       objects: dayObjects,
-      stats: dayStats({ rows, hours, kept }, duplicates),
+      stats: addStats(
+        base?.stats,
+        // The base's rows are as they were: only the new ones are counted.
+        dayStats({
+          rows: rows - baseRows,
+          hours: hours.subarray(baseRows),
+          kept: kept.subarray(baseRows),
+        }, duplicates),
+      ),
       invalid,
       spilled: spill,
       partitions,
@@ -673,6 +681,18 @@ function readChunks(paths: readonly string[], into: Uint8Array): void {
     }
   }
   if (filled !== into.length) throw new Error(`${paths.at(-1)} ends early`);
+}
+
+/** The figures of two parts of a day, or of the second alone. */
+function addStats(a: DayStats | undefined, b: DayStats): DayStats {
+  if (!a) return b;
+  return {
+    rowsIn: a.rowsIn + b.rowsIn,
+    rowsOut: a.rowsOut + b.rowsOut,
+    duplicates: a.duplicates + b.duplicates,
+    lateRows: a.lateRows + b.lateRows,
+    invalidRows: a.invalidRows + b.invalidRows,
+  };
 }
 
 /** The words of several arrays, one after another. */

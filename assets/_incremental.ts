@@ -189,7 +189,7 @@ export async function dayBase(previous: EntryReader): Promise<DayBase> {
     campaignIds: v.campaignIds,
     objects: v.dayObjects,
     invalid: v.invalid,
-    duplicates: v.stats.duplicates,
+    stats: v.stats,
     partitions: v.keys.partitions,
     files: {
       hours: v.keys.rows.map((n) => previous.path(rowFiles(n).hours)),
