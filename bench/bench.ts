@@ -14,8 +14,11 @@
  *
  * ```sh
  * deno task bench [--rows 1000000,10000000] [--files 4] [--repeat 3] [--json PATH]
- *                 [--only ours,duckdb,pandas,floor,s3] [--keep] [--dir bench/out/] [--iso-times]
+ *                 [--only ours,duckdb,pandas,floor,s3,reruns] [--keep] [--dir bench/out/] [--iso-times]
  * ```
+ *
+ * `reruns` (see `reruns.ts`): our full run, a rerun with nothing new and a
+ * rerun after one new object of 1% more rows, against DuckDB's whole day.
  *
  * Needs, besides Deno: `@duckdb/node-api` (in bench/deno.json; `deno install`),
  * and for the optional parts Debian's `time`, `python3-pandas` and `awscli`
@@ -50,6 +53,7 @@ import {
   type ToolFigures,
 } from "./report.ts";
 import { runS3Comparison } from "./s3_download.ts";
+import { benchReruns, formatReruns, type RerunFigures } from "./reruns.ts";
 import { findAws, findPandasPython, machineInfo } from "./tools.ts";
 import { taskPermissionFlags } from "../scripts/task_flags.ts";
 
@@ -60,7 +64,7 @@ const INITIALS = "BENCH";
 /** pandas is skipped above this many rows (it would need more memory than there is). */
 const PANDAS_MAX_ROWS = 10_000_000;
 /** Parts `--only` can pick. */
-const PARTS = ["ours", "duckdb", "pandas", "floor", "s3"] as const;
+const PARTS = ["ours", "duckdb", "pandas", "floor", "s3", "reruns"] as const;
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -115,7 +119,7 @@ function parseOptions(args: string[]): BenchOptions {
   if (values.help) {
     console.log(
       "Usage: deno task bench [--rows 1000000,10000000] [--files 4] [--repeat 3] [--json PATH]\n" +
-        "                       [--only ours,duckdb,pandas,floor,s3] [--keep] [--dir bench/out/] [--iso-times]",
+        "                       [--only ours,duckdb,pandas,floor,s3,reruns] [--keep] [--dir bench/out/] [--iso-times]",
     );
     Deno.exit(0);
   }
@@ -594,6 +598,20 @@ async function main(args: string[]): Promise<number> {
         }
         size.s3 = s3;
       }
+      if (options.only.includes("reruns")) {
+        const duckdb = local.figures.duckdb;
+        (size as SizeFigures & { reruns?: RerunFigures }).reruns = await benchReruns({
+          day,
+          date: DATE,
+          runDir,
+          repeat: options.repeat,
+          repo: REPO,
+          materializeFlags: flags,
+          gnuTime,
+          duckdbSeconds: duckdb?.status === "ok" ? duckdb.seconds : undefined,
+          progress: (message) => progress(`${label}: ${message}`),
+        });
+      }
       report.sizes.push(size);
     } finally {
       if (!keepRunDir) await Deno.remove(runDir, { recursive: true }).catch(() => {});
@@ -611,6 +629,9 @@ async function main(args: string[]): Promise<number> {
   report.endedAt = new Date().toISOString();
   report.machine.loadAverage.end = await loadAverage();
   console.log(formatReport(report));
+  for (const size of report.sizes as (SizeFigures & { reruns?: RerunFigures })[]) {
+    if (size.reruns) console.log(`\n${formatReruns(shortRows(size.rows), size.reruns)}`);
+  }
   if (options.json) {
     await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2) + "\n");
     progress(`figures written to ${options.json}`);
