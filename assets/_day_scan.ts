@@ -554,6 +554,7 @@ export class DayScanner {
             const earlier = segments.map((s) => readChunk(s, p, partitionBits));
             duplicates += dedupeAfter(earlier, runs, kept, table);
             chunk = concatWords([...earlier, keptRecords(runs, kept)]);
+            filter.add(chunk);
           } else {
             duplicates += dedupePartition(runs, kept, table);
             if (base) {
@@ -561,11 +562,10 @@ export class DayScanner {
               duplicates += known.duplicates;
               lookups += known.lookups;
             }
-            chunk = keptRecords(runs, kept);
+            chunk = builder.sortKept(runs, kept, filter);
           }
-          filter.add(chunk);
           if (chunk.length > 0) {
-            const sorted = builder.sort(chunk);
+            const sorted = merge ? builder.sort(chunk) : chunk;
             controller.enqueue(new Uint8Array(sorted.buffer, sorted.byteOffset, sorted.byteLength));
             p++;
             return;
