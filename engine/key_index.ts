@@ -7,9 +7,11 @@
  * where each bucket starts (one float64 word offset per bucket, and the
  * end). Finding a key reads one bucket (a few records) at its offset.
  *
- * A filter (one bit per slot, the slot taken from the third hash lane, a
- * lane independent of the bucket) tells the keys certainly absent: only keys
- * whose bit is set are looked up. A set bit may be another key's (a false
+ * A filter (one bit per slot) tells the keys certainly absent: only keys
+ * whose bit is set are looked up. A key's slot is in the region of its
+ * first lane's top 8 bits (so that keys taken a hash partition at a time
+ * touch one small region, which stays in the CPU cache), at the place its
+ * third lane (independent of the first) says. A set bit may be another key's (a false
  * positive costs one read); a key never added has no effect on correctness.
  *
  * @module
@@ -19,6 +21,8 @@ import { idWords, UUID_KEY } from "./id_key.ts";
 import { RECORD_HEADER_WORDS } from "./key_partitions.ts";
 import type { RecordRun } from "./dedupe.ts";
 
+/** A filter's regions: the top bits of the first lane. */
+const REGION_BITS = 8;
 /** The fewest bucket bits: a chunk of 1/256 of the keys is a whole number of buckets. */
 export const MIN_BUCKET_BITS = 8;
 /** The most bucket bits (an index of 32 MiB). */
@@ -65,11 +69,14 @@ export class SegmentBuilder {
   readonly bits: number;
   #counts: Float64Array;
   #scratch = { run: new Uint32Array(0), at: new Uint32Array(0), bucket: new Uint32Array(0) };
+  /** Words per bucket of the chunk being sorted (zero between chunks). */
+  #chunkCounts: Float64Array;
 
   /** A builder of a segment with `bits` bucket bits. */
   constructor(bits: number) {
     this.bits = bits;
     this.#counts = new Float64Array(2 ** bits);
+    this.#chunkCounts = new Float64Array(2 ** bits);
   }
 
   /** The records of one chunk, sorted by bucket (stable); counted for the index. */
@@ -112,9 +119,9 @@ export class SegmentBuilder {
   sortKept(runs: readonly RecordRun[], kept: Uint8Array, filter: KeyFilter): Uint32Array {
     const shift = 32 - this.bits;
     let n = 0, words = 0, lo = Infinity, hi = -1;
-    for (const { records } of runs) n += records.length; // an upper bound of the records
-    n = Math.ceil(n / RECORD_HEADER_WORDS);
-    if (this.#scratch.run.length < n) {
+    for (const { records } of runs) n += records.length;
+    n = Math.ceil(n / RECORD_HEADER_WORDS); // at most this many records
+    if (this.#scratch.at.length < n) {
       this.#scratch = {
         run: new Uint32Array(n),
         at: new Uint32Array(n),
@@ -122,6 +129,7 @@ export class SegmentBuilder {
       };
     }
     const { run: runOf, at: atOf, bucket: bucketOfRecord } = this.#scratch;
+    const chunkCounts = this.#chunkCounts;
     n = 0;
     for (let r = 0; r < runs.length; r++) {
       const { records, rowOffset } = runs[r];
@@ -129,7 +137,8 @@ export class SegmentBuilder {
         const length = records[i + 5];
         const size = RECORD_HEADER_WORDS + (length === UUID_KEY ? 4 : (length + 3) >>> 2);
         if (kept[rowOffset + records[i + 4]] === 1) {
-          const b = this.bits === 0 ? 0 : records[i] >>> shift;
+          const h0 = records[i];
+          const b = h0 >>> shift;
           if (b < lo) lo = b;
           if (b > hi) hi = b;
           runOf[n] = r;
@@ -137,34 +146,46 @@ export class SegmentBuilder {
           bucketOfRecord[n] = b;
           n++;
           words += size;
-          filter.addSlot(records[i + 2]);
+          chunkCounts[b] += size;
+          filter.addSlot(h0, records[i + 2]);
         }
         i += size;
       }
     }
     const out = new Uint32Array(words);
     if (n === 0) return out;
-    const starts = new Float64Array(hi - lo + 2);
-    for (let k = 0; k < n; k++) {
-      const { records } = runs[runOf[k]];
-      const length = records[atOf[k] + 5];
-      starts[bucketOfRecord[k] - lo + 1] += RECORD_HEADER_WORDS +
-        (length === UUID_KEY ? 4 : (length + 3) >>> 2);
-    }
-    for (let b = 1; b < starts.length; b++) {
-      this.#counts[lo + b - 1] += starts[b];
-      starts[b] += starts[b - 1];
+    // Where each bucket of the chunk starts; the chunk's counts go to the index.
+    const starts = new Float64Array(hi - lo + 1);
+    let at = 0;
+    for (let b = lo; b <= hi; b++) {
+      starts[b - lo] = at;
+      at += chunkCounts[b];
+      this.#counts[b] += chunkCounts[b];
+      chunkCounts[b] = 0;
     }
     for (let k = 0; k < n; k++) {
       const { records, rowOffset } = runs[runOf[k]];
       const i = atOf[k];
-      const length = records[i + 5];
-      const size = RECORD_HEADER_WORDS + (length === UUID_KEY ? 4 : (length + 3) >>> 2);
       const b = bucketOfRecord[k] - lo;
       const to = starts[b];
-      for (let w = 0; w < size; w++) out[to + w] = records[i + w];
+      const length = records[i + 5];
+      out[to] = records[i];
+      out[to + 1] = records[i + 1];
+      out[to + 2] = records[i + 2];
+      out[to + 3] = records[i + 3];
       out[to + 4] = rowOffset + records[i + 4];
-      starts[b] = to + size;
+      out[to + 5] = length;
+      if (length === UUID_KEY) {
+        out[to + 6] = records[i + 6];
+        out[to + 7] = records[i + 7];
+        out[to + 8] = records[i + 8];
+        out[to + 9] = records[i + 9];
+        starts[b] = to + 10;
+      } else {
+        const size = RECORD_HEADER_WORDS + ((length + 3) >>> 2);
+        for (let w = RECORD_HEADER_WORDS; w < size; w++) out[to + w] = records[i + w];
+        starts[b] = to + size;
+      }
     }
     return out;
   }
@@ -290,12 +311,27 @@ export function holdsKey(segment: Segment, records: Uint32Array, i: number): boo
 export class KeyFilter {
   /** The bits, eight slots a byte. */
   readonly bytes: Uint8Array;
+  /** Slots a region, minus one. */
   #mask: number;
+  /** Shift of the first lane that gives the region's first slot. */
+  #shift: number;
 
-  /** A filter over `bytes` (a power of two of them). */
+  /** A filter over `bytes` (a power of two of them, at least 1 KiB). */
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
-    this.#mask = bytes.length * 8 - 1;
+    const slotBits = Math.log2(bytes.length * 8);
+    const regionBits = slotBits - REGION_BITS;
+    this.#mask = 2 ** regionBits - 1;
+    // (h0 >>> 24) << regionBits, as one shift and a mask of the region bits.
+    this.#shift = 32 - REGION_BITS - regionBits;
+  }
+
+  #slot(h0: number, h2: number): number {
+    const shift = this.#shift;
+    const region = shift >= 0
+      ? (h0 >>> shift) & ~this.#mask
+      : ((h0 >>> (32 - REGION_BITS)) * (this.#mask + 1));
+    return (region + (h2 & this.#mask)) >>> 0;
   }
 
   /** An empty filter of some 16 slots a key for `keys` keys, within `maxBytes`. */
@@ -305,24 +341,22 @@ export class KeyFilter {
     return new KeyFilter(new Uint8Array(bytes));
   }
 
-  /** Sets the slot of a key's third hash lane. */
-  addSlot(h2: number): void {
-    const slot = (h2 & this.#mask) >>> 0;
+  /** Sets the slot of a key by its first and third hash lanes. */
+  addSlot(h0: number, h2: number): void {
+    const slot = this.#slot(h0, h2);
     this.bytes[slot >>> 3] |= 1 << (slot & 7);
   }
 
   /** Sets the slots of every record's key. */
   add(records: Uint32Array): void {
-    const bytes = this.bytes, mask = this.#mask;
     for (let i = 0; i < records.length; i += RECORD_HEADER_WORDS + idWords(records[i + 5])) {
-      const slot = (records[i + 2] & mask) >>> 0;
-      bytes[slot >>> 3] |= 1 << (slot & 7);
+      this.addSlot(records[i], records[i + 2]);
     }
   }
 
   /** Whether the key of the record at `i` may have been added. */
   mayHold(records: Uint32Array, i: number): boolean {
-    const slot = (records[i + 2] & this.#mask) >>> 0;
+    const slot = this.#slot(records[i], records[i + 2]);
     return (this.bytes[slot >>> 3] & (1 << (slot & 7))) !== 0;
   }
 }
