@@ -259,7 +259,6 @@ export const dedupedImpressions = defineAsset({
         }
         : { incremental: false, full: mode.reason },
     );
-    ctx.log.log("info", describeDayMode(mode));
     await ctx.checkpoint("scanned");
     for (const row of scan.invalid) {
       ctx.log.log("warn", `invalid row left out: ${formatInvalidRow(row)}`);
