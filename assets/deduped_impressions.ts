@@ -70,6 +70,11 @@ export interface DedupedImpressions {
   invalid: InvalidRow[];
   /** Where the key records of the kept rows are (for the next incremental run). */
   keys: KeyState;
+  /**
+   * After an incremental run: the data version of the entry it continued
+   * and that entry's rows (the first `rows` rows are as they were there).
+   */
+  base?: { dataVersion: string; rows: number };
 }
 
 /** Segments before they are merged into one. */
@@ -164,6 +169,7 @@ export const dedupedImpressions = defineAsset({
         objects: value.objects,
         invalid: value.invalid,
         keys: value.keys,
+        base: value.base,
       });
       return Promise.resolve();
     },
@@ -176,6 +182,7 @@ export const dedupedImpressions = defineAsset({
         objects: RawObject[];
         invalid: InvalidRow[];
         keys: KeyState;
+        base?: { dataVersion: string; rows: number };
       };
       return {
         day: {
@@ -195,6 +202,7 @@ export const dedupedImpressions = defineAsset({
         objects: v.objects,
         invalid: v.invalid,
         keys: v.keys,
+        base: v.base,
       };
     },
   },
@@ -287,6 +295,12 @@ export const dedupedImpressions = defineAsset({
       objects: raw.objects,
       invalid: scan.invalid,
       keys: finalKeys,
+      base: mode.incremental && ctx.previous
+        ? {
+          dataVersion: ctx.previous.manifest.dataVersion,
+          rows: scan.rows - scan.newRows,
+        }
+        : undefined,
     };
   },
   checks: [

@@ -22,22 +22,43 @@ export interface HourlyCampaignCounts {
   rejected: InvalidRow[];
 }
 
+/** The code version (an incremental count needs the same). */
+const CODE_VERSION = "1";
+
 /** The `hourly_campaign_counts` asset. */
 export const hourlyCampaignCounts = defineAsset({
   name: "hourly_campaign_counts",
   description: "impressions per CAMPAIGN_ID and UTC hour",
   deps: { deduped: dedupedImpressions },
-  codeVersion: "1",
+  codeVersion: CODE_VERSION,
   io: jsonIO<HourlyCampaignCounts>(),
   async compute({ deduped }, ctx) {
-    const counter = createCampaignHourCounter(deduped.day.campaignIds);
+    // After an incremental deduped_impressions whose earlier state this
+    // asset's cached counts were made from, only the new rows are counted:
+    // the earlier rows are as they were.
+    const before = ctx.previous?.manifest;
+    const from = deduped.base && before?.codeVersion === CODE_VERSION &&
+        before.inputs?.upstream[dedupedImpressions.name] === deduped.base.dataVersion
+      ? deduped.base.rows
+      : 0;
+    const start = from > 0 ? (before!.value as HourlyCampaignCounts).counts : [];
+    const counter = createCampaignHourCounter(deduped.day.campaignIds, start);
     const { hours, kept } = deduped.day;
-    // Campaign indexes are read from disk a million rows at a time.
+    // Campaign indexes are read from disk a million rows at a time, from row `from`.
     const buffer = new Uint8Array(4 << 20);
     let row = 0;
     for (const path of deduped.files.campaigns) {
+      const size = (await Deno.stat(path)).size / 4;
+      if (row + size <= from) {
+        row += size;
+        continue;
+      }
       const file = await Deno.open(path);
       try {
+        if (row < from) {
+          await file.seek((from - row) * 4, Deno.SeekMode.Start);
+          row = from;
+        }
         while (true) {
           let filled = 0;
           while (filled < buffer.length) {
@@ -62,6 +83,7 @@ export const hourlyCampaignCounts = defineAsset({
       }
     }
     if (row !== deduped.day.rows) throw new Error(`${deduped.files.campaigns.at(-1)} ends early`);
+    ctx.record({ incremental: from > 0, countedRows: deduped.day.rows - from });
     const counts = counter.result();
     const impressions = counts.reduce((n, c) => n + c.count, 0);
     ctx.record({

@@ -51,13 +51,14 @@ async function rowsFile(entry: string, chunks: number[], column: string): Promis
   return out;
 }
 
-/** deduped_impressions' metadata in the newest run record of `cache`. */
-async function recordedMetadata(cache: string): Promise<Record<string, unknown>> {
+/** An asset's metadata (deduped_impressions' by default) in the newest run record of `cache`. */
+async function recordedMetadata(
+  cache: string,
+  asset = "deduped_impressions",
+): Promise<Record<string, unknown>> {
   const names = [...Deno.readDirSync(`${cache}/runs`)].map((e) => e.name).sort();
   const record = JSON.parse(await Deno.readTextFile(`${cache}/runs/${names.at(-1)}`));
-  return record.partitions[0].assets.find((a: { asset: string }) =>
-    a.asset === "deduped_impressions"
-  ).metadata;
+  return record.partitions[0].assets.find((a: { asset: string }) => a.asset === asset).metadata;
 }
 
 /** One arrival: what changes in the bucket, and what the run must say. */
@@ -242,6 +243,10 @@ for (
             assert.equal(metadata.full, reason);
           }
           assert.equal(typeof metadata.keyStateBytes, "number");
+          // The counts add the new rows' to the cached ones after an incremental run.
+          const counts = await recordedMetadata(`${dir}/cache`, "hourly_campaign_counts");
+          assert.equal(counts.incremental, added !== null);
+          if (added) assert.equal(counts.countedRows, metadata.newRows);
         });
       }
     });
