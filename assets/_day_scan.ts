@@ -573,7 +573,7 @@ export class DayScanner {
         }
         controller.close();
       },
-    }, { highWaterMark: 0 });
+    }, { highWaterMark: 2 }); // a chunk or two ahead, sorted while the last is written
     const keysName = options.keysName ?? "dedupe/keys-0";
     let keysBytes: number;
     try {
