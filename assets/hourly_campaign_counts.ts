@@ -22,18 +22,30 @@ export interface HourlyCampaignCounts {
   rejected: InvalidRow[];
 }
 
+/** The code version (an incremental count needs the same). */
+const CODE_VERSION = "1";
+
 /** The `hourly_campaign_counts` asset. */
 export const hourlyCampaignCounts = defineAsset({
   name: "hourly_campaign_counts",
   description: "impressions per CAMPAIGN_ID and UTC hour",
   deps: { deduped: dedupedImpressions },
-  codeVersion: "1",
+  codeVersion: CODE_VERSION,
   io: jsonIO<HourlyCampaignCounts>(),
   async compute({ deduped }, ctx) {
-    const counter = createCampaignHourCounter(deduped.day.campaignIds);
+    // After an incremental deduped_impressions whose earlier state this
+    // asset's cached counts were made from, only the new rows are counted:
+    // the earlier rows are as they were.
+    const before = ctx.previous?.manifest;
+    const from = deduped.base && before?.codeVersion === CODE_VERSION &&
+        before.inputs?.upstream[dedupedImpressions.name] === deduped.base.dataVersion
+      ? deduped.base.rows
+      : 0;
+    const start = from > 0 ? (before!.value as HourlyCampaignCounts).counts : [];
+    const counter = createCampaignHourCounter(deduped.day.campaignIds, start);
     const { hours, kept } = deduped.day;
-    let row = 0;
-    for await (const campaigns of deduped.campaigns()) {
+    let row = from;
+    for await (const campaigns of deduped.campaigns(from)) {
       const count = campaigns.length;
       counter.add(
         hours.subarray(row, row + count),
@@ -43,6 +55,7 @@ export const hourlyCampaignCounts = defineAsset({
       );
       row += count;
     }
+    ctx.record({ incremental: from > 0, countedRows: deduped.day.rows - from });
     const counts = counter.result();
     const impressions = counts.reduce((n, c) => n + c.count, 0);
     ctx.record({

@@ -16,9 +16,12 @@
  *
  * ```sh
  * deno task bench [--rows 1000000,10000000] [--files 4] [--repeat 3] [--json PATH]
- *                 [--only ours,duckdb,pandas,polars,floor,s3] [--pyspark] [--keep]
+ *                 [--only ours,duckdb,pandas,polars,floor,s3,state,reruns] [--pyspark] [--keep]
  *                 [--dir bench/out/] [--iso-times]
  * ```
+ *
+ * `reruns` (see `reruns.ts`): our full run, a rerun with nothing new and a
+ * rerun after one new object of 1% more rows, against DuckDB's whole day.
  *
  * Needs, besides Deno: `@duckdb/node-api` (in bench/deno.json; `deno install`),
  * and for the optional parts Debian's `time`, `python3-pandas` and `awscli`
@@ -58,6 +61,7 @@ import {
 } from "./report.ts";
 import { runS3Comparison } from "./s3_download.ts";
 import { ensureBenchPython, findAws, findJava, findPandasPython, machineInfo } from "./tools.ts";
+import { benchReruns, formatReruns, type RerunFigures } from "./reruns.ts";
 import { taskPermissionFlags } from "../scripts/task_flags.ts";
 import { benchSharedState, formatSharedState, type SharedStateFigures } from "./shared_state.ts";
 
@@ -68,7 +72,17 @@ const INITIALS = "BENCH";
 /** pandas is skipped above this many rows (it would need more memory than there is). */
 const PANDAS_MAX_ROWS = 10_000_000;
 /** Parts `--only` can pick. */
-const PARTS = ["ours", "duckdb", "pandas", "polars", "pyspark", "floor", "s3", "state"] as const;
+const PARTS = [
+  "ours",
+  "duckdb",
+  "pandas",
+  "polars",
+  "pyspark",
+  "floor",
+  "s3",
+  "state",
+  "reruns",
+] as const;
 /** Parts run by default: PySpark is opt-in (`--pyspark`), as it is slow to start and needs Java. */
 const DEFAULT_PARTS = PARTS.filter((part) => part !== "pyspark");
 
@@ -128,7 +142,7 @@ function parseOptions(args: string[]): BenchOptions {
   if (values.help) {
     console.log(
       "Usage: deno task bench [--rows 1000000,10000000] [--files 4] [--repeat 3] [--json PATH]\n" +
-        "                       [--only ours,duckdb,pandas,polars,floor,s3,state] [--pyspark] [--keep]\n" +
+        "                       [--only ours,duckdb,pandas,polars,floor,s3,state,reruns] [--pyspark] [--keep]\n" +
         "                       [--dir bench/out/] [--iso-times]",
     );
     Deno.exit(0);
@@ -696,6 +710,20 @@ async function main(args: string[]): Promise<number> {
         }
         size.s3 = s3;
       }
+      if (options.only.includes("reruns")) {
+        const duckdb = local.figures.duckdb;
+        (size as SizeFigures & { reruns?: RerunFigures }).reruns = await benchReruns({
+          day,
+          date: DATE,
+          runDir,
+          repeat: options.repeat,
+          repo: REPO,
+          materializeFlags: flags,
+          gnuTime,
+          duckdbSeconds: duckdb?.status === "ok" ? duckdb.seconds : undefined,
+          progress: (message) => progress(`${label}: ${message}`),
+        });
+      }
       report.sizes.push(size);
     } finally {
       if (!keepRunDir) await Deno.remove(runDir, { recursive: true }).catch(() => {});
@@ -724,6 +752,9 @@ async function main(args: string[]): Promise<number> {
   report.machine.loadAverage.end = await loadAverage();
   console.log(formatReport(report));
   if (sharedState) console.log(`\n${formatSharedState(sharedState)}`);
+  for (const size of report.sizes as (SizeFigures & { reruns?: RerunFigures })[]) {
+    if (size.reruns) console.log(`\n${formatReruns(shortRows(size.rows), size.reruns)}`);
+  }
   if (options.json) {
     await Deno.writeTextFile(
       options.json,

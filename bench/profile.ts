@@ -91,10 +91,10 @@ export const PHASE_RULES: readonly { phase: Phase; files: string[]; functions?: 
   { phase: "reading the cached files", files: ["object_file.ts"] },
   { phase: "per-row hour and campaign files (workers)", files: ["scan_task.ts"] },
   { phase: STARTUP, files: ["lock.ts"] },
-  { phase: STARTUP, files: ["_scan_pool.ts"], functions: ["#spawn"] },
+  { phase: STARTUP, files: ["scan_pool.ts"], functions: ["#spawn"] },
   {
     phase: "messages between threads",
-    files: ["_scan_pool.ts", "_scan_worker.ts", "13_message_port.js"],
+    files: ["scan_pool.ts", "scan_worker.ts", "13_message_port.js"],
   },
   { phase: "writing deduped_impressions' cache entry", files: ["day_scan.ts", "cache.ts"] },
   { phase: "progress display", files: ["deduped_impressions.ts"], functions: ["onProgress"] },

@@ -54,7 +54,9 @@ function assetLine(outcome: AssetOutcome): string {
   if (outcome.status === "failed" || outcome.status === "skipped") {
     return `${base}: ${outcome.error}`;
   }
-  const figures = keyFigures(outcome.metadata);
+  // Why an asset that can work incrementally did not (`full: REASON`).
+  const full = typeof outcome.metadata.full === "string" ? `full: ${outcome.metadata.full}` : "";
+  const figures = [keyFigures(outcome.metadata), full].filter((f) => f !== "").join(" ");
   const warnings = outcome.checks.filter((c) => !c.passed)
     .map((c) => ` [${c.severity} ${c.name}: ${c.detail}]`).join("");
   return `${base}${figures ? ` (${figures})` : ""}${warnings}`;

@@ -15,13 +15,29 @@
  * 3. Deduplicate one partition at a time, in processing order, so the first
  *    row of a key wins exactly as in a single sequential pass.
  * 4. Write the cached form: hours, campaigns (one global dictionary) and
- *    kept flags, one entry each per row.
+ *    kept flags, one entry each per row, and the key records of the kept
+ *    rows per partition (a key segment), which a later scan of objects that
+ *    arrived after these deduplicates against (see `base`).
  *
  * @module
  */
 
-import { createDedupeTable, dedupePartition, type RecordRun } from "./dedupe.ts";
+import {
+  createDedupeTable,
+  dedupeAfter,
+  dedupePartition,
+  keptRecords,
+  type RecordRun,
+} from "./dedupe.ts";
 import { recordWords } from "./key_partitions.ts";
+import {
+  bucketBits,
+  holdsKey,
+  KeyFilter,
+  readChunk,
+  type Segment,
+  SegmentBuilder,
+} from "./key_index.ts";
 import { packUuid, UUID_KEY } from "./id_key.ts";
 import { type DayStats, dayStats, type ObjectRows } from "./impression_day.ts";
 import { resolveColumns } from "./columns.ts";
@@ -82,6 +98,45 @@ export interface DayScannerOptions {
   onProgress?: (done: number, total: number, rows: number) => void;
   /** Target bytes per range when splitting large objects. */
   splitBytes?: number;
+  /**
+   * The day so far, when only objects that sort after it are scanned: its
+   * rows come first, and a new row whose key it holds is a duplicate.
+   */
+  base?: DayBase;
+  /** Entry file name (without extension) of the key segment written. */
+  keysName?: string;
+  /** Entry file name of the key filter written. */
+  filterName?: string;
+  /**
+   * Entry file names of the rows' hours, campaigns and kept flags
+   * (`hours.bin`, `campaigns.bin` and `kept.bin` by default). With a base
+   * whose segments are not merged, they hold only the new rows.
+   */
+  rowFiles?: { hours: string; campaigns: string; kept: string };
+  /** Write the base's segments and the new records as one segment. */
+  mergeSegments?: boolean;
+}
+
+/** The day as scanned so far, from the previous entry. */
+export interface DayBase {
+  /** Rows so far. */
+  rows: number;
+  /** Campaign dictionary so far (new ids are appended). */
+  campaignIds: string[];
+  /** Row ranges of the objects so far. */
+  objects: ObjectRows[];
+  /** Invalid rows so far. */
+  invalid: InvalidRow[];
+  /** Figures of the rows so far. */
+  stats: DayStats;
+  /** Hash partitions of the key segments (new records use the same). */
+  partitions: number;
+  /** Files of hours, campaigns and kept flags so far, each in row order. */
+  files: { hours: string[]; campaigns: string[]; kept: string[] };
+  /** Key segments: records of kept rows by bucket, and their indexes (see `key_index.ts`). */
+  segments: { path: string; index: Float64Array }[];
+  /** The filter of every key in the segments. */
+  filter: string;
 }
 
 /** Options for {@linkcode scanDay}. */
@@ -116,6 +171,12 @@ export interface DayScan {
   tasks: number;
   /** Split objects parsed again whole because they hold quotes. */
   reparsed: number;
+  /** Rows scanned by this scan (all of them without a base). */
+  newRows: number;
+  /** Bytes of the key segment written. */
+  keysBytes: number;
+  /** Keys looked up in the base's segments (their filter bit was set). */
+  lookups: number;
 }
 
 /**
@@ -125,6 +186,8 @@ export interface DayScan {
 const MEMORY_PER_RECORD_BYTE = 1.5;
 /** Below this many bytes a day is parsed on the calling thread. */
 const SMALL_DAY_BYTES = 4 * 1024 * 1024;
+/** Below this many bytes a day of one object is parsed on the calling thread. */
+const ONE_TASK_INLINE_BYTES = 64 * 1024 * 1024;
 
 /** The smallest row size assumed when estimating rows from bytes. */
 const MIN_ROW_BYTES = 24;
@@ -257,8 +320,12 @@ export class DayScanner {
       (n, o) => n + (isGzipKey(o.key) ? o.size * 8 : o.size),
       0,
     );
-    // Starting workers costs more than parsing a small day on this thread.
-    this.#pool = new ScanPool(this.#totalBytes < SMALL_DAY_BYTES ? 0 : options.workers);
+    // Starting workers costs more than parsing a small day on this thread,
+    // or one object of a few new ones (one task: a worker would not help).
+    const oneTask = options.listing.length === 1 && this.#totalBytes < ONE_TASK_INLINE_BYTES;
+    this.#pool = new ScanPool(
+      this.#totalBytes < SMALL_DAY_BYTES || oneTask ? 0 : options.workers,
+    );
   }
 
   /** A scanner with an empty scratch folder. */
@@ -299,6 +366,8 @@ export class DayScanner {
     // The rest of the budget: the kept flags and hours (2 bytes a row), the
     // parsers' buffers and the runtime itself.
     const spill = recordBytes * MEMORY_PER_RECORD_BYTE > budget * 0.6;
+    const base = this.#options.base;
+    if (base) return { partitions: base.partitions, spill };
     // Spilled partitions are read back one at a time: size each at ~1/8 of the budget.
     const partitions = spill
       ? Math.min(4096, Math.max(256, nextPowerOfTwo((recordBytes * 8) / budget)))
@@ -385,7 +454,9 @@ export class DayScanner {
 
   async #finish(objects: readonly DayObject[], output: RowFileSink): Promise<DayScan> {
     const options = this.#options;
-    const { partitions, spill } = this.#layout ?? { partitions: 256, spill: false };
+    const base = options.base;
+    const { partitions, spill } = this.#layout ??
+      { partitions: base?.partitions ?? 256, spill: false };
     const planned = this.#tasks.flat();
     let tasks = planned.map((p) => p.task);
     let results = await Promise.all(planned.map((p) => p.result));
@@ -434,7 +505,10 @@ export class DayScanner {
       if (error.kind === "io") throw new LocalIoError(error.problem);
       throw new Error(error.message);
     }
-    const invalid = results.flatMap((r, i) => r.invalid.map((row) => fileLine(i, row)));
+    const invalid = [
+      ...(base?.invalid ?? []),
+      ...results.flatMap((r, i) => r.invalid.map((row) => fileLine(i, row))),
+    ];
     if (invalid.length > options.maxInvalidRows) {
       const row = invalid[options.maxInvalidRows];
       throw new TooManyInvalidRowsError({
@@ -445,17 +519,19 @@ export class DayScanner {
 
     // Row numbering, object ranges and one campaign dictionary.
     const rowOffset: number[] = [];
-    let rows = 0;
-    const dayObjects: ObjectRows[] = objects.map((o) => ({ key: o.key, offset: 0, rows: 0 }));
+    const baseRows = base?.rows ?? 0;
+    let rows = baseRows;
+    const newObjects: ObjectRows[] = objects.map((o) => ({ key: o.key, offset: rows, rows: 0 }));
     for (const [i, result] of results.entries()) {
       rowOffset.push(rows);
-      const object = dayObjects[tasks[i].object];
+      const object = newObjects[tasks[i].object];
       if (object.rows === 0) object.offset = rows;
       object.rows += result.rows;
       rows += result.rows;
     }
-    const campaignIds: string[] = [];
-    const campaignIndex = new Map<string, number>();
+    const dayObjects = [...(base?.objects ?? []), ...newObjects];
+    const campaignIds: string[] = [...(base?.campaignIds ?? [])];
+    const campaignIndex = new Map<string, number>(campaignIds.map((id, i) => [id, i]));
     const remaps = results.map((r) =>
       Uint32Array.from(r.campaignIds, (id) => {
         let index = campaignIndex.get(id);
@@ -468,51 +544,128 @@ export class DayScanner {
       })
     );
 
-    // Deduplicate partition by partition, in processing order.
+    // Deduplicate partition by partition, in processing order, after the
+    // base's kept rows; the kept rows' records become the new key segment.
     const kept = new Uint8Array(rows);
+    if (base) readChunks(base.files.kept, kept.subarray(0, baseRows));
     const table = createDedupeTable();
     let duplicates = 0;
-    for (let p = 0; p < partitions; p++) {
-      const runs: RecordRun[] = [];
-      for (const [i, result] of results.entries()) {
-        const records = spill ? readRecords(result.spilled[p] ?? "") : result.records[p];
-        if (records.length > 0) runs.push({ records, rowOffset: rowOffset[i] });
-        if (!spill) result.records[p] = new Uint32Array(0); // release as we go
-      }
-      duplicates += dedupePartition(runs, kept, table);
+    const merge = base !== undefined && (options.mergeSegments ?? false);
+    const segments: Segment[] = (base?.segments ?? []).map((s) => ({
+      file: Deno.openSync(s.path),
+      index: s.index,
+    }));
+    const budget = options.memoryBudget;
+    const builder = new SegmentBuilder(
+      bucketBits(base && !merge ? rows - baseRows : rows, budget / 16),
+    );
+    const filter = base && !merge
+      ? new KeyFilter(Deno.readFileSync(base.filter))
+      : KeyFilter.sized(rows, budget / 8);
+    const partitionBits = Math.log2(partitions);
+    let p = 0, lookups = 0;
+    const keys = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        for (; p < partitions; p++) {
+          const runs: RecordRun[] = [];
+          for (const [i, result] of results.entries()) {
+            const records = spill ? readRecords(result.spilled[p] ?? "") : result.records[p];
+            if (records.length > 0) runs.push({ records, rowOffset: rowOffset[i] });
+            if (!spill) result.records[p] = new Uint32Array(0); // release as we go
+          }
+          let chunk: Uint32Array;
+          if (merge) {
+            // The segments are read whole, a partition at a time, and written as one.
+            const earlier = segments.map((s) => readChunk(s, p, partitionBits));
+            duplicates += dedupeAfter(earlier, runs, kept, table);
+            chunk = concatWords([...earlier, keptRecords(runs, kept)]);
+            filter.add(chunk);
+          } else {
+            duplicates += dedupePartition(runs, kept, table);
+            if (base) {
+              const known = dropKnown(runs, kept, filter, segments);
+              duplicates += known.duplicates;
+              lookups += known.lookups;
+            }
+            chunk = builder.sortKept(runs, kept, filter);
+          }
+          if (chunk.length > 0) {
+            const sorted = merge ? builder.sort(chunk) : chunk;
+            controller.enqueue(new Uint8Array(sorted.buffer, sorted.byteOffset, sorted.byteLength));
+            p++;
+            return;
+          }
+        }
+        controller.close();
+      },
+    }, { highWaterMark: 2 }); // a chunk or two ahead, sorted while the last is written
+    const keysName = options.keysName ?? "dedupe/keys-0";
+    let keysBytes: number;
+    try {
+      keysBytes = await output.writeStream(`${keysName}.bin`, keys);
+    } finally {
+      for (const s of segments) s.file.close();
     }
+    await output.writeFile(`${keysName}.index`, new Uint8Array(builder.index().buffer));
+    await output.writeStream(
+      options.filterName ?? "dedupe/filter-0.bin",
+      ReadableStream.from([filter.bytes]),
+    );
 
-    // The cached columns, in row order.
+    // The cached columns, in row order: after a base whose segments stay,
+    // only the new rows' (the base's files stay too); otherwise all rows.
+    const append = base !== undefined && !merge;
+    const names = options.rowFiles ??
+      { hours: "hours.bin", campaigns: "campaigns.bin", kept: "kept.bin" };
     const hours = new Int8Array(rows); // kept in memory too: downstream counts read it
-    const hoursStream = concatFiles(results.map((r) => r.hoursFile), (chunk, row) => {
-      hours.set(new Int8Array(chunk.buffer, chunk.byteOffset, chunk.length), row);
-      return chunk;
-    });
-    await output.writeStream("hours.bin", hoursStream, { checksum: true });
+    if (base) readChunks(base.files.hours, new Uint8Array(hours.buffer, 0, baseRows));
+    const copied = append ? [] : base?.files.hours ?? [];
+    const firstRow = append ? baseRows : 0;
+    const hoursStream = concatFiles(
+      [...copied, ...results.map((r) => r.hoursFile)],
+      (chunk, row) => {
+        hours.set(new Int8Array(chunk.buffer, chunk.byteOffset, chunk.length), firstRow + row);
+        return chunk;
+      },
+    );
+    await output.writeStream(names.hours, hoursStream, { checksum: true });
+    const shift = copied.length;
     const campaignsStream = concatFiles(
-      results.map((r) => r.campaignsFile),
+      [...(append ? [] : base?.files.campaigns ?? []), ...results.map((r) => r.campaignsFile)],
       (chunk, _row, file) => {
+        if (file < shift) return chunk; // the base's, already in the day's dictionary
         const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 4);
-        const remap = remaps[file];
+        const remap = remaps[file - shift];
         for (let i = 0; i < words.length; i++) words[i] = remap[words[i]] ?? 0;
         return chunk;
       },
       4,
     );
-    await output.writeStream("campaigns.bin", campaignsStream, { checksum: true });
-    await output.writeFile("kept.bin", kept);
+    await output.writeStream(names.campaigns, campaignsStream, { checksum: true });
+    await output.writeFile(names.kept, append ? kept.subarray(baseRows) : kept);
     return {
       rows,
       campaignIds,
       kept,
       hours,
       objects: dayObjects,
-      stats: dayStats({ rows, hours, kept }, duplicates),
+      stats: addStats(
+        base?.stats,
+        // The base's rows are as they were: only the new ones are counted.
+        dayStats({
+          rows: rows - baseRows,
+          hours: hours.subarray(baseRows),
+          kept: kept.subarray(baseRows),
+        }, duplicates),
+      ),
       invalid,
       spilled: spill,
       partitions,
       tasks: tasks.length,
       reparsed: recut.size,
+      newRows: rows - baseRows,
+      keysBytes,
+      lookups,
     };
   }
 
@@ -535,6 +688,75 @@ function readRecords(path: string): Uint32Array {
   if (path === "") return new Uint32Array(0);
   const bytes = Deno.readFileSync(path);
   return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+/** Fills `into` with the files at `paths`, one after another. */
+function readChunks(paths: readonly string[], into: Uint8Array): void {
+  let filled = 0;
+  for (const path of paths) {
+    const file = Deno.openSync(path);
+    try {
+      while (true) {
+        const n = file.readSync(into.subarray(filled));
+        if (n === null || n === 0) break;
+        filled += n;
+      }
+    } finally {
+      file.close();
+    }
+  }
+  if (filled !== into.length) throw new Error(`${paths.at(-1)} ends early`);
+}
+
+/** The figures of two parts of a day, or of the second alone. */
+function addStats(a: DayStats | undefined, b: DayStats): DayStats {
+  if (!a) return b;
+  return {
+    rowsIn: a.rowsIn + b.rowsIn,
+    rowsOut: a.rowsOut + b.rowsOut,
+    duplicates: a.duplicates + b.duplicates,
+    lateRows: a.lateRows + b.lateRows,
+    invalidRows: a.invalidRows + b.invalidRows,
+  };
+}
+
+/** The words of several arrays, one after another. */
+function concatWords(parts: readonly Uint32Array[]): Uint32Array {
+  const nonEmpty = parts.filter((part) => part.length > 0);
+  if (nonEmpty.length === 1) return nonEmpty[0];
+  const out = new Uint32Array(nonEmpty.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of nonEmpty) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/**
+ * Unkeeps the runs' kept rows whose key a segment holds (found through the
+ * filter, then one bucket read per segment); returns the duplicates found
+ * and the lookups made.
+ */
+function dropKnown(
+  runs: readonly RecordRun[],
+  kept: Uint8Array,
+  filter: KeyFilter,
+  segments: readonly Segment[],
+): { duplicates: number; lookups: number } {
+  let duplicates = 0, lookups = 0;
+  for (const { records, rowOffset } of runs) {
+    for (let i = 0; i < records.length; i += recordWords(records[i + 5])) {
+      const row = rowOffset + records[i + 4];
+      if (kept[row] !== 1 || !filter.mayHold(records, i)) continue;
+      lookups++;
+      if (segments.some((segment) => holdsKey(segment, records, i))) {
+        kept[row] = 0;
+        duplicates++;
+      }
+    }
+  }
+  return { duplicates, lookups };
 }
 
 /**

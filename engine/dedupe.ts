@@ -67,13 +67,78 @@ export function dedupePartition(
   kept: Uint8Array,
   table: { slots: Uint32Array },
 ): number {
+  return fill(runs, kept, table).duplicates;
+}
+
+/**
+ * Like {@linkcode dedupePartition} for rows that come after `earlier`: the
+ * records of rows kept before (distinct keys, all ahead of the runs in row
+ * order). A row of the runs whose key is among them is a duplicate and is
+ * not kept. Only the runs go into the table; the earlier records are probed
+ * against it, so the work for a few new rows after many old ones is one pass
+ * over the old records. Returns the duplicates among the runs.
+ *
+ * @example
+ * ```ts
+ * import { createDedupeTable, dedupeAfter } from "./dedupe.ts";
+ * const kept = new Uint8Array([1, 0]);
+ * const earlier = new Uint32Array([1, 2, 3, 4, 0, 2, 0x6261]); // "ab", row 0, kept before
+ * const records = new Uint32Array([1, 2, 3, 4, 0, 2, 0x6261]); // "ab" again, row 1
+ * dedupeAfter([earlier], [{ records, rowOffset: 1 }], kept, createDedupeTable()); // 1
+ * // kept is [1, 0]
+ * ```
+ */
+export function dedupeAfter(
+  earlier: readonly Uint32Array[],
+  runs: readonly RecordRun[],
+  kept: Uint8Array,
+  table: { slots: Uint32Array },
+): number {
+  const { duplicates, mask } = fill(runs, kept, table);
+  if (mask < 0) return 0;
+  const slots = table.slots;
+  let more = 0;
+  for (const old of earlier) {
+    for (let i = 0; i < old.length; i += RECORD_HEADER_WORDS + idWords(old[i + 5])) {
+      const a = old[i], b = old[i + 1], c = old[i + 2], d = old[i + 3];
+      let slot = b & mask;
+      while (true) {
+        const at = slot * SLOT_WORDS;
+        const owner = slots[at + 4];
+        if (owner === 0) break;
+        if (
+          slots[at] === a && slots[at + 1] === b && slots[at + 2] === c && slots[at + 3] === d &&
+          sameId(runs[owner - 1].records, slots[at + 5], old, i)
+        ) {
+          const run = runs[owner - 1];
+          const row = run.rowOffset + run.records[slots[at + 5] + 4];
+          // Earlier keys are distinct, so each new key is matched at most once.
+          if (kept[row] === 1) {
+            kept[row] = 0;
+            more++;
+          }
+          break;
+        }
+        slot = (slot + 1) & mask;
+      }
+    }
+  }
+  return duplicates + more;
+}
+
+/** Fills the table with the runs' first rows of each key; `mask` is -1 when there were none. */
+function fill(
+  runs: readonly RecordRun[],
+  kept: Uint8Array,
+  table: { slots: Uint32Array },
+): { duplicates: number; mask: number } {
   let count = 0;
   for (const { records } of runs) {
     for (let i = 0; i < records.length; i += RECORD_HEADER_WORDS + idWords(records[i + 5])) {
       count++;
     }
   }
-  if (count === 0) return 0;
+  if (count === 0) return { duplicates: 0, mask: -1 };
   let size = 16;
   while (size < count * 2) size *= 2;
   if (table.slots.length < size * SLOT_WORDS) table.slots = new Uint32Array(size * SLOT_WORDS);
@@ -110,5 +175,44 @@ export function dedupePartition(
       }
     }
   }
-  return duplicates;
+  return { duplicates, mask };
+}
+
+/**
+ * The records of the runs' kept rows, in row order, each with its day row
+ * number (the run's `rowOffset` added): what a later
+ * {@linkcode dedupeAfter} takes as `earlier`.
+ *
+ * @example
+ * ```ts
+ * import { keptRecords } from "./dedupe.ts";
+ * const records = new Uint32Array([1, 2, 3, 4, 0, 2, 0x6261, 5, 6, 7, 8, 1, 2, 0x6463]);
+ * keptRecords([{ records, rowOffset: 10 }], new Uint8Array(12).fill(1, 11));
+ * // [5, 6, 7, 8, 11, 2, 0x6463]
+ * ```
+ */
+export function keptRecords(runs: readonly RecordRun[], kept: Uint8Array): Uint32Array {
+  let words = 0;
+  for (const { records, rowOffset } of runs) {
+    for (let i = 0; i < records.length;) {
+      const n = RECORD_HEADER_WORDS + idWords(records[i + 5]);
+      if (kept[rowOffset + records[i + 4]] === 1) words += n;
+      i += n;
+    }
+  }
+  const out = new Uint32Array(words);
+  let at = 0;
+  for (const { records, rowOffset } of runs) {
+    for (let i = 0; i < records.length;) {
+      const n = RECORD_HEADER_WORDS + idWords(records[i + 5]);
+      const row = rowOffset + records[i + 4];
+      if (kept[row] === 1) {
+        for (let k = 0; k < n; k++) out[at + k] = records[i + k];
+        out[at + 4] = row;
+        at += n;
+      }
+      i += n;
+    }
+  }
+  return out;
 }

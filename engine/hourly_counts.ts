@@ -29,7 +29,8 @@ export interface CampaignHourCounter {
 }
 
 /**
- * Creates a counter for a day whose campaign indexes point into `campaignIds`.
+ * Creates a counter for a day whose campaign indexes point into `campaignIds`,
+ * starting from the counts `start` (of earlier rows; none by default).
  *
  * @example
  * ```ts
@@ -39,8 +40,21 @@ export interface CampaignHourCounter {
  * counter.result(); // [{ campaign: "42", hour: 5, count: 2 }]
  * ```
  */
-export function createCampaignHourCounter(campaignIds: readonly string[]): CampaignHourCounter {
+export function createCampaignHourCounter(
+  campaignIds: readonly string[],
+  start: readonly CampaignHourCount[] = [],
+): CampaignHourCounter {
   const cells = new Float64Array(campaignIds.length * 24);
+  if (start.length > 0) {
+    const index = new Map(campaignIds.map((id, i) => [id, i]));
+    for (const c of start) {
+      const i = index.get(c.campaign);
+      if (i === undefined) {
+        throw new RangeError(`campaign ${JSON.stringify(c.campaign)} is not listed`);
+      }
+      cells[i * 24 + c.hour] += c.count;
+    }
+  }
   return {
     add(hours, campaigns, kept, count) {
       for (let r = 0; r < count; r++) {

@@ -212,6 +212,16 @@ export interface Asset<T, R = unknown, P = unknown, O = unknown, A = unknown> {
    * the hint added to the error when the retry fails too, or `undefined`.
    */
   observeAgainOn?(error: unknown): string | undefined;
+  /**
+   * How a compute would go, for `plan` to say before doing it: one line such
+   * as `incremental: 2 new objects` or `full: KEY changed`, from the
+   * previous entry (`ctx.previous`) and the observations of the upstream
+   * sources in this run, by their key in `deps`. `undefined`: nothing to say.
+   */
+  describeCompute?(
+    ctx: AssetContext<R, P>,
+    observations: Record<string, unknown>,
+  ): string | undefined;
   /** Computes the value from upstream values. */
   // deno-lint-ignore no-explicit-any
   compute(deps: any, ctx: ComputeContext<R, P, O, A, any>): Promise<T>;

@@ -183,6 +183,8 @@ class PartitionRun<R, P> {
   #versions = new Map<string, string>();
   /** Assets a plan found stale. */
   #stale = new Set<string>();
+  /** What each source observed in this run. */
+  #observations = new Map<string, unknown>();
   /** Values computed or read so far. */
   #values = new Map<string, unknown>();
   /** Entries to read values from (`null`: computed in this run). */
@@ -316,9 +318,10 @@ class PartitionRun<R, P> {
       if (!prefetch || asset.deps[prefetch.from]?.name !== upstream.name) continue;
       const deps = Object.values(asset.deps);
       if (deps.some((d) => !this.#versions.has(d.name) || this.#blocked.has(d.name))) continue;
-      const { ctx } = this.#context(asset, null);
-      const { version } = this.#version(asset, ctx);
       const current = await state.openEntry(partition, asset.name, { verify: false });
+      // The previous entry, unverified: compute sees the verified one.
+      const { ctx } = this.#context(asset, current.entry);
+      const { version } = this.#version(asset, ctx);
       if (
         !force && !this.#recomputing.has(asset.name) &&
         current.entry?.manifest.dataVersion === version
@@ -440,6 +443,7 @@ class PartitionRun<R, P> {
       const observation = await asset.observe(ctx);
       ctx.observation = observation.detail;
       observed = observation.version;
+      this.#observations.set(asset.name, observation.detail);
     }
     const { inputs, version } = this.#version(asset, ctx, observed);
     outcome.dataVersion = version;
@@ -473,11 +477,21 @@ class PartitionRun<R, P> {
     } else if (plan) {
       outcome.status = "stale";
       outcome.reasons = reasons;
+      const how = asset.describeCompute?.(ctx, this.#upstreamObservations(asset));
+      if (how !== undefined) outcome.reasons.push(how);
       this.#stale.add(asset.name);
     } else {
       outcome.reasons = reasons;
       await this.#compute(asset, ctx, metadata, version, inputs, outcome);
     }
+  }
+
+  #upstreamObservations(asset: AnyAsset): Record<string, unknown> {
+    const observations: Record<string, unknown> = {};
+    for (const [key, dep] of Object.entries(asset.deps)) {
+      if (this.#observations.has(dep.name)) observations[key] = this.#observations.get(dep.name);
+    }
+    return observations;
   }
 
   // Why the entry is not current (none: it is).

@@ -173,3 +173,63 @@ Deno.test({
     });
   },
 });
+
+/** Points of an incremental run (a new object after a cached day). */
+const INCREMENTAL_POINTS = [
+  "deduped_impressions:scanned",
+  "cache-write:deduped_impressions/dedupe/keys-1.bin",
+  "cache-write:deduped_impressions/rows/campaigns-1.bin",
+  "before-commit:deduped_impressions",
+  "after-asset:deduped_impressions",
+  "before-commit:hourly_campaign_counts",
+];
+
+Deno.test({
+  name: `SIGKILL at ${INCREMENTAL_POINTS.length} points of an incremental run, then a rerun`,
+  async fn(t) {
+    await withTempDir(async (dir) => {
+      const source = `${dir}/source`;
+      await writeSyntheticDay({ root: source, date: DATE, rows: 12_000, files: 3, seed: 8 });
+      await Deno.writeTextFile(
+        `${source}/2021/01/30/zz-bad.csv`,
+        "IMPRESSION_ID,IMPRESSION_DATETIME,CAMPAIGN_ID\nok-1,2021-01-30 10:00:00,5\nbad-1,2021-01-30 10:61:00,5\n",
+      );
+      await copyTree(source, `${dir}/ref-bucket`);
+      const reference = await runProcess(args(`${dir}/ref-bucket`, `${dir}/ref-cache`));
+      assert.equal(reference.code, 0, reference.stderr);
+      const expected = await Deno.readTextFile(`${dir}/ref-bucket/${RESULT}`);
+
+      const late = ["part-0002.csv", "zz-bad.csv"];
+
+      for (const [i, point] of INCREMENTAL_POINTS.entries()) {
+        await t.step(point, async () => {
+          const bucket = `${dir}/bucket-${i}`;
+          const cache = `${dir}/cache-${i}`;
+          // The day so far (the first two parts) cached, then the rest arrives.
+          await copyTree(source, bucket);
+          for (const name of late) await Deno.remove(`${bucket}/2021/01/30/${name}`);
+          const first = await runProcess(args(bucket, cache));
+          assert.equal(first.code, 0, first.stderr);
+          for (const name of late) {
+            await Deno.copyFile(`${source}/2021/01/30/${name}`, `${bucket}/2021/01/30/${name}`);
+          }
+          const crash = await crashAt(point, bucket, cache, dir);
+          await Deno.remove(`${dir}/paused`).catch(() => {});
+          assert.ok(crash.reached, `never reached ${point}: ${crash.stderr}`);
+          assert.match(crash.stderr, /raw_partition: materialized .*objectsReused=2/);
+          for (const asset of ASSETS) {
+            const opened = await openEntry(`${cache}/${DATE}/${asset}`);
+            if (opened.entry === null) {
+              assert.match(opened.problem, /never materialized|missing|wrong size|checksum/);
+            }
+          }
+          const rerun = await runProcess(args(bucket, cache));
+          assert.equal(rerun.code, 0, rerun.stderr);
+          assert.equal(await Deno.readTextFile(`${bucket}/${RESULT}`), expected);
+          await Deno.remove(bucket, { recursive: true });
+          await Deno.remove(cache, { recursive: true });
+        });
+      }
+    });
+  },
+});

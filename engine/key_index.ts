@@ -1,0 +1,362 @@
+/**
+ * The key records of a day's kept rows kept on disk, so that rows arriving
+ * later can be deduplicated against them without reading them all.
+ *
+ * A segment is a file of key records (see `key_partitions.ts`) sorted by
+ * bucket, the top `bits` bits of the first hash lane, with an index of
+ * where each bucket starts (one float64 word offset per bucket, and the
+ * end). Finding a key reads one bucket (a few records) at its offset.
+ *
+ * A filter (one bit per slot) tells the keys certainly absent: only keys
+ * whose bit is set are looked up. A key's slot is in the region of its
+ * first lane's top 8 bits (so that keys taken a hash partition at a time
+ * touch one small region, which stays in the CPU cache), at the place its
+ * third lane (independent of the first) says. A set bit may be another key's (a false
+ * positive costs one read); a key never added has no effect on correctness.
+ *
+ * @module
+ */
+
+import { idWords, UUID_KEY } from "./id_key.ts";
+import { RECORD_HEADER_WORDS } from "./key_partitions.ts";
+import type { RecordRun } from "./dedupe.ts";
+
+/** A filter's regions: the top bits of the first lane. */
+const REGION_BITS = 8;
+/** The fewest bucket bits: a chunk of 1/256 of the keys is a whole number of buckets. */
+export const MIN_BUCKET_BITS = 8;
+/** The most bucket bits (an index of 32 MiB). */
+const MAX_BUCKET_BITS = 22;
+
+/**
+ * Bucket bits for a segment of about `records` keys: some 16 keys a
+ * bucket, and an index within `maxIndexBytes`.
+ *
+ * @example
+ * ```ts
+ * import { bucketBits } from "./key_index.ts";
+ * bucketBits(10_000_000, 1 << 30); // 20
+ * bucketBits(100, 1 << 30); // 8
+ * ```
+ */
+export function bucketBits(records: number, maxIndexBytes: number): number {
+  let bits = MIN_BUCKET_BITS;
+  const cap = Math.min(MAX_BUCKET_BITS, Math.floor(Math.log2(Math.max(1, maxIndexBytes / 8))));
+  while (bits < cap && 2 ** bits * 16 < records) bits++;
+  return bits;
+}
+
+/** The bucket of a first hash lane. */
+function bucketOf(h0: number, bits: number): number {
+  return h0 >>> (32 - bits);
+}
+
+/**
+ * Builds a segment chunk by chunk: each chunk's records (all of a range of
+ * first-lane values above the previous chunk's) are sorted by bucket, and
+ * the counts give the index.
+ *
+ * @example
+ * ```ts
+ * import { SegmentBuilder } from "./key_index.ts";
+ * const builder = new SegmentBuilder(8);
+ * const sorted = builder.sort(new Uint32Array([0x02000000, 2, 3, 4, 0, 1, 0x61]));
+ * const index = builder.index(); // index[2] is 0, index[3] is 7
+ * ```
+ */
+export class SegmentBuilder {
+  /** Bucket bits. */
+  readonly bits: number;
+  #counts: Float64Array;
+  #scratch = { run: new Uint32Array(0), at: new Uint32Array(0), bucket: new Uint32Array(0) };
+  /** Words per bucket of the chunk being sorted (zero between chunks). */
+  #chunkCounts: Float64Array;
+
+  /** A builder of a segment with `bits` bucket bits. */
+  constructor(bits: number) {
+    this.bits = bits;
+    this.#counts = new Float64Array(2 ** bits);
+    this.#chunkCounts = new Float64Array(2 ** bits);
+  }
+
+  /** The records of one chunk, sorted by bucket (stable); counted for the index. */
+  sort(records: Uint32Array): Uint32Array {
+    const bits = this.bits;
+    let n = 0, lo = Infinity, hi = -1;
+    for (let i = 0; i < records.length; i += RECORD_HEADER_WORDS + idWords(records[i + 5])) {
+      const b = bucketOf(records[i], bits);
+      if (b < lo) lo = b;
+      if (b > hi) hi = b;
+      n++;
+    }
+    if (n === 0) return records;
+    const starts = new Float64Array(hi - lo + 2);
+    for (let i = 0; i < records.length; i += RECORD_HEADER_WORDS + idWords(records[i + 5])) {
+      const words = RECORD_HEADER_WORDS + idWords(records[i + 5]);
+      starts[bucketOf(records[i], bits) - lo + 1] += words;
+      this.#counts[bucketOf(records[i], bits)] += words;
+    }
+    if (lo === hi) return records;
+    for (let b = 1; b < starts.length; b++) starts[b] += starts[b - 1];
+    const out = new Uint32Array(records.length);
+    for (let i = 0; i < records.length;) {
+      const words = RECORD_HEADER_WORDS + idWords(records[i + 5]);
+      const b = bucketOf(records[i], bits) - lo;
+      let at = starts[b];
+      for (let k = 0; k < words; k++) out[at++] = records[i + k];
+      starts[b] = at;
+      i += words;
+    }
+    return out;
+  }
+
+  /**
+   * The records of the runs' kept rows, each with its day row number (the
+   * run's `rowOffset` added), sorted by bucket, added to `filter` and
+   * counted for the index: what `keptRecords` and {@linkcode SegmentBuilder.sort}
+   * give, in fewer passes.
+   */
+  sortKept(runs: readonly RecordRun[], kept: Uint8Array, filter: KeyFilter): Uint32Array {
+    const shift = 32 - this.bits;
+    let n = 0, words = 0, lo = Infinity, hi = -1;
+    for (const { records } of runs) n += records.length;
+    n = Math.ceil(n / RECORD_HEADER_WORDS); // at most this many records
+    if (this.#scratch.at.length < n) {
+      this.#scratch = {
+        run: new Uint32Array(n),
+        at: new Uint32Array(n),
+        bucket: new Uint32Array(n),
+      };
+    }
+    const { run: runOf, at: atOf, bucket: bucketOfRecord } = this.#scratch;
+    const chunkCounts = this.#chunkCounts;
+    n = 0;
+    for (let r = 0; r < runs.length; r++) {
+      const { records, rowOffset } = runs[r];
+      for (let i = 0; i < records.length;) {
+        const length = records[i + 5];
+        const size = RECORD_HEADER_WORDS + (length === UUID_KEY ? 4 : (length + 3) >>> 2);
+        if (kept[rowOffset + records[i + 4]] === 1) {
+          const h0 = records[i];
+          const b = h0 >>> shift;
+          if (b < lo) lo = b;
+          if (b > hi) hi = b;
+          runOf[n] = r;
+          atOf[n] = i;
+          bucketOfRecord[n] = b;
+          n++;
+          words += size;
+          chunkCounts[b] += size;
+          filter.addSlot(h0, records[i + 2]);
+        }
+        i += size;
+      }
+    }
+    const out = new Uint32Array(words);
+    if (n === 0) return out;
+    // Where each bucket of the chunk starts; the chunk's counts go to the index.
+    const starts = new Float64Array(hi - lo + 1);
+    let at = 0;
+    for (let b = lo; b <= hi; b++) {
+      starts[b - lo] = at;
+      at += chunkCounts[b];
+      this.#counts[b] += chunkCounts[b];
+      chunkCounts[b] = 0;
+    }
+    for (let k = 0; k < n; k++) {
+      const { records, rowOffset } = runs[runOf[k]];
+      const i = atOf[k];
+      const b = bucketOfRecord[k] - lo;
+      const to = starts[b];
+      const length = records[i + 5];
+      out[to] = records[i];
+      out[to + 1] = records[i + 1];
+      out[to + 2] = records[i + 2];
+      out[to + 3] = records[i + 3];
+      out[to + 4] = rowOffset + records[i + 4];
+      out[to + 5] = length;
+      if (length === UUID_KEY) {
+        out[to + 6] = records[i + 6];
+        out[to + 7] = records[i + 7];
+        out[to + 8] = records[i + 8];
+        out[to + 9] = records[i + 9];
+        starts[b] = to + 10;
+      } else {
+        const size = RECORD_HEADER_WORDS + ((length + 3) >>> 2);
+        for (let w = RECORD_HEADER_WORDS; w < size; w++) out[to + w] = records[i + w];
+        starts[b] = to + size;
+      }
+    }
+    return out;
+  }
+
+  /** Word offsets of each bucket, and the end. */
+  index(): Float64Array {
+    const index = new Float64Array(this.#counts.length + 1);
+    for (let b = 0; b < this.#counts.length; b++) index[b + 1] = index[b] + this.#counts[b];
+    return index;
+  }
+}
+
+/** An open segment: its file and index. */
+export interface Segment {
+  /** The records file, open for reading. */
+  file: Deno.FsFile;
+  /** Word offsets of each bucket, and the end. */
+  index: Float64Array;
+}
+
+/** Bucket bits of a segment, from its index. */
+function bitsOf(segment: Segment): number {
+  return Math.log2(segment.index.length - 1);
+}
+
+/** Words `start` to `end` of an open file of 32-bit words. */
+function readWords(file: Deno.FsFile, start: number, end: number): Uint32Array {
+  const out = new Uint32Array(Math.max(0, end - start));
+  if (out.length === 0) return out;
+  const bytes = new Uint8Array(out.buffer);
+  file.seekSync(start * 4, Deno.SeekMode.Start);
+  let filled = 0;
+  while (filled < bytes.length) {
+    const n = file.readSync(bytes.subarray(filled));
+    if (n === null) throw new Error("a key segment ends early");
+    filled += n;
+  }
+  return out;
+}
+
+/**
+ * The records of a segment whose first lane's top `chunkBits` bits are
+ * `chunk` (`chunkBits` at least {@linkcode MIN_BUCKET_BITS}).
+ *
+ * @example
+ * ```ts
+ * import { readChunk, type Segment } from "./key_index.ts";
+ * declare const segment: Segment;
+ * const records = readChunk(segment, 3, 8);
+ * ```
+ */
+export function readChunk(segment: Segment, chunk: number, chunkBits: number): Uint32Array {
+  const bits = bitsOf(segment);
+  if (bits >= chunkBits) {
+    const shift = bits - chunkBits;
+    return readWords(
+      segment.file,
+      segment.index[chunk << shift],
+      segment.index[(chunk + 1) << shift],
+    );
+  }
+  const bucket = chunk >>> (chunkBits - bits);
+  const all = readWords(segment.file, segment.index[bucket], segment.index[bucket + 1]);
+  let words = 0;
+  for (let i = 0; i < all.length; i += RECORD_HEADER_WORDS + idWords(all[i + 5])) {
+    if (all[i] >>> (32 - chunkBits) === chunk) words += RECORD_HEADER_WORDS + idWords(all[i + 5]);
+  }
+  const out = new Uint32Array(words);
+  let at = 0;
+  for (let i = 0; i < all.length;) {
+    const n = RECORD_HEADER_WORDS + idWords(all[i + 5]);
+    if (all[i] >>> (32 - chunkBits) === chunk) {
+      out.set(all.subarray(i, i + n), at);
+      at += n;
+    }
+    i += n;
+  }
+  return out;
+}
+
+/**
+ * Whether the segment holds the key of the record at `i` of `records`: the
+ * same four hash lanes and the same id bytes.
+ *
+ * @example
+ * ```ts
+ * import { holdsKey, type Segment } from "./key_index.ts";
+ * declare const segment: Segment;
+ * declare const records: Uint32Array;
+ * holdsKey(segment, records, 0);
+ * ```
+ */
+export function holdsKey(segment: Segment, records: Uint32Array, i: number): boolean {
+  const b = bucketOf(records[i], bitsOf(segment));
+  const bucket = readWords(segment.file, segment.index[b], segment.index[b + 1]);
+  const length = records[i + 5], words = idWords(length);
+  for (let j = 0; j < bucket.length; j += RECORD_HEADER_WORDS + idWords(bucket[j + 5])) {
+    if (
+      bucket[j] !== records[i] || bucket[j + 1] !== records[i + 1] ||
+      bucket[j + 2] !== records[i + 2] || bucket[j + 3] !== records[i + 3] ||
+      bucket[j + 5] !== length
+    ) continue;
+    let same = true;
+    for (let k = 0; k < words && same; k++) {
+      same = bucket[j + RECORD_HEADER_WORDS + k] === records[i + RECORD_HEADER_WORDS + k];
+    }
+    if (same) return true;
+  }
+  return false;
+}
+
+/**
+ * A one-bit-a-slot filter of keys, on the third hash lane.
+ *
+ * @example
+ * ```ts
+ * import { KeyFilter } from "./key_index.ts";
+ * const filter = KeyFilter.sized(1000, 1 << 20);
+ * filter.add(new Uint32Array([1, 2, 3, 4, 0, 1, 0x61]));
+ * filter.mayHold(new Uint32Array([9, 9, 3, 9, 0, 1, 0x62]), 0); // true (slot 3 is set)
+ * ```
+ */
+export class KeyFilter {
+  /** The bits, eight slots a byte. */
+  readonly bytes: Uint8Array;
+  /** Slots a region, minus one. */
+  #mask: number;
+  /** Shift of the first lane that gives the region's first slot. */
+  #shift: number;
+
+  /** A filter over `bytes` (a power of two of them, at least 1 KiB). */
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    const slotBits = Math.log2(bytes.length * 8);
+    const regionBits = slotBits - REGION_BITS;
+    this.#mask = 2 ** regionBits - 1;
+    // (h0 >>> 24) << regionBits, as one shift and a mask of the region bits.
+    this.#shift = 32 - REGION_BITS - regionBits;
+  }
+
+  #slot(h0: number, h2: number): number {
+    const shift = this.#shift;
+    const region = shift >= 0
+      ? (h0 >>> shift) & ~this.#mask
+      : ((h0 >>> (32 - REGION_BITS)) * (this.#mask + 1));
+    return (region + (h2 & this.#mask)) >>> 0;
+  }
+
+  /** An empty filter of some 16 slots a key for `keys` keys, within `maxBytes`. */
+  static sized(keys: number, maxBytes: number): KeyFilter {
+    let bytes = 1024;
+    while (bytes * 8 < keys * 16 && bytes * 2 <= maxBytes) bytes *= 2;
+    return new KeyFilter(new Uint8Array(bytes));
+  }
+
+  /** Sets the slot of a key by its first and third hash lanes. */
+  addSlot(h0: number, h2: number): void {
+    const slot = this.#slot(h0, h2);
+    this.bytes[slot >>> 3] |= 1 << (slot & 7);
+  }
+
+  /** Sets the slots of every record's key. */
+  add(records: Uint32Array): void {
+    for (let i = 0; i < records.length; i += RECORD_HEADER_WORDS + idWords(records[i + 5])) {
+      this.addSlot(records[i], records[i + 2]);
+    }
+  }
+
+  /** Whether the key of the record at `i` may have been added. */
+  mayHold(records: Uint32Array, i: number): boolean {
+    const slot = this.#slot(records[i], records[i + 2]);
+    return (this.bytes[slot >>> 3] & (1 << (slot & 7))) !== 0;
+  }
+}

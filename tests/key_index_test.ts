@@ -1,0 +1,92 @@
+/**
+ * The key segments of `engine/key_index.ts`: written by bucket, a key is
+ * found by its lanes and bytes (never by the lanes alone), chunks read back
+ * whole, and the filter never misses an added key.
+ */
+
+import assert from "node:assert/strict";
+import {
+  holdsKey,
+  KeyFilter,
+  readChunk,
+  type Segment,
+  SegmentBuilder,
+} from "../engine/key_index.ts";
+import { UUID_KEY } from "../engine/id_key.ts";
+import { Rng } from "./_rng.ts";
+import { withTempDir } from "./_helpers.ts";
+
+/** Records of `n` keys: random lanes, ids of 16 bytes (packed UUIDs) or 1 to 9 bytes. */
+function makeRecords(rng: Rng, n: number): Uint32Array[] {
+  const out: Uint32Array[] = [];
+  for (let k = 0; k < n; k++) {
+    const lanes = [0, 1, 2, 3].map(() => rng.next() >>> 0);
+    const uuid = k % 3 !== 0;
+    const length = uuid ? UUID_KEY : 1 + (k % 9);
+    const words = uuid ? 4 : (length + 3) >>> 2;
+    const record = new Uint32Array(6 + words);
+    record.set(lanes, 0);
+    record[4] = k;
+    record[5] = length;
+    for (let w = 0; w < words; w++) record[6 + w] = rng.next() >>> 0;
+    out.push(record);
+  }
+  return out;
+}
+
+function concat(records: Uint32Array[]): Uint32Array {
+  const out = new Uint32Array(records.reduce((n, r) => n + r.length, 0));
+  let at = 0;
+  for (const r of records) out.set(r, at), at += r.length;
+  return out;
+}
+
+Deno.test("a segment finds its keys by lanes and bytes, and reads chunks back whole", async () => {
+  await withTempDir(async (dir) => {
+    const rng = new Rng(3);
+    const records = makeRecords(rng, 5000);
+    // Chunks by the top 8 bits of the first lane, as a day's partitions come.
+    const byChunk = Array.from({ length: 256 }, () => [] as Uint32Array[]);
+    for (const r of records) byChunk[r[0] >>> 24].push(r);
+    const builder = new SegmentBuilder(10);
+    const filter = KeyFilter.sized(records.length, 1 << 20);
+    const written = byChunk.map((chunk) => {
+      const all = concat(chunk);
+      filter.add(all);
+      return builder.sort(all);
+    });
+    const path = `${dir}/keys.bin`;
+    await Deno.writeFile(path, new Uint8Array(concat(written).buffer));
+    const segment: Segment = { file: await Deno.open(path), index: builder.index() };
+    try {
+      for (const r of records) {
+        assert.ok(filter.mayHold(r, 0));
+        assert.ok(holdsKey(segment, r, 0));
+        // The same lanes with other id bytes, or another length, are another key.
+        const other = r.slice();
+        other[other.length - 1] ^= 1;
+        assert.equal(holdsKey(segment, other, 0), false);
+        const shorter = r.slice();
+        shorter[5] = r[5] === UUID_KEY ? 16 : r[5] + 100;
+        assert.equal(holdsKey(segment, shorter, 0), false);
+      }
+      for (const chunkBits of [8, 9, 12]) {
+        let words = 0;
+        for (let c = 0; c < 2 ** chunkBits; c++) {
+          const chunk = readChunk(segment, c, chunkBits);
+          for (
+            let i = 0;
+            i < chunk.length;
+            i += chunk[i + 5] === UUID_KEY ? 10 : 6 + ((chunk[i + 5] + 3) >>> 2)
+          ) {
+            assert.equal(chunk[i] >>> (32 - chunkBits), c);
+          }
+          words += chunk.length;
+        }
+        assert.equal(words, concat(records).length);
+      }
+    } finally {
+      segment.file.close();
+    }
+  });
+});
