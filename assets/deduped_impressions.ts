@@ -68,6 +68,11 @@ export interface DedupedImpressions {
   files: { hours: string[]; campaigns: string[] };
   /** Figures. */
   stats: DayStats;
+  /**
+   * The objects processed, in order, by key, ETag and size (no local path):
+   * what a later incremental run compares the listing with.
+   */
+  objects: ObjectInfo[];
   /** Rows left out as invalid (only with `maxInvalidRows` > 0). */
   invalid: InvalidRow[];
   /** Where the key records of the kept rows are (for the next incremental run). */
@@ -168,6 +173,7 @@ export const dedupedImpressions = defineAsset({
         campaignIds: value.day.campaignIds,
         dayObjects: value.day.objects,
         stats: value.stats,
+        objects: value.objects,
         invalid: value.invalid,
         keys: value.keys,
         base: value.base,
@@ -180,6 +186,7 @@ export const dedupedImpressions = defineAsset({
         campaignIds: string[];
         dayObjects: ObjectRows[];
         stats: DayStats;
+        objects: ObjectInfo[];
         invalid: InvalidRow[];
         keys: KeyState;
         base?: { dataVersion: string; rows: number };
@@ -201,6 +208,7 @@ export const dedupedImpressions = defineAsset({
           campaigns: v.keys.rows.map((n) => entry.path(rowFiles(n).campaigns)),
         },
         stats: v.stats,
+        objects: v.objects,
         invalid: v.invalid,
         keys: v.keys,
         base: v.base,
@@ -299,6 +307,7 @@ export const dedupedImpressions = defineAsset({
         campaigns: finalKeys.rows.map((n) => `${ctx.output.dir}/${rowFiles(n).campaigns}`),
       },
       stats: scan.stats,
+      objects: raw.objects.map(({ key, etag, size }) => ({ key, etag, size })),
       invalid: scan.invalid,
       keys: finalKeys,
       base: mode.incremental && ctx.previous
