@@ -9,15 +9,14 @@
 import { resolveColumns } from "../engine/columns.ts";
 import { readHeader } from "../engine/read_header.ts";
 import { type AssetContext, defineAsset } from "./_define.ts";
-import { type EntryWriter, sha256Hex } from "../materializer/cache.ts";
-import { errorLine } from "../materializer/materialize.ts";
-import { type RetryPolicy, withRetries } from "../resources/retry.ts";
+import { sha256Hex } from "../materializer/cache.ts";
+import type { RetryPolicy } from "../resources/retry.ts";
+import { downloadObject, PARTS_IN_FLIGHT } from "../resources/object_download.ts";
 import { mapConcurrent, RankedLimiter } from "../materializer/concurrency.ts";
 import { isGzipKey, readObjectFile } from "../resources/object_file.ts";
 import { ObjectChangedError, StorageError } from "../resources/errors.ts";
 import { escapeText } from "../engine/escape_text.ts";
-import { LocalIoError } from "../resources/local_io.ts";
-import type { Bucket, ObjectInfo } from "../resources/storage.ts";
+import type { ObjectInfo } from "../resources/storage.ts";
 
 /** One raw object of the day, as cached. */
 export interface RawObject extends ObjectInfo {
@@ -189,90 +188,6 @@ function retryPolicy(ctx: AssetContext): RetryPolicy {
   };
 }
 
-/** Objects larger than two parts are fetched in parts of this size by default. */
-const PART_SIZE = 8 * 1024 * 1024;
-/**
- * Ranged GETs in flight across the day. Earlier parts of earlier objects
- * go first, so objects land in processing order and parsing can start on
- * the first while the rest download.
- */
-const PARTS_IN_FLIGHT = 8;
-
-/** How {@linkcode download} fetches one object. */
-interface DownloadOptions {
-  out: EntryWriter;
-  bucket: Bucket;
-  object: ObjectInfo;
-  /** Its position in processing order (ranks its parts). */
-  index: number;
-  file: string;
-  onBytes: (n: number) => void;
-  policy: RetryPolicy;
-  /** Shared by the day's ranged GETs. */
-  parts: RankedLimiter;
-  partSize?: number;
-}
-
-/** Streams one object into the cache entry; a body cut short is transient. */
-async function download(options: DownloadOptions): Promise<number> {
-  const { out, bucket, object, file, onBytes, policy, partSize = PART_SIZE } = options;
-  if (bucket.localPath) {
-    // A local folder: let the kernel copy, then make sure nothing changed meanwhile.
-    const size = await out.copyFile(file, await bucket.localPath(object.key, object.etag));
-    await bucket.localPath(object.key, object.etag);
-    onBytes(size);
-    return size;
-  }
-  if (object.size > 2 * partSize) {
-    // A large object: several ranged GETs at once, each retried on its own.
-    const what = `GetObject ${bucket.uri}/${object.key}`;
-    return await out.writeRanges(file, object.size, {
-      partSize,
-      concurrency: Infinity, // bounded by `parts`
-      fetch: (start, end) =>
-        bucket.get(object.key, { ifMatch: object.etag, range: { start, end } }),
-      onBytes,
-      attempt: (run, part) =>
-        options.parts.run(
-          options.index * 2 ** 40 + part.start,
-          () =>
-            withRetries(what, policy, async () => {
-              try {
-                await run();
-              } catch (error) {
-                if (error instanceof StorageError || error instanceof LocalIoError) throw error;
-                throw new StorageError(`${what}: body ended early: ${errorLine(error)}`, {
-                  transient: true,
-                  cause: error,
-                });
-              }
-            }),
-        ),
-    });
-  }
-  return await withRetries(`GetObject ${bucket.uri}/${object.key}`, policy, async () => {
-    let size: number;
-    try {
-      const body = await bucket.get(object.key, { ifMatch: object.etag });
-      size = await out.writeStream(file, body, { onBytes });
-    } catch (error) {
-      // A local disk error (full, read-only) is not worth retrying.
-      if (error instanceof StorageError || error instanceof LocalIoError) throw error;
-      throw new StorageError(
-        `GetObject ${bucket.uri}/${object.key}: body ended early: ${errorLine(error)}`,
-        { transient: true, cause: error },
-      );
-    }
-    if (size !== object.size) {
-      throw new StorageError(
-        `GetObject ${bucket.uri}/${object.key}: read ${size} bytes, the listing said ${object.size}`,
-        { transient: true },
-      );
-    }
-    return size;
-  });
-}
-
 /** The `raw_partition` asset. */
 export const rawPartition = defineAsset({
   name: "raw_partition",
@@ -310,6 +225,9 @@ export const rawPartition = defineAsset({
     const total = listing.objects.reduce((n, o) => n + o.size, 0);
     let finished = 0;
     const parts = new RankedLimiter(PARTS_IN_FLIGHT);
+    // Ranged GETs in flight across the day, earlier parts of earlier objects
+    // first, so objects land in processing order and parsing can start on the
+    // first while the rest download.
     const onBytes = (n: number) => {
       streamed += n;
       ctx.progress({
@@ -332,7 +250,7 @@ export const rawPartition = defineAsset({
           finished++;
           onBytes(object.size);
         } else {
-          const size = await download({
+          const size = await downloadObject({
             out: ctx.output,
             bucket,
             object,
