@@ -46,6 +46,8 @@
     (local $row i32)
     (local $stride i32)
     (local $v v128)
+    (local $commas i32)
+    (local $below i32)
     (global.set $next (local.get $pos))
     (global.set $stop (i32.const 0))
     (if (i32.or (i32.eqz (local.get $maxRows)) (i32.ge_u (local.get $pos) (local.get $end)))
@@ -58,38 +60,62 @@
       (loop $blocks
         (br_if $done (i32.ge_u (local.get $block) (local.get $end)))
         (local.set $v (v128.load (local.get $block)))
+        (local.set $commas
+          (i8x16.bitmask (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x2c)))))
         (local.set $mask
           (i8x16.bitmask
             (v128.or
-              (v128.or
-                (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x2c)))
-                (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x0a))))
+              (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x0a)))
               (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x22))))))
         ;; The last block may reach past `end`: drop those bytes.
         (if (i32.gt_u (i32.add (local.get $block) (i32.const 16)) (local.get $end))
           (then
-            (local.set $mask
-              (i32.and
-                (local.get $mask)
-                (i32.sub
-                  (i32.shl (i32.const 1) (i32.sub (local.get $end) (local.get $block)))
-                  (i32.const 1))))))
+            (local.set $below
+              (i32.sub
+                (i32.shl (i32.const 1) (i32.sub (local.get $end) (local.get $block)))
+                (i32.const 1)))
+            (local.set $mask (i32.and (local.get $mask) (local.get $below)))
+            (local.set $commas (i32.and (local.get $commas) (local.get $below)))))
+        ;; $commas: the block's commas not handled yet; $mask: its line feeds and quotes.
         (block $bitsDone
           (loop $bits
-            (br_if $bitsDone (i32.eqz (local.get $mask)))
+            (if (i32.ge_u (local.get $field) (local.get $limit))
+              (then
+                ;; Past the fields whose starts are kept: count the commas up
+                ;; to the next line feed or quote at once.
+                (if (i32.eqz (local.get $mask))
+                  (then
+                    (local.set $field
+                      (i32.add (local.get $field) (i32.popcnt (local.get $commas))))
+                    (br $bitsDone)))
+                (local.set $below
+                  (i32.sub
+                    (i32.and (local.get $mask) (i32.sub (i32.const 0) (local.get $mask)))
+                    (i32.const 1)))
+                (local.set $field
+                  (i32.add
+                    (local.get $field)
+                    (i32.popcnt (i32.and (local.get $commas) (local.get $below)))))
+                (local.set $commas
+                  (i32.and (local.get $commas) (i32.xor (local.get $below) (i32.const -1)))))
+              (else
+                (br_if $bitsDone (i32.eqz (i32.or (local.get $commas) (local.get $mask))))
+                (local.set $at
+                  (i32.ctz (i32.or (local.get $commas) (local.get $mask))))
+                ;; A comma: the next field starts after it.
+                (if (i32.and (local.get $commas) (i32.shl (i32.const 1) (local.get $at)))
+                  (then
+                    (local.set $commas
+                      (i32.and (local.get $commas) (i32.sub (local.get $commas) (i32.const 1))))
+                    (local.set $field (i32.add (local.get $field) (i32.const 1)))
+                    (i32.store offset=8
+                      (i32.add (local.get $row) (i32.shl (local.get $field) (i32.const 2)))
+                      (i32.add (i32.add (local.get $block) (local.get $at)) (i32.const 1)))
+                    (br $bits)))))
+            ;; The lowest bit of $mask: a line feed or a quote.
             (local.set $at (i32.add (local.get $block) (i32.ctz (local.get $mask))))
             (local.set $mask (i32.and (local.get $mask) (i32.sub (local.get $mask) (i32.const 1))))
             (local.set $byte (i32.load8_u (local.get $at)))
-            ;; A comma: the next field starts after it.
-            (if (i32.eq (local.get $byte) (i32.const 0x2c))
-              (then
-                (local.set $field (i32.add (local.get $field) (i32.const 1)))
-                (if (i32.le_u (local.get $field) (local.get $limit))
-                  (then
-                    (i32.store offset=8
-                      (i32.add (local.get $row) (i32.shl (local.get $field) (i32.const 2)))
-                      (i32.add (local.get $at) (i32.const 1)))))
-                (br $bits)))
             ;; A line feed: the row is complete.
             (if (i32.eq (local.get $byte) (i32.const 0x0a))
               (then
