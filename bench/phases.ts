@@ -136,6 +136,7 @@ async function main(): Promise<void> {
   const bytes = keys.reduce((n, k) => n + k.size, 0);
 
   if (early) {
+    await Deno.mkdir(`${REPO}/bench/out`, { recursive: true });
     const scratch = await Deno.makeTempDir({ dir: `${REPO}/bench/out`, prefix: "phases-" });
     try {
       add(
