@@ -77,7 +77,9 @@ export class KeyPartitions {
     const bits = this.#bits;
     // Room for the whole block in the current chunk, else a new one.
     const need = rows * RECORD_HEADER_WORDS + keyStarts[rows];
-    if (this.#current < 0 || this.#used[this.#current] + need > this.#chunks[this.#current].length) {
+    if (
+      this.#current < 0 || this.#used[this.#current] + need > this.#chunks[this.#current].length
+    ) {
       this.#current++;
       this.#used[this.#current] = 0;
       if (this.#current === this.#chunks.length || this.#chunks[this.#current].length < need) {
