@@ -26,8 +26,8 @@ export const KernelStop = {
 /** Rows indexed per call. */
 const ROWS_PER_CALL = 2048;
 const PAGE = 65536;
-/** The hex digit table at address 0 (see the .wat), then the row buffer. */
-const ROW_BASE = 1024;
+/** The row buffer, at address 0. */
+const ROW_BASE = 0;
 /** Then the parsed rows, 64 bytes each. */
 const PARSED_BASE = ROW_BASE + ROWS_PER_CALL * (KERNEL_MAX_FIELDS + 3) * 4;
 /** Bytes of a parsed row. */

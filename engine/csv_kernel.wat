@@ -30,10 +30,8 @@
   (memory (export "memory") 1)
   (global $next (export "next") (mut i32) (i32.const 0))
   (global $stop (export "stop") (mut i32) (i32.const 0))
-  ;; OR of the hex digits $hex read: negative when one was not a digit.
+  ;; Set to -1 by $uuid when a digit is not lowercase hex.
   (global $bad (mut i32) (i32.const 0))
-  ;; The value of each byte as a lowercase hex digit, -1 (0xff) if it is not one.
-  (data (i32.const 0) "\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\00\01\02\03\04\05\06\07\08\09\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\0a\0b\0c\0d\0e\0f\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff\ff")
   (func (export "scan")
     (param $pos i32) (param $end i32) (param $limit i32) (param $out i32) (param $maxRows i32)
     (result i32)
@@ -137,22 +135,64 @@
         (local.set $block (i32.add (local.get $block) (i32.const 16)))
         (br $blocks)))
     (local.get $rows))
-  ;; The hex digits in [p, p + n) as a number; ORs them into $bad.
-  (func $hex (param $p i32) (param $n i32) (result i32)
-    (local $w i32)
-    (local $d i32)
-    (local $end i32)
-    (local.set $end (i32.add (local.get $p) (local.get $n)))
-    (loop $digits
-      (local.set $d (i32.load8_s (i32.load8_u (local.get $p))))
-      (global.set $bad (i32.or (global.get $bad) (local.get $d)))
-      (local.set $w
-        (i32.or (i32.shl (local.get $w) (i32.const 4)) (i32.and (local.get $d) (i32.const 15))))
-      (local.set $p (i32.add (local.get $p) (i32.const 1)))
-      (br_if $digits (i32.lt_u (local.get $p) (local.get $end))))
-    (local.get $w))
+;; The 32 hex digits of the UUID at s (its dashes already checked) as
+  ;; id_key.ts's packUuid words, in the four lanes; sets $bad to -1 when a
+  ;; digit is not lowercase hex.
+  (func $uuid (param $s i32) (result v128)
+    (local $b v128)
+    (local $hi v128)
+    (local $lo v128)
+    (local $d v128)
+    (local $l v128)
+    (local $digit v128)
+    (local $ok v128)
+    (local.set $b (v128.load offset=16 (local.get $s)))
+    ;; Digits 0-15 (characters 0-7, 9-12, 14-17) and 16-31 (19-22, 24-35).
+    (local.set $hi
+      (i8x16.shuffle 0 1 2 3 4 5 6 7 9 10 11 12 14 15 16 17
+        (v128.load (local.get $s)) (local.get $b)))
+    (local.set $lo
+      (i8x16.shuffle 3 4 5 6 8 9 10 11 12 13 14 15 28 29 30 31
+        (local.get $b) (v128.load offset=20 (local.get $s))))
+    ;; Each digit's value: c - '0' for 0-9, c - 'a' + 10 for a-f.
+    (local.set $d (i8x16.sub (local.get $hi) (i8x16.splat (i32.const 0x30))))
+    (local.set $l (i8x16.sub (local.get $hi) (i8x16.splat (i32.const 0x61))))
+    (local.set $digit (i8x16.lt_u (local.get $d) (i8x16.splat (i32.const 10))))
+    (local.set $ok
+      (v128.or (local.get $digit) (i8x16.lt_u (local.get $l) (i8x16.splat (i32.const 6)))))
+    (local.set $hi
+      (v128.bitselect
+        (local.get $d)
+        (i8x16.add (local.get $l) (i8x16.splat (i32.const 10)))
+        (local.get $digit)))
+    (local.set $d (i8x16.sub (local.get $lo) (i8x16.splat (i32.const 0x30))))
+    (local.set $l (i8x16.sub (local.get $lo) (i8x16.splat (i32.const 0x61))))
+    (local.set $digit (i8x16.lt_u (local.get $d) (i8x16.splat (i32.const 10))))
+    (local.set $ok
+      (v128.and
+        (local.get $ok)
+        (v128.or (local.get $digit) (i8x16.lt_u (local.get $l) (i8x16.splat (i32.const 6))))))
+    (local.set $lo
+      (v128.bitselect
+        (local.get $d)
+        (i8x16.add (local.get $l) (i8x16.splat (i32.const 10)))
+        (local.get $digit)))
+    (if (i32.eqz (i8x16.all_true (local.get $ok)))
+      (then (global.set $bad (i32.const -1))))
+    ;; Two digits a byte (the first the high nibble), then each group of
+    ;; four bytes reversed: a 32-bit word of eight digits, first digit highest.
+    (local.set $hi
+      (v128.and
+        (v128.or (i16x8.shl (local.get $hi) (i32.const 4)) (i16x8.shr_u (local.get $hi) (i32.const 8)))
+        (i16x8.splat (i32.const 0xff))))
+    (local.set $lo
+      (v128.and
+        (v128.or (i16x8.shl (local.get $lo) (i32.const 4)) (i16x8.shr_u (local.get $lo) (i32.const 8)))
+        (i16x8.splat (i32.const 0xff))))
+    (local.set $b (i8x16.narrow_i16x8_u (local.get $hi) (local.get $lo)))
+    (i8x16.shuffle 3 2 1 0 7 6 5 4 11 10 9 8 15 14 13 12 (local.get $b) (local.get $b)))
 
-  ;; The decimal digits in [p, p + n), n from 1 to 15, as a number; -1 if one is not a digit.
+    ;; The decimal digits in [p, p + n), n from 1 to 15, as a number; -1 if one is not a digit.
   (func $dec (param $p i32) (param $n i32) (result i64)
     (local $v i64)
     (local $d i32)
@@ -238,6 +278,7 @@
     (local $h2 i32)
     (local $h3 i32)
     (local $h4 i32)
+    (local $id128 v128)
     (local.set $stride (i32.shl (i32.add (local.get $limit) (i32.const 3)) (i32.const 2)))
     (local.set $row (local.get $out))
     (local.set $rec (local.get $dst))
@@ -262,17 +303,12 @@
                 (i32.ne (i32.load8_u offset=18 (local.get $s)) (i32.const 0x2d))
                 (i32.ne (i32.load8_u offset=23 (local.get $s)) (i32.const 0x2d)))))
           (global.set $bad (i32.const 0))
-          (local.set $w0 (call $hex (local.get $s) (i32.const 8)))
-          (local.set $w1
-            (i32.or
-              (i32.shl (call $hex (i32.add (local.get $s) (i32.const 9)) (i32.const 4)) (i32.const 16))
-              (call $hex (i32.add (local.get $s) (i32.const 14)) (i32.const 4))))
-          (local.set $w2
-            (i32.or
-              (i32.shl (call $hex (i32.add (local.get $s) (i32.const 19)) (i32.const 4)) (i32.const 16))
-              (call $hex (i32.add (local.get $s) (i32.const 24)) (i32.const 4))))
-          (local.set $w3 (call $hex (i32.add (local.get $s) (i32.const 28)) (i32.const 8)))
+          (local.set $id128 (call $uuid (local.get $s)))
           (br_if $slow (i32.lt_s (global.get $bad) (i32.const 0)))
+          (local.set $w0 (i32x4.extract_lane 0 (local.get $id128)))
+          (local.set $w1 (i32x4.extract_lane 1 (local.get $id128)))
+          (local.set $w2 (i32x4.extract_lane 2 (local.get $id128)))
+          (local.set $w3 (i32x4.extract_lane 3 (local.get $id128)))
 
           ;; IMPRESSION_DATETIME, as datetime.ts's parseDatetime.
           (local.set $s (call $start (local.get $row) (local.get $datetime)))
