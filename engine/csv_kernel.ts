@@ -46,8 +46,8 @@ export interface KernelFields {
   /** Fields a row must have. */
   count: number;
 }
-/** The kernel reads up to 15 bytes past the end of the data. */
-const SLACK = 16;
+/** The kernel reads up to 31 bytes past the end of the data. */
+const SLACK = 32;
 
 interface KernelExports {
   memory: WebAssembly.Memory;
