@@ -1,7 +1,7 @@
 /**
  * Whether a day can be deduplicated incrementally: only the objects that
  * arrived since its previous entry are parsed, against the key records the
- * previous entry kept (see `_day_scan.ts`).
+ * previous entry kept (see `engine/day_scan.ts`).
  *
  * That is exact only when the previous rows still come first, unchanged:
  * the listing has only grown (no object changed or vanished) and every new

@@ -26,16 +26,44 @@ export const KernelStop = {
 /** Rows indexed per call. */
 const ROWS_PER_CALL = 2048;
 const PAGE = 65536;
-/** The row buffer at address 0, then the data (page aligned). */
-const DATA_BASE = Math.ceil((ROWS_PER_CALL * (KERNEL_MAX_FIELDS + 3) * 4) / PAGE) * PAGE;
-/** The kernel reads up to 15 bytes past the end of the data. */
-const SLACK = 16;
+/** The row buffer, at address 0. */
+const ROW_BASE = 0;
+/** Then the parsed rows, 64 bytes each. */
+const PARSED_BASE = ROW_BASE + ROWS_PER_CALL * (KERNEL_MAX_FIELDS + 3) * 4;
+/** Bytes of a parsed row. */
+const PARSED_BYTES = 64;
+/** Then the data (page aligned). */
+const DATA_BASE = Math.ceil((PARSED_BASE + ROWS_PER_CALL * PARSED_BYTES) / PAGE) * PAGE;
+
+/** The required fields {@linkcode CsvKernel.parse} reads, and the field count a row must have. */
+export interface KernelFields {
+  /** Position of `IMPRESSION_ID`. */
+  id: number;
+  /** Position of `IMPRESSION_DATETIME`. */
+  datetime: number;
+  /** Position of `CAMPAIGN_ID`. */
+  campaign: number;
+  /** Fields a row must have. */
+  count: number;
+}
+/** The kernel reads up to 31 bytes past the end of the data. */
+const SLACK = 32;
 
 interface KernelExports {
   memory: WebAssembly.Memory;
   next: WebAssembly.Global;
   stop: WebAssembly.Global;
   scan(pos: number, end: number, limit: number, out: number, maxRows: number): number;
+  parse(
+    rows: number,
+    limit: number,
+    out: number,
+    id: number,
+    datetime: number,
+    campaign: number,
+    fields: number,
+    dst: number,
+  ): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -67,7 +95,10 @@ export class CsvKernel {
   #exports: KernelExports;
   #out: Int32Array;
   #data: Uint8Array;
+  #parsed: Int32Array;
+  #parsedFloats: Float64Array;
   #stride = 0;
+  #limit = 0;
 
   /** A fresh instance. */
   constructor() {
@@ -75,6 +106,8 @@ export class CsvKernel {
     this.#exports = instance.exports as unknown as KernelExports;
     this.#out = new Int32Array(0);
     this.#data = new Uint8Array(0);
+    this.#parsed = new Int32Array(0);
+    this.#parsedFloats = new Float64Array(0);
     this.#reserve(0);
   }
 
@@ -90,8 +123,10 @@ export class CsvKernel {
 
   #views(): void {
     const buffer = this.#exports.memory.buffer;
-    this.#out = new Int32Array(buffer, 0, DATA_BASE / 4);
+    this.#out = new Int32Array(buffer, ROW_BASE, (PARSED_BASE - ROW_BASE) / 4);
     this.#data = new Uint8Array(buffer, DATA_BASE);
+    this.#parsed = new Int32Array(buffer, PARSED_BASE, (ROWS_PER_CALL * PARSED_BYTES) / 4);
+    this.#parsedFloats = new Float64Array(buffer, PARSED_BASE, (ROWS_PER_CALL * PARSED_BYTES) / 8);
   }
 
   /** Copies `chunk` into the kernel's memory and returns that copy. */
@@ -108,7 +143,47 @@ export class CsvKernel {
    */
   scan(from: number, to: number, fields: number): number {
     this.#stride = fields + 3;
-    return this.#exports.scan(DATA_BASE + from, DATA_BASE + to, fields, 0, ROWS_PER_CALL);
+    this.#limit = fields;
+    return this.#exports.scan(DATA_BASE + from, DATA_BASE + to, fields, ROW_BASE, ROWS_PER_CALL);
+  }
+
+  /**
+   * Reads the required fields of the `rows` rows the last scan indexed
+   * (whose `fields` must include them): each row that takes the fast path
+   * (see `csv_kernel.wat`: a lowercase UUID id, a plain datetime, a plain
+   * campaign number, `count` fields) gets its packed id, instant, campaign
+   * and key hash; {@linkcode CsvKernel.parsed} says which did.
+   */
+  parse(rows: number, fields: KernelFields): void {
+    this.#exports.parse(
+      rows,
+      this.#limit,
+      ROW_BASE,
+      fields.id,
+      fields.datetime,
+      fields.campaign,
+      fields.count,
+      PARSED_BASE,
+    );
+  }
+
+  /** Whether row `row` of the last {@linkcode CsvKernel.parse} took the fast path. */
+  parsed(row: number): boolean {
+    return this.#parsed[row * (PARSED_BYTES / 4)] === 1;
+  }
+
+  /**
+   * The parsed rows as 32-bit words, 16 a row: [1..4] the key hash lanes,
+   * [5..8] the packed id, [9] nanoseconds, then (as 64-bit floats, see
+   * {@linkcode CsvKernel.parsedFloats}) seconds at float 5 and campaign at 6.
+   */
+  get parsedWords(): Int32Array {
+    return this.#parsed;
+  }
+
+  /** The parsed rows as 64-bit floats, 8 a row: [5] seconds, [6] campaign. */
+  get parsedFloats(): Float64Array {
+    return this.#parsedFloats;
   }
 
   /** Where the last scan stopped: the first byte not indexed. */

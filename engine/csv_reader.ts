@@ -17,7 +17,7 @@
  * @module
  */
 
-import { CsvKernel, KERNEL_MAX_FIELDS, KernelStop } from "./csv_kernel.ts";
+import { CsvKernel, KERNEL_MAX_FIELDS, type KernelFields, KernelStop } from "./csv_kernel.ts";
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -101,6 +101,21 @@ export interface CsvScanner {
    * `limit` up to 64 this turns on the WebAssembly fast path.
    */
   limitFields(limit: number): void;
+  /**
+   * With the fast path on (see {@linkcode CsvScanner.limitFields}), hands
+   * each quote-free line whose required fields the kernel parsed whole (see
+   * `CsvKernel.parse`) to `handler.onRow` instead of `onRecord`; every other
+   * line still goes to `onRecord`. `null` turns this off.
+   */
+  fastRows(handler: FastRowHandler | null): void;
+}
+
+/** Receives the lines the kernel parsed whole; see {@linkcode CsvScanner.fastRows}. */
+export interface FastRowHandler {
+  /** The required fields and the field count a line must have. */
+  fields: KernelFields;
+  /** Called for row `row` of the kernel's last parse, in line order among all records. */
+  onRow(kernel: CsvKernel, row: number): void;
 }
 
 /** Options for {@linkcode createCsvScanner}. */
@@ -190,6 +205,7 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
   // Lines left to parse here before the kernel is tried again, after it
   // stopped on a quote (so quote-heavy input is not handed back and forth).
   let kernelHold = 0;
+  let fastHandler: FastRowHandler | null = null;
 
   function grow(): void {
     const size = record.starts.length * 2;
@@ -366,9 +382,16 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
     const k = kernel!;
     const limit = fieldLimit;
     const { starts, ends, flags } = record;
+    const fast = fastHandler;
     while (true) {
       const rows = k.scan(pos, n, limit);
+      if (fast !== null) k.parse(rows, fast.fields);
       for (let row = 0; row < rows; row++) {
+        if (fast !== null && k.parsed(row)) {
+          fast.onRow(k, row);
+          line++;
+          continue;
+        }
         const lineEnd = k.rowEnd(row);
         const count = k.rowFields(row);
         const kept = count < limit ? count : limit;
@@ -480,6 +503,9 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
         while (record.starts.length <= fieldLimit) grow();
         kernel ??= new CsvKernel();
       } else kernel = null;
+    },
+    fastRows(handler: FastRowHandler | null): void {
+      fastHandler = handler;
     },
   };
 }

@@ -180,10 +180,17 @@ export interface DayScan {
 }
 
 /**
- * Memory per byte of key records in memory mode: half again for buffers that
- * grow by doubling.
+ * Memory per byte of key records in memory mode: the records sit in buffers
+ * of their exact size (see `key_partitions.ts`), plus each running task's
+ * 4 MiB chunks while it parses.
  */
-const MEMORY_PER_RECORD_BYTE = 1.5;
+const MEMORY_PER_RECORD_BYTE = 1.1;
+/**
+ * Share of the budget the key records may take in memory; the rest is for
+ * the kept flags and hours (2 bytes a row), the parsers' buffers and the
+ * runtime itself.
+ */
+const RECORD_SHARE = 0.7;
 /** Below this many bytes a day is parsed on the calling thread. */
 const SMALL_DAY_BYTES = 4 * 1024 * 1024;
 /** Below this many bytes a day of one object is parsed on the calling thread. */
@@ -365,7 +372,7 @@ export class DayScanner {
     const recordBytes = estimatedRows * sample.recordBytes;
     // The rest of the budget: the kept flags and hours (2 bytes a row), the
     // parsers' buffers and the runtime itself.
-    const spill = recordBytes * MEMORY_PER_RECORD_BYTE > budget * 0.6;
+    const spill = recordBytes * MEMORY_PER_RECORD_BYTE > budget * RECORD_SHARE;
     const base = this.#options.base;
     if (base) return { partitions: base.partitions, spill };
     // Spilled partitions are read back one at a time: size each at ~1/8 of the budget.

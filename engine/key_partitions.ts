@@ -22,13 +22,20 @@ export function recordWords(lengthWord: number): number {
   return RECORD_HEADER_WORDS + idWords(lengthWord);
 }
 
+/** Words of a chunk of appended records (4 MiB). */
+const CHUNK_WORDS = 1 << 20;
+
 /** Partition of a hash: its top `bits` bits of the first lane. */
 export function partitionOf(h0: number, bits: number): number {
   return bits === 0 ? 0 : h0 >>> (32 - bits);
 }
 
 /**
- * Growable per-partition record buffers.
+ * Key records split by partition. Records are appended in row order to
+ * chunks of 4 MiB, counting each partition's words; {@linkcode
+ * KeyPartitions.take} then places them, partition by partition, into one
+ * buffer of the exact size. (Growing a buffer per partition, by doubling,
+ * held up to twice the records' bytes in thousands of small buffers.)
  *
  * @example
  * ```ts
@@ -41,8 +48,12 @@ export class KeyPartitions {
   /** Number of partitions (a power of two). */
   readonly count: number;
   #bits: number;
-  #buffers: Uint32Array[];
-  #lengths: Int32Array;
+  /** Filled chunks, then the one being filled, then spare ones (after a take). */
+  #chunks: Uint32Array[] = [];
+  /** Words used in each chunk up to the current one. */
+  #used: number[] = [];
+  #current = -1;
+  #length = 0;
   #counts: Int32Array;
 
   /** Creates `count` empty partitions; `count` must be a power of two. */
@@ -52,51 +63,44 @@ export class KeyPartitions {
     }
     this.count = count;
     this.#bits = Math.log2(count);
-    this.#buffers = Array.from({ length: count }, () => new Uint32Array(0));
-    this.#lengths = new Int32Array(count);
     this.#counts = new Int32Array(count);
   }
 
   /** Words held in all partitions. */
   get words(): number {
-    let total = 0;
-    for (let p = 0; p < this.count; p++) total += this.#lengths[p];
-    return total;
+    return this.#length;
   }
 
   /** Adds the valid rows of a block; `rowBase` is added to its row numbers. */
   add(block: RowBlock, rowBase: number): void {
     const { hashes, hours, rows, keys, keyStarts, keyLengths } = block;
     const bits = this.#bits;
-    // Count words first so every buffer grows at most once per block.
-    const counts = this.#counts.fill(0);
-    for (let r = 0; r < rows; r++) {
-      if (hours[r] === INVALID_ROW) continue;
-      counts[partitionOf(hashes[r * 4], bits)] += RECORD_HEADER_WORDS + keyStarts[r + 1] -
-        keyStarts[r];
-    }
-    for (let p = 0; p < this.count; p++) {
-      const need = this.#lengths[p] + counts[p];
-      if (need > this.#buffers[p].length) {
-        const grown = new Uint32Array(Math.max(need, this.#buffers[p].length * 2, 1024));
-        grown.set(this.#buffers[p].subarray(0, this.#lengths[p]));
-        this.#buffers[p] = grown;
+    // Room for the whole block in the current chunk, else a new one.
+    const need = rows * RECORD_HEADER_WORDS + keyStarts[rows];
+    if (
+      this.#current < 0 || this.#used[this.#current] + need > this.#chunks[this.#current].length
+    ) {
+      this.#current++;
+      this.#used[this.#current] = 0;
+      if (this.#current === this.#chunks.length || this.#chunks[this.#current].length < need) {
+        this.#chunks[this.#current] = new Uint32Array(Math.max(CHUNK_WORDS, need));
       }
     }
+    const buffer = this.#chunks[this.#current], counts = this.#counts;
     const base = rowBase + block.firstRow;
+    const first = this.#used[this.#current];
+    let at = first;
     for (let r = 0; r < rows; r++) {
       if (hours[r] === INVALID_ROW) continue;
       const h = r * 4;
-      const p = partitionOf(hashes[h], bits);
-      const buffer = this.#buffers[p];
-      let at = this.#lengths[p];
+      const k = keyStarts[r], words = keyStarts[r + 1] - k;
+      counts[partitionOf(hashes[h], bits)] += RECORD_HEADER_WORDS + words;
       buffer[at++] = hashes[h];
       buffer[at++] = hashes[h + 1];
       buffer[at++] = hashes[h + 2];
       buffer[at++] = hashes[h + 3];
       buffer[at++] = base + r;
       buffer[at++] = keyLengths[r];
-      const k = keyStarts[r], words = keyStarts[r + 1] - k;
       if (words === 4) {
         // A packed UUID, the usual case.
         buffer[at] = keys[k];
@@ -106,17 +110,60 @@ export class KeyPartitions {
       } else if (words < 16) {
         for (let i = 0; i < words; i++) buffer[at + i] = keys[k + i];
       } else buffer.set(keys.subarray(k, k + words), at);
-      this.#lengths[p] = at + words;
+      at += words;
     }
+    this.#used[this.#current] = at;
+    this.#length += at - first;
   }
 
-  /** Returns each partition's records (trimmed) and empties the buffers. */
+  /**
+   * Returns each partition's records, in row order, as views of one buffer
+   * of the exact size, and empties the partitions.
+   */
   take(): Uint32Array[] {
-    // Views, not copies: the buffers are replaced below, so nothing else
-    // writes to them, and a worker can transfer them whole.
-    const out = this.#buffers.map((b, p) => b.subarray(0, this.#lengths[p]));
-    this.#buffers = Array.from({ length: this.count }, () => new Uint32Array(0));
-    this.#lengths.fill(0);
-    return out;
+    const counts = this.#counts;
+    const out = new Uint32Array(this.#length);
+    const next = new Int32Array(this.count);
+    const views: Uint32Array[] = [];
+    let start = 0;
+    for (let p = 0; p < this.count; p++) {
+      next[p] = start;
+      views.push(out.subarray(start, start + counts[p]));
+      start += counts[p];
+    }
+    for (let c = 0; c <= this.#current; c++) {
+      const records = this.#chunks[c];
+      this.#place(records, this.#used[c], out, next);
+    }
+    this.#length = 0;
+    this.#current = -1;
+    counts.fill(0);
+    return views;
+  }
+
+  /** Copies the records in `records[0:length]` to their partitions' next places in `out`. */
+  #place(records: Uint32Array, length: number, out: Uint32Array, next: Int32Array): void {
+    const bits = this.#bits;
+    for (let i = 0; i < length;) {
+      const words = RECORD_HEADER_WORDS + idWords(records[i + 5]);
+      const p = partitionOf(records[i], bits);
+      let at = next[p];
+      next[p] = at + words;
+      if (words === RECORD_HEADER_WORDS + 4) {
+        out[at++] = records[i++];
+        out[at++] = records[i++];
+        out[at++] = records[i++];
+        out[at++] = records[i++];
+        out[at++] = records[i++];
+        out[at++] = records[i++];
+        out[at++] = records[i++];
+        out[at++] = records[i++];
+        out[at++] = records[i++];
+        out[at] = records[i++];
+      } else {
+        out.set(records.subarray(i, i + words), at);
+        i += words;
+      }
+    }
   }
 }

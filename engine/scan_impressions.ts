@@ -23,6 +23,7 @@ import { type Instant, parseDatetime, SECONDS_PER_DAY } from "./datetime.ts";
 import { hashWords } from "./hash128.ts";
 import { packUuid, UUID_BYTES, UUID_KEY } from "./id_key.ts";
 import { escapeText } from "./escape_text.ts";
+import type { CsvKernel } from "./csv_kernel.ts";
 
 /** `hours` value of a row whose instant is on another UTC date. */
 export const OTHER_DATE = -1;
@@ -243,12 +244,7 @@ export function createImpressionScan(
    */
   function putKey(buf: Uint8Array, from: number, to: number, escaped: boolean): number {
     const word = keyStarts[filled];
-    if (((word + 4) << 2) + (to - from) > keyBytes.length) {
-      const grown = new Uint32Array(Math.max(keys.length * 2, word + ((to - from) >> 2) + 8));
-      grown.set(keys.subarray(0, word));
-      keys = grown;
-      keyBytes = new Uint8Array(grown.buffer);
-    }
+    if (((word + 4) << 2) + (to - from) > keyBytes.length) growKeys(word, to - from);
     if (!escaped && packUuid(buf, from, to, keys, word)) {
       keyLengths[filled] = UUID_KEY;
       keyStarts[filled + 1] = word + UUID_BYTES / 4;
@@ -272,6 +268,50 @@ export function createImpressionScan(
     keyLengths[filled] = length;
     keyStarts[filled + 1] = end >> 2;
     return length;
+  }
+
+  /** Makes room in `keys` for `bytes` more after word `word`. */
+  function growKeys(word: number, bytes: number): void {
+    const grown = new Uint32Array(Math.max(keys.length * 2, word + (bytes >> 2) + 8));
+    grown.set(keys.subarray(0, word));
+    keys = grown;
+    keyBytes = new Uint8Array(grown.buffer);
+  }
+
+  /**
+   * A row the WebAssembly kernel parsed whole (see `csv_kernel.wat`): a
+   * lowercase UUID id, a plain datetime and campaign, the right field count;
+   * it did here what `onRecord` does for such a row, hash included.
+   */
+  function onFastRow(kernel: CsvKernel, row: number): void {
+    const words = kernel.parsedWords, floats = kernel.parsedFloats;
+    const w = row * 16;
+    const value = floats[row * 8 + 6];
+    let campaign = byNumber.get(value);
+    if (campaign === undefined) {
+      campaign = campaignIndex(String(value));
+      byNumber.set(value, campaign);
+    }
+    const word = keyStarts[filled];
+    if (((word + 4) << 2) > keyBytes.length) growKeys(word, UUID_BYTES);
+    keys[word] = words[w + 5];
+    keys[word + 1] = words[w + 6];
+    keys[word + 2] = words[w + 7];
+    keys[word + 3] = words[w + 8];
+    keyLengths[filled] = UUID_KEY;
+    keyStarts[filled + 1] = word + UUID_BYTES / 4;
+    const h = filled * 4;
+    hashes[h] = words[w + 1];
+    hashes[h + 1] = words[w + 2];
+    hashes[h + 2] = words[w + 3];
+    hashes[h + 3] = words[w + 4];
+    const offset = floats[row * 8 + 5] - dayStart;
+    hours[filled] = offset >= 0 && offset < SECONDS_PER_DAY
+      ? Math.floor(offset / 3600)
+      : OTHER_DATE;
+    campaigns[filled] = campaign;
+    rows++;
+    if (++filled === capacity) flush();
   }
 
   function campaignIndex(id: string): number {
@@ -410,6 +450,15 @@ export function createImpressionScan(
   /** Past the last required column, the scanner only counts fields. */
   function readOnlyRequiredFields(): void {
     scanner.limitFields(Math.max(idColumn, datetimeColumn, campaignColumn) + 1);
+    scanner.fastRows({
+      fields: {
+        id: idColumn,
+        datetime: datetimeColumn,
+        campaign: campaignColumn,
+        count: fieldCount,
+      },
+      onRow: onFastRow,
+    });
   }
   if (options.columns) readOnlyRequiredFields();
   function located(error: unknown): unknown {

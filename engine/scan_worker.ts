@@ -21,6 +21,7 @@ self.onmessage = async (event: MessageEvent<ScanTask>) => {
   });
   self.postMessage(
     { type: "result", result },
-    result.records.map((r) => r.buffer as ArrayBuffer),
+    // The partitions are views of one buffer: transfer it once.
+    [...new Set(result.records.map((r) => r.buffer as ArrayBuffer))],
   );
 };

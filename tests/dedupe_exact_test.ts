@@ -195,13 +195,13 @@ Deno.test("crafted colliding ids are never merged, on every engine path", async 
       });
       await t.step(`${files} file(s), spilling`, async () => {
         assert.match(
-          await run("spill", "--workers", "2", "--memory-budget", "1MiB"),
+          await run("spill", "--workers", "2", "--memory-budget", "256KiB"),
           /spilled=true/,
         );
       });
       await t.step(`${files} file(s), spilling single-threaded`, async () => {
         assert.match(
-          await run("spill0", "--workers", "0", "--memory-budget", "1MiB"),
+          await run("spill0", "--workers", "0", "--memory-budget", "256KiB"),
           /spilled=true/,
         );
       });
