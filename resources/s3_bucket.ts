@@ -18,7 +18,7 @@ import {
 import type { Bucket, ObjectHead, ObjectInfo } from "./storage.ts";
 import { type RetryPolicy, withRetries } from "./retry.ts";
 import { publicUrl, redact } from "./secrets.ts";
-import { literalKeyMiddleware } from "./literal_key_path.ts";
+import { createS3Client } from "./s3_client.ts";
 import { escapeText } from "../engine/escape_text.ts";
 
 /** Options for {@linkcode openS3Bucket}. */
@@ -173,28 +173,8 @@ function unquote(etag: string | undefined): string {
  */
 export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
   const sdk = await import("@aws-sdk/client-s3");
-  // Deno's own fetch moves bytes with far less CPU than the Node http layer.
-  const { FetchHttpHandler } = await import("@smithy/fetch-http-handler");
   const name = options.bucket;
-  const client = options.client ?? new sdk.S3Client({
-    region: options.region ?? "us-east-1",
-    ...(options.endpoint
-      ? {
-        endpoint: options.endpoint,
-        forcePathStyle: true,
-        requestChecksumCalculation: "WHEN_REQUIRED",
-        responseChecksumValidation: "WHEN_REQUIRED",
-      }
-      : {}),
-    maxAttempts: 1, // retries are ours: counted, logged, bounded
-    requestHandler: new FetchHttpHandler({ requestTimeout: options.timeoutMs }),
-  });
-  // Keys are read literally: `a/../b.csv` is its own object, never `b.csv`.
-  client.middlewareStack.add(literalKeyMiddleware(options.endpoint !== undefined), {
-    step: "build",
-    name: "literalKeyPath",
-    override: true,
-  });
+  const client = options.client ?? await createS3Client(options);
   const policy = options.retry ?? { retries: 0 };
   const call = <T>(operation: string, key: string, run: () => Promise<T>) =>
     withRetries(`${operation} s3://${name}/${key}`, policy, async () => {

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { createS3Client } from "./s3_client.ts";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { StorageError } from "./errors.ts";
 import { type RetryPolicy, withRetries } from "./retry.ts";
@@ -148,20 +149,8 @@ export async function openObjectStore(
 ): Promise<ObjectStore> {
   const { bucket, prefix } = parseStateUri(options.uri);
   const sdk = await import("@aws-sdk/client-s3");
-  const { FetchHttpHandler } = await import("@smithy/fetch-http-handler");
-  const client = options.client ?? new sdk.S3Client({
-    region: options.region ?? "us-east-1",
-    ...(options.endpoint
-      ? {
-        endpoint: options.endpoint,
-        forcePathStyle: true,
-        requestChecksumCalculation: "WHEN_REQUIRED",
-        responseChecksumValidation: "WHEN_REQUIRED",
-      }
-      : {}),
-    maxAttempts: 1,
-    requestHandler: new FetchHttpHandler({ requestTimeout: options.timeoutMs ?? 30_000 }),
-  });
+  const client = options.client ??
+    await createS3Client({ ...options, timeoutMs: options.timeoutMs ?? 30_000 });
   let requests = 0;
   let storeDate = Date.now();
   let storeDateAt = performance.now();
