@@ -222,9 +222,8 @@ export interface Asset<T, R = unknown, P = unknown, O = unknown, A = unknown> {
     ctx: AssetContext<R, P>,
     observations: Record<string, unknown>,
   ): string | undefined;
-  /** Computes the value from upstream values. */
-  // deno-lint-ignore no-explicit-any
-  compute(deps: any, ctx: ComputeContext<R, P, O, A, any>): Promise<T>;
+  /** Computes the value from upstream values (typed by `deps` in {@linkcode defineAsset}). */
+  compute(deps: Record<string, unknown>, ctx: ComputeContext<R, P, O, A, unknown>): Promise<T>;
   /** Sinks: whether a cached value is still true outside (e.g. HEAD). */
   isCurrent?(value: T, ctx: AssetContext<R, P>): Promise<boolean>;
   /** Sinks: URIs of what the value published. */
