@@ -232,6 +232,26 @@ function localContenders(
   const contenders: Contender[] = [];
   const skipped: Partial<Record<LocalTool, ToolFigures>> = {};
   const want = (part: string) => options.only.includes(part);
+  // A Python peer: `bench/TOOL_agg.py` over the day's files, writing the counts CSV.
+  const pythonPeer = (
+    tool: "pandas" | "polars" | "pyspark",
+    python: string,
+    env: Record<string, string> = {},
+  ): Contender => ({
+    tool,
+    prepare(run) {
+      const output = `${runDir}/${tool}-${run}.csv`;
+      return Promise.resolve({
+        cmd: {
+          command: python,
+          args: [`bench/${tool}_agg.py`, "--date", DATE, "--out", output, ...day.files],
+          cwd: REPO,
+          env: { ...CHILD_ENV, ...env },
+        },
+        output,
+      });
+    },
+  });
   if (want("ours")) {
     const result = `${day.root}/results/${DATE.replaceAll("-", "/")}/daily_agg_${
       DATE.replaceAll("-", "")
@@ -316,22 +336,7 @@ function localContenders(
         runs: [],
       };
     } else {
-      const python = tools.python;
-      contenders.push({
-        tool: "pandas",
-        prepare(run) {
-          const output = `${runDir}/pandas-${run}.csv`;
-          return Promise.resolve({
-            cmd: {
-              command: python,
-              args: ["bench/pandas_agg.py", "--date", DATE, "--out", output, ...day.files],
-              cwd: REPO,
-              env: CHILD_ENV,
-            },
-            output,
-          });
-        },
-      });
+      contenders.push(pythonPeer("pandas", tools.python));
     }
   }
   if (want("polars")) {
@@ -343,21 +348,7 @@ function localContenders(
         runs: [],
       };
     } else {
-      contenders.push({
-        tool: "polars",
-        prepare(run) {
-          const output = `${runDir}/polars-${run}.csv`;
-          return Promise.resolve({
-            cmd: {
-              command: python,
-              args: ["bench/polars_agg.py", "--date", DATE, "--out", output, ...day.files],
-              cwd: REPO,
-              env: CHILD_ENV,
-            },
-            output,
-          });
-        },
-      });
+      contenders.push(pythonPeer("polars", python));
     }
   }
   if (want("pyspark")) {
@@ -370,19 +361,7 @@ function localContenders(
       };
     } else {
       contenders.push({
-        tool: "pyspark",
-        prepare(run) {
-          const output = `${runDir}/pyspark-${run}.csv`;
-          return Promise.resolve({
-            cmd: {
-              command: python,
-              args: ["bench/pyspark_agg.py", "--date", DATE, "--out", output, ...day.files],
-              cwd: REPO,
-              env: { ...CHILD_ENV, SPARK_LOCAL_IP: "127.0.0.1" },
-            },
-            output,
-          });
-        },
+        ...pythonPeer("pyspark", python, { SPARK_LOCAL_IP: "127.0.0.1" }),
         check(m) {
           return /^process_tree_peak_rss_kib \d+$/m.test(m.stdout)
             ? undefined
