@@ -190,6 +190,23 @@ export async function openObjectStore(
         throw storageError(error, operation, bucket, full(key));
       }
     });
+  // Every page of a listing under `under` (with `delimiter`: folders too).
+  async function* pages(under: string, delimiter?: string) {
+    let token: string | undefined;
+    do {
+      const page = await call("ListObjectsV2", under, () =>
+        client.send(
+          new sdk.ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: full(under),
+            Delimiter: delimiter,
+            ContinuationToken: token,
+          }),
+        ));
+      yield page;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
   return {
     uri: `s3://${bucket}${prefix ? `/${prefix}` : ""}`,
     get(key, maxBytes) {
@@ -237,16 +254,7 @@ export async function openObjectStore(
       );
     },
     async *list(under) {
-      let token: string | undefined;
-      do {
-        const page = await call("ListObjectsV2", under, () =>
-          client.send(
-            new sdk.ListObjectsV2Command({
-              Bucket: bucket,
-              Prefix: full(under),
-              ContinuationToken: token,
-            }),
-          ));
+      for await (const page of pages(under)) {
         for (const object of page.Contents ?? []) {
           if (object.Key === undefined) continue;
           yield {
@@ -255,27 +263,15 @@ export async function openObjectStore(
             lastModified: object.LastModified?.getTime() ?? 0,
           };
         }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      }
     },
     async folders(under) {
       const out: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await call("ListObjectsV2", under, () =>
-          client.send(
-            new sdk.ListObjectsV2Command({
-              Bucket: bucket,
-              Prefix: full(under),
-              Delimiter: "/",
-              ContinuationToken: token,
-            }),
-          ));
+      for await (const page of pages(under, "/")) {
         for (const p of page.CommonPrefixes ?? []) {
           if (p.Prefix) out.push(p.Prefix.slice(full(under).length).replace(/\/$/, ""));
         }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      }
       return out;
     },
     storeNow: () => storeDate + (performance.now() - storeDateAt),
