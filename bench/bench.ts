@@ -339,27 +339,26 @@ function localContenders(
       contenders.push(pythonPeer("pandas", tools.python));
     }
   }
+  // A peer from the bench's own environment, or a note saying why it is skipped.
+  const peer = (tool: "polars" | "pyspark", python: string | undefined, note: string) => {
+    if (python === undefined) skipped[tool] = { status: "skipped", note, runs: [] };
+    return python;
+  };
   if (want("polars")) {
-    const python = tools.peers.polars;
-    if (python === undefined) {
-      skipped.polars = {
-        status: "skipped",
-        note: tools.peers.polarsNote ?? "polars does not import",
-        runs: [],
-      };
-    } else {
-      contenders.push(pythonPeer("polars", python));
-    }
+    const python = peer(
+      "polars",
+      tools.peers.polars,
+      tools.peers.polarsNote ?? "polars does not import",
+    );
+    if (python !== undefined) contenders.push(pythonPeer("polars", python));
   }
   if (want("pyspark")) {
-    const python = tools.peers.pyspark;
-    if (python === undefined) {
-      skipped.pyspark = {
-        status: "skipped",
-        note: tools.peers.pysparkNote ?? "PySpark does not import",
-        runs: [],
-      };
-    } else {
+    const python = peer(
+      "pyspark",
+      tools.peers.pyspark,
+      tools.peers.pysparkNote ?? "PySpark does not import",
+    );
+    if (python !== undefined) {
       contenders.push({
         ...pythonPeer("pyspark", python, { SPARK_LOCAL_IP: "127.0.0.1" }),
         check(m) {
