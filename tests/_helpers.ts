@@ -192,3 +192,33 @@ export async function runProcess(
     stderr: decoder.decode(output.stderr),
   };
 }
+
+/**
+ * Materializes the 2021-01-30 day of the folder bucket `root` with initials
+ * `name` (its own result file) and cache `${dir}/cache-${name}`, plus
+ * `flags`; fails on a non-zero exit. Returns stderr and the published CSV.
+ */
+export async function runEnginePath(
+  root: string,
+  dir: string,
+  name: string,
+  ...flags: string[]
+): Promise<{ stderr: string; csv: string }> {
+  const r = await runCli([
+    "materialize",
+    "--date",
+    "2021-01-30",
+    "--bucket",
+    root,
+    "--initials",
+    name,
+    "--cache-dir",
+    `${dir}/cache-${name}`,
+    ...flags,
+  ]);
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
+  return {
+    stderr: r.stderr,
+    csv: await Deno.readTextFile(`${root}/results/2021/01/30/daily_agg_20210130_${name}.csv`),
+  };
+}

@@ -17,7 +17,7 @@ import { countCampaignHours, formatCountsCsv } from "../engine/hourly_counts.ts"
 import { scanDay } from "../engine/day_scan.ts";
 import { createEntryWriter } from "../materializer/cache.ts";
 import { collidingIds, referenceHash } from "./_collisions.ts";
-import { runCli, withTempDir, writeObjects } from "./_helpers.ts";
+import { runEnginePath, withTempDir, writeObjects } from "./_helpers.ts";
 import { Rng } from "./_rng.ts";
 import { recordSummary } from "./_summary.ts";
 
@@ -168,24 +168,9 @@ Deno.test("crafted colliding ids are never merged, on every engine path", async 
       const at10 = expected.split("\n").find((l) => l.startsWith("42,10,"));
       assert.equal(at10, `42,10,${CRAFTED.length}`);
       const run = async (name: string, ...flags: string[]) => {
-        const r = await runCli([
-          "materialize",
-          "--date",
-          DATE,
-          "--bucket",
-          root,
-          "--initials",
-          name,
-          "--cache-dir",
-          `${dir}/cache-${name}`,
-          ...flags,
-        ]);
-        assert.equal(r.code, 0, r.stderr);
-        const csv = await Deno.readTextFile(
-          `${root}/results/2021/01/30/daily_agg_20210130_${name}.csv`,
-        );
+        const { stderr, csv } = await runEnginePath(root, dir, name, ...flags);
         assert.equal(csv, expected, `${files} file(s), ${name}`);
-        return r.stderr;
+        return stderr;
       };
       await t.step(`${files} file(s), single-threaded`, async () => {
         assert.match(await run("single", "--workers", "0"), /spilled=false/);

@@ -9,7 +9,7 @@ import { dedupeDay } from "../engine/impression_day.ts";
 import { countCampaignHours, formatCountsCsv } from "../engine/hourly_counts.ts";
 import { scanImpressions } from "../engine/scan_impressions.ts";
 import { writeSyntheticDay } from "../scripts/synthetic_day.ts";
-import { runCli, withTempDir } from "./_helpers.ts";
+import { runEnginePath, withTempDir } from "./_helpers.ts";
 import { scanDay } from "../engine/day_scan.ts";
 import { createEntryWriter } from "../materializer/cache.ts";
 
@@ -33,25 +33,7 @@ Deno.test("single-threaded, parallel and spilling paths publish identical bytes"
     const root = `${dir}/bucket`;
     await writeSyntheticDay({ root, date: DATE, rows: 60_000, files: 3, seed: 11 });
     const expected = await reference(root);
-    const run = async (name: string, ...flags: string[]) => {
-      const r = await runCli([
-        "materialize",
-        "--date",
-        DATE,
-        "--bucket",
-        root,
-        "--initials",
-        name,
-        "--cache-dir",
-        `${dir}/cache-${name}`,
-        ...flags,
-      ]);
-      assert.equal(r.code, 0, r.stderr);
-      return {
-        stderr: r.stderr,
-        csv: await Deno.readTextFile(`${root}/results/2021/01/30/daily_agg_20210130_${name}.csv`),
-      };
-    };
+    const run = (name: string, ...flags: string[]) => runEnginePath(root, dir, name, ...flags);
     await t.step("single-threaded", async () => {
       const r = await run("single", "--workers", "0");
       assert.equal(r.csv, expected);
