@@ -30,6 +30,7 @@ import {
   type RecordRun,
 } from "./dedupe.ts";
 import { recordWords } from "./key_partitions.ts";
+import { blockRun, blockStarts, type DedupeBlockResult } from "./dedupe_blocks.ts";
 import {
   bucketBits,
   holdsKey,
@@ -553,74 +554,95 @@ export class DayScanner {
 
     // Deduplicate partition by partition, in processing order, after the
     // base's kept rows; the kept rows' records become the new key segment.
-    const kept = new Uint8Array(rows);
+    // A whole day in memory goes in blocks of partitions, on the workers.
+    const inBlocks = !base && !spill;
+    const kept = new Uint8Array(inBlocks ? new SharedArrayBuffer(rows) : new ArrayBuffer(rows));
     if (base) readChunks(base.files.kept, kept.subarray(0, baseRows));
-    const table = createDedupeTable();
-    let duplicates = 0;
+    let duplicates = 0, lookups = 0;
     const merge = base !== undefined && (options.mergeSegments ?? false);
-    const segments: Segment[] = (base?.segments ?? []).map((s) => ({
-      file: Deno.openSync(s.path),
-      index: s.index,
-    }));
     const budget = options.memoryBudget;
     const builder = new SegmentBuilder(
       bucketBits(base && !merge ? rows - baseRows : rows, budget / 16),
     );
     const filter = base && !merge
       ? new KeyFilter(Deno.readFileSync(base.filter))
-      : KeyFilter.sized(rows, budget / 8);
-    const partitionBits = Math.log2(partitions);
-    let p = 0, lookups = 0;
-    const keys = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        for (; p < partitions; p++) {
-          const runs: RecordRun[] = [];
-          for (const [i, result] of results.entries()) {
-            const records = spill ? readRecords(result.spilled[p] ?? "") : result.records[p];
-            if (records.length > 0) runs.push({ records, rowOffset: rowOffset[i] });
-            if (!spill) result.records[p] = new Uint32Array(0); // release as we go
-          }
-          let chunk: Uint32Array;
-          if (merge) {
-            // The segments are read whole, a partition at a time, and written as one.
-            const earlier = segments.map((s) => readChunk(s, p, partitionBits));
-            duplicates += dedupeAfter(earlier, runs, kept, table);
-            chunk = concatWords([...earlier, keptRecords(runs, kept)]);
-            filter.add(chunk);
-          } else {
-            duplicates += dedupePartition(runs, kept, table);
-            if (base) {
-              const known = dropKnown(runs, kept, filter, segments);
-              duplicates += known.duplicates;
-              lookups += known.lookups;
+      : KeyFilter.sized(rows, budget / 8, { shared: inBlocks });
+    const segments: Segment[] = (base?.segments ?? []).map((s) => ({
+      file: Deno.openSync(s.path),
+      index: s.index,
+    }));
+    let keys: ReadableStream<Uint8Array>;
+    if (inBlocks) {
+      keys = this.#dedupeInBlocks({
+        partitions,
+        results,
+        rowOffset,
+        kept,
+        filter,
+        builder,
+        onDuplicates: (n) => duplicates += n,
+      });
+    } else {
+      const table = createDedupeTable();
+      const partitionBits = Math.log2(partitions);
+      let p = 0;
+      keys = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          for (; p < partitions; p++) {
+            const runs: RecordRun[] = [];
+            for (const [i, result] of results.entries()) {
+              const records = spill ? readRecords(result.spilled[p] ?? "") : result.records[p];
+              if (records.length > 0) runs.push({ records, rowOffset: rowOffset[i] });
+              if (!spill) result.records[p] = new Uint32Array(0); // release as we go
             }
-            chunk = builder.sortKept(runs, kept, filter);
+            let chunk: Uint32Array;
+            if (merge) {
+              // The segments are read whole, a partition at a time, and written as one.
+              const earlier = segments.map((s) => readChunk(s, p, partitionBits));
+              duplicates += dedupeAfter(earlier, runs, kept, table);
+              chunk = concatWords([...earlier, keptRecords(runs, kept)]);
+              filter.add(chunk);
+            } else {
+              duplicates += dedupePartition(runs, kept, table);
+              if (base) {
+                const known = dropKnown(runs, kept, filter, segments);
+                duplicates += known.duplicates;
+                lookups += known.lookups;
+              }
+              chunk = builder.sortKept(runs, kept, filter);
+            }
+            if (chunk.length > 0) {
+              const sorted = merge ? builder.sort(chunk) : chunk;
+              controller.enqueue(
+                new Uint8Array(sorted.buffer, sorted.byteOffset, sorted.byteLength),
+              );
+              p++;
+              return;
+            }
           }
-          if (chunk.length > 0) {
-            const sorted = merge ? builder.sort(chunk) : chunk;
-            controller.enqueue(new Uint8Array(sorted.buffer, sorted.byteOffset, sorted.byteLength));
-            p++;
-            return;
-          }
-        }
-        controller.close();
-      },
-    }, { highWaterMark: 2 }); // a chunk or two ahead, sorted while the last is written
-    const keysName = options.keysName ?? "dedupe/keys-0";
-    let keysBytes: number;
-    try {
-      keysBytes = await output.writeStream(`${keysName}.bin`, keys);
-    } finally {
-      for (const s of segments) s.file.close();
+          controller.close();
+        },
+      }, { highWaterMark: 2 }); // a chunk or two ahead, sorted while the last is written
     }
-    await output.writeFile(`${keysName}.index`, new Uint8Array(builder.index().buffer));
-    await output.writeStream(
-      options.filterName ?? "dedupe/filter-0.bin",
-      ReadableStream.from([filter.bytes]),
-    );
+    const keysName = options.keysName ?? "dedupe/keys-0";
+    const writeKeys = async (): Promise<number> => {
+      let bytes: number;
+      try {
+        bytes = await output.writeStream(`${keysName}.bin`, keys);
+      } finally {
+        for (const s of segments) s.file.close();
+      }
+      await output.writeFile(`${keysName}.index`, new Uint8Array(builder.index().buffer));
+      await output.writeStream(
+        options.filterName ?? "dedupe/filter-0.bin",
+        ReadableStream.from([filter.bytes]),
+      );
+      return bytes;
+    };
 
-    // The cached columns, in row order: after a base whose segments stay,
-    // only the new rows' (the base's files stay too); otherwise all rows.
+    // The cached columns, in row order, written while the key segment is:
+    // after a base whose segments stay, only the new rows' (the base's files
+    // stay too); otherwise all rows.
     const append = base !== undefined && !merge;
     const names = options.rowFiles ??
       { hours: "hours.bin", campaigns: "campaigns.bin", kept: "kept.bin" };
@@ -635,7 +657,6 @@ export class DayScanner {
         return chunk;
       },
     );
-    await output.writeStream(names.hours, hoursStream, { checksum: true });
     const shift = copied.length;
     const campaignsStream = concatFiles(
       [...(append ? [] : base?.files.campaigns ?? []), ...results.map((r) => r.campaignsFile)],
@@ -648,12 +669,21 @@ export class DayScanner {
       },
       4,
     );
-    await output.writeStream(names.campaigns, campaignsStream, { checksum: true });
+    const writes = await Promise.allSettled([
+      writeKeys(),
+      (async () => {
+        await output.writeStream(names.hours, hoursStream, { checksum: true });
+        await output.writeStream(names.campaigns, campaignsStream, { checksum: true });
+      })(),
+    ]);
+    // Both ended before either's failure is reported: nothing is left writing.
+    for (const write of writes) if (write.status === "rejected") throw write.reason;
+    const keysBytes = (writes[0] as PromiseFulfilledResult<number>).value;
     await output.writeFile(names.kept, append ? kept.subarray(baseRows) : kept);
     return {
       rows,
       campaignIds,
-      kept,
+      kept: inBlocks ? kept.slice() : kept, // not on a shared buffer
       hours,
       objects: dayObjects,
       stats: addStats(
@@ -674,6 +704,60 @@ export class DayScanner {
       keysBytes,
       lookups,
     };
+  }
+
+  /**
+   * The key segment's records of a whole day in memory, deduplicated in
+   * blocks of partitions on the workers (see `dedupe_blocks.ts`), a few
+   * blocks ahead of the writer, and streamed in block order.
+   */
+  #dedupeInBlocks(day: {
+    partitions: number;
+    results: readonly ScanTaskResult[];
+    rowOffset: readonly number[];
+    kept: Uint8Array;
+    filter: KeyFilter;
+    builder: SegmentBuilder;
+    onDuplicates: (n: number) => void;
+  }): ReadableStream<Uint8Array> {
+    const { partitions, results, rowOffset, kept, filter, builder } = day;
+    const starts = blockStarts(partitions);
+    const pending: (Promise<DedupeBlockResult> | undefined)[] = [];
+    const ahead = 2 + 2 * this.#options.workers;
+    let sent = 0, taken = 0;
+    const send = () => {
+      for (; sent < starts.length && sent - taken < ahead; sent++) {
+        const first = starts[sent];
+        const count = (starts[sent + 1] ?? partitions) - first;
+        const block = this.#pool.dedupe({
+          kind: "dedupe",
+          first,
+          partitions,
+          runs: results.map((r, i) => blockRun(r.records, first, count, rowOffset[i])),
+          kept,
+          filter: filter.bytes,
+          bucketBits: builder.bits,
+        });
+        block.catch(() => {}); // reported when its turn comes
+        pending[sent] = block;
+      }
+    };
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        while (taken < starts.length) {
+          send();
+          const block = await pending[taken]!;
+          pending[taken++] = undefined;
+          day.onDuplicates(block.duplicates);
+          builder.addCounts(block.lo, block.counts);
+          for (const chunk of block.chunks) {
+            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          }
+          if (block.chunks.length > 0) return;
+        }
+        controller.close();
+      },
+    });
   }
 
   /** Stops the workers and removes the scratch folder; safe to call again. */

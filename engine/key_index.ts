@@ -190,6 +190,22 @@ export class SegmentBuilder {
     return out;
   }
 
+  /**
+   * The words counted so far for buckets `lo` to `end` (exclusive), which
+   * are then counted as none: what another builder adds with
+   * {@linkcode SegmentBuilder.addCounts} when chunks are sorted elsewhere.
+   */
+  takeCounts(lo: number, end: number): Float64Array {
+    const counts = this.#counts.slice(lo, end);
+    this.#counts.fill(0, lo, end);
+    return counts;
+  }
+
+  /** Adds words per bucket from bucket `lo` on (see {@linkcode SegmentBuilder.takeCounts}). */
+  addCounts(lo: number, counts: Float64Array): void {
+    for (let b = 0; b < counts.length; b++) this.#counts[lo + b] += counts[b];
+  }
+
   /** Word offsets of each bucket, and the end. */
   index(): Float64Array {
     const index = new Float64Array(this.#counts.length + 1);
@@ -334,11 +350,17 @@ export class KeyFilter {
     return (region + (h2 & this.#mask)) >>> 0;
   }
 
-  /** An empty filter of some 16 slots a key for `keys` keys, within `maxBytes`. */
-  static sized(keys: number, maxBytes: number): KeyFilter {
+  /**
+   * An empty filter of some 16 slots a key for `keys` keys, within
+   * `maxBytes`; on a `SharedArrayBuffer` with `shared`, for several threads
+   * to fill (each its own regions).
+   */
+  static sized(keys: number, maxBytes: number, options?: { shared?: boolean }): KeyFilter {
     let bytes = 1024;
     while (bytes * 8 < keys * 16 && bytes * 2 <= maxBytes) bytes *= 2;
-    return new KeyFilter(new Uint8Array(bytes));
+    return new KeyFilter(
+      new Uint8Array(options?.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)),
+    );
   }
 
   /** Sets the slot of a key by its first and third hash lanes. */

@@ -118,11 +118,15 @@ export class KeyPartitions {
 
   /**
    * Returns each partition's records, in row order, as views of one buffer
-   * of the exact size, and empties the partitions.
+   * of the exact size, and empties the partitions. With `shared`, the buffer
+   * is a `SharedArrayBuffer`, which other threads can read without a copy.
    */
-  take(): Uint32Array[] {
+  take(options?: { shared?: boolean }): Uint32Array[] {
     const counts = this.#counts;
-    const out = new Uint32Array(this.#length);
+    const bytes = this.#length * 4;
+    const out = new Uint32Array(
+      options?.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes),
+    );
     const next = new Int32Array(this.count);
     const views: Uint32Array[] = [];
     let start = 0;

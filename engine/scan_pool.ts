@@ -7,11 +7,13 @@
  */
 
 import { runScanTask, type ScanTask, type ScanTaskResult } from "./scan_task.ts";
+import { type DedupeBlock, dedupeBlock, type DedupeBlockResult } from "./dedupe_blocks.ts";
 
 interface Job {
-  task: ScanTask;
+  task: ScanTask | DedupeBlock;
   onProgress: (bytes: number, rows: number) => void;
-  resolve: (result: ScanTaskResult) => void;
+  /** Takes what the worker posted back: the result of `task`'s kind. */
+  resolve: (result: unknown) => void;
   reject: (error: Error) => void;
 }
 
@@ -42,14 +44,32 @@ export class ScanPool {
 
   /** Runs a task; its failures come back in the result, a dead worker rejects. */
   run(task: ScanTask, onProgress: (bytes: number, rows: number) => void): Promise<ScanTaskResult> {
+    return this.#submit(task, onProgress, () => runScanTask(task, onProgress));
+  }
+
+  /** Deduplicates a block of partitions (see `dedupe_blocks.ts`). */
+  dedupe(block: DedupeBlock): Promise<DedupeBlockResult> {
+    return this.#submit(block, () => {}, () => Promise.resolve(dedupeBlock(block)));
+  }
+
+  /** Whether tasks run on worker threads (else inline, one at a time). */
+  get threaded(): boolean {
+    return this.#size >= 1;
+  }
+
+  #submit<T>(
+    task: ScanTask | DedupeBlock,
+    onProgress: (bytes: number, rows: number) => void,
+    inline: () => Promise<T>,
+  ): Promise<T> {
     if (this.#closed) return Promise.reject(new Error("the parser pool is closed"));
     if (this.#size < 1) {
-      const run = this.#inline.then(() => runScanTask(task, onProgress));
+      const run = this.#inline.then(inline);
       this.#inline = run.catch(() => {});
       return run;
     }
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ task, onProgress, resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ task, onProgress, resolve: resolve as (result: unknown) => void, reject });
       this.#dispatch();
     });
   }

@@ -267,7 +267,7 @@ export async function runScanTask(
       spill();
       result.spilled = spillOut.map((_, p) => (spillOut[p] ? `${base}.p${p}` : ""));
     } else {
-      result.records = partitions.take();
+      result.records = partitions.take({ shared: true });
     }
     result.rows = summary.rows;
     result.lines = summary.lines;

@@ -1,6 +1,7 @@
 /**
  * Worker entry: runs scan tasks sent by `day_scan.ts` and posts results
- * back, transferring the record buffers.
+ * back, transferring the record buffers, and deduplicates blocks of
+ * partitions (`dedupe_blocks.ts`) after the day is parsed.
  *
  * @module
  */
@@ -8,9 +9,19 @@
 /// <reference lib="deno.worker" />
 
 import { runScanTask, type ScanTask } from "./scan_task.ts";
+import { type DedupeBlock, dedupeBlock } from "./dedupe_blocks.ts";
 
-self.onmessage = async (event: MessageEvent<ScanTask>) => {
-  const task = event.data;
+self.onmessage = async (event: MessageEvent<ScanTask | DedupeBlock>) => {
+  const message = event.data;
+  if ("kind" in message && message.kind === "dedupe") {
+    const result = dedupeBlock(message);
+    self.postMessage({ type: "result", result }, [
+      ...result.chunks.map((chunk) => chunk.buffer as ArrayBuffer),
+      result.counts.buffer as ArrayBuffer,
+    ]);
+    return;
+  }
+  const task = message as ScanTask;
   let last = 0;
   const result = await runScanTask(task, (bytes, rows) => {
     const now = performance.now();
@@ -19,9 +30,11 @@ self.onmessage = async (event: MessageEvent<ScanTask>) => {
       self.postMessage({ type: "progress", id: task.id, bytes, rows });
     }
   });
+  // The partitions are views of one buffer: transfer it once, unless it is
+  // shared (then posting it shares it).
+  const buffers = new Set(result.records.map((r) => r.buffer));
   self.postMessage(
     { type: "result", result },
-    // The partitions are views of one buffer: transfer it once.
-    [...new Set(result.records.map((r) => r.buffer as ArrayBuffer))],
+    [...buffers].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer),
   );
 };

@@ -1,0 +1,162 @@
+import assert from "node:assert/strict";
+import { blockRun, blockStarts, dedupeBlock } from "../engine/dedupe_blocks.ts";
+import { createDedupeTable, dedupePartition, type RecordRun } from "../engine/dedupe.ts";
+import { KeyFilter, SegmentBuilder } from "../engine/key_index.ts";
+import { KeyPartitions } from "../engine/key_partitions.ts";
+import { ScanPool } from "../engine/scan_pool.ts";
+import { idWords, UUID_KEY } from "../engine/id_key.ts";
+import type { RowBlock } from "../engine/scan_impressions.ts";
+import { Rng } from "./_rng.ts";
+
+interface Key {
+  hash: number[];
+  length: number;
+  id: number[];
+}
+
+/**
+ * Keys to draw rows from: random ones, and pairs with the same four hash
+ * lanes but different id bytes (which must stay two keys).
+ */
+function keyPool(rng: Rng, size: number): Key[] {
+  const keys: Key[] = [];
+  while (keys.length < size) {
+    const hash = [0, 1, 2, 3].map(() => rng.int(2 ** 32));
+    const length = rng.int(3) === 0 ? 1 + rng.int(30) : UUID_KEY;
+    const id = Array.from({ length: idWords(length) }, () => rng.int(2 ** 32));
+    keys.push({ hash, length, id });
+    if (rng.int(10) === 0) keys.push({ hash, length, id: id.map((w) => w ^ 1) });
+  }
+  return keys;
+}
+
+/** A parse task's records: `rows` rows drawn from `keys`, many of them repeats. */
+function taskRecords(rng: Rng, keys: Key[], rows: number, partitions: number): Uint32Array[] {
+  const hashes = new Uint32Array(rows * 4);
+  const keyLengths = new Uint32Array(rows);
+  const keyStarts = new Uint32Array(rows + 1);
+  const words: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    const key = keys[rng.int(keys.length)];
+    hashes.set(key.hash, r * 4);
+    keyLengths[r] = key.length;
+    words.push(...key.id);
+    keyStarts[r + 1] = words.length;
+  }
+  const block: RowBlock = {
+    firstRow: 0,
+    rows,
+    hashes,
+    hours: new Int8Array(rows),
+    campaigns: new Uint32Array(rows),
+    keys: Uint32Array.from(words),
+    keyStarts,
+    keyLengths,
+  };
+  const split = new KeyPartitions(partitions);
+  split.add(block, 0);
+  return split.take({ shared: true });
+}
+
+/** The segment, kept flags, index and filter of one thread going through every partition. */
+function oneThread(
+  tasks: Uint32Array[][],
+  offsets: number[],
+  rows: number,
+  partitions: number,
+  bits: number,
+) {
+  const kept = new Uint8Array(rows);
+  const builder = new SegmentBuilder(bits);
+  const filter = KeyFilter.sized(rows, 1 << 20);
+  const table = createDedupeTable();
+  const chunks: number[] = [];
+  let duplicates = 0;
+  for (let p = 0; p < partitions; p++) {
+    const runs: RecordRun[] = tasks.map((t, i) => ({ records: t[p], rowOffset: offsets[i] }))
+      .filter((r) => r.records.length > 0);
+    duplicates += dedupePartition(runs, kept, table);
+    chunks.push(...builder.sortKept(runs, kept, filter));
+  }
+  return { kept, records: chunks, index: [...builder.index()], filter: filter.bytes, duplicates };
+}
+
+for (
+  const { partitions, bits } of [{ partitions: 256, bits: 8 }, { partitions: 2048, bits: 8 }, {
+    partitions: 2048,
+    bits: 14,
+  }, { partitions: 512, bits: 20 }]
+) {
+  Deno.test(`blocks on two workers give one thread's bytes (${partitions} partitions, ${bits} bucket bits)`, async () => {
+    const rng = new Rng(partitions + bits);
+    const keys = keyPool(rng, 30_000);
+    const sizes = [20_000, 1, 15_000, 0, 25_000];
+    const tasks = sizes.map((n) => taskRecords(rng, keys, n, partitions));
+    const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
+    const rows = sizes.reduce((a, b) => a + b, 0);
+    const want = oneThread(tasks, offsets, rows, partitions, bits);
+    assert.ok(want.duplicates > 10_000, "the day has repeats");
+
+    const kept = new Uint8Array(new SharedArrayBuffer(rows));
+    const filter = KeyFilter.sized(rows, 1 << 20, { shared: true });
+    const builder = new SegmentBuilder(bits);
+    const pool = new ScanPool(2);
+    try {
+      const starts = blockStarts(partitions);
+      const results = await Promise.all(starts.map((first, b) =>
+        pool.dedupe({
+          kind: "dedupe",
+          first,
+          partitions,
+          runs: tasks.map((t, i) =>
+            blockRun(t, first, (starts[b + 1] ?? partitions) - first, offsets[i])
+          ),
+          kept,
+          filter: filter.bytes,
+          bucketBits: bits,
+        })
+      ));
+      const records: number[] = [];
+      let duplicates = 0;
+      for (const result of results) {
+        for (const chunk of result.chunks) records.push(...chunk);
+        duplicates += result.duplicates;
+        builder.addCounts(result.lo, result.counts);
+      }
+      assert.equal(duplicates, want.duplicates);
+      assert.deepEqual([...kept], [...want.kept]);
+      assert.deepEqual(records, want.records);
+      assert.deepEqual([...builder.index()], want.index);
+      assert.deepEqual([...filter.bytes], [...want.filter]);
+    } finally {
+      await pool.close();
+    }
+  });
+}
+
+Deno.test("blocks are whole filter regions, in order, and cover every partition", () => {
+  for (const partitions of [256, 512, 2048, 4096, 65536]) {
+    const starts = blockStarts(partitions);
+    const size = starts[1] - starts[0];
+    assert.equal(starts[0], 0);
+    assert.ok(size % Math.max(1, partitions / 256) === 0, `${partitions}: whole regions`);
+    assert.deepEqual(starts, starts.map((_, i) => i * size));
+    assert.equal(starts.at(-1)! + size, partitions);
+  }
+});
+
+Deno.test("dedupeBlock: a block with no records keeps nothing", () => {
+  const records = Array.from({ length: 256 }, () => new Uint32Array(0));
+  const result = dedupeBlock({
+    kind: "dedupe",
+    first: 4,
+    partitions: 256,
+    runs: [blockRun(records, 4, 4, 0)],
+    kept: new Uint8Array(0),
+    filter: new Uint8Array(1024),
+    bucketBits: 8,
+  });
+  assert.equal(result.chunks.length, 0);
+  assert.equal(result.duplicates, 0);
+  assert.deepEqual([...result.counts], [0, 0, 0, 0]);
+});
