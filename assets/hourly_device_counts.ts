@@ -24,7 +24,7 @@ import {
   resultKey,
 } from "./_publish.ts";
 import { dedupedImpressions } from "./deduped_impressions.ts";
-import { rawPartition } from "./raw_partition.ts";
+import { rawObjectFile, rawPartition } from "./raw_partition.ts";
 import { countsSumToRows } from "./_checks.ts";
 
 /** One output row. */
@@ -92,10 +92,7 @@ export const hourlyDeviceCounts = defineAsset({
     };
     await visitKeptRows(
       deduped.day,
-      (i) => {
-        const { path, gzip, key } = raw.objects[i];
-        return readObjectFile({ path, gzip, key });
-      },
+      (i) => readObjectFile(rawObjectFile(raw.objects[i])),
       (header, key) => {
         const column = header.indexOf("DEVICE_TYPE");
         if (column >= 0) return (record, row) => add(fieldText(record, column).trim(), hours[row]);

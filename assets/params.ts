@@ -157,6 +157,14 @@ export const ASSET_PARAMS = {
     group: "How",
     help: "limits of the checks that have one (fractions), by check name",
   }),
+  copyObjects: switchParam({
+    flag: "copy-objects",
+    profile: "copyObjects",
+    default: false,
+    group: "How",
+    help: "copy a local folder bucket's objects into the cache instead of reading them where " +
+      "they lie (a snapshot, for a folder that may change or sits on a slow mount)",
+  }),
   withRows: switchParam({
     flag: "with-rows",
     default: false,

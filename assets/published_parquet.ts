@@ -28,7 +28,7 @@ import {
   resultKey,
 } from "./_publish.ts";
 import { type DedupedImpressions, dedupedImpressions } from "./deduped_impressions.ts";
-import { type RawPartition, rawPartition } from "./raw_partition.ts";
+import { rawObjectFile, type RawPartition, rawPartition } from "./raw_partition.ts";
 import { hourlyCampaignCounts } from "./hourly_campaign_counts.ts";
 
 /** The Parquet writer, loaded when a Parquet file is written (it slows every start-up otherwise). */
@@ -136,10 +136,7 @@ export async function rowsParquet(
 }
 
 function readRaw(raw: RawPartition) {
-  return (index: number) => {
-    const object = raw.objects[index];
-    return readObjectFile({ path: object.path, gzip: object.gzip, key: object.key });
-  };
+  return (index: number) => readObjectFile(rawObjectFile(raw.objects[index]));
 }
 
 async function publishRows(

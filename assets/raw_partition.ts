@@ -13,17 +13,27 @@ import { sha256Hex } from "../materializer/cache.ts";
 import type { RetryPolicy } from "../resources/retry.ts";
 import { downloadObject, PARTS_IN_FLIGHT } from "../resources/object_download.ts";
 import { mapConcurrent, RankedLimiter } from "../materializer/concurrency.ts";
-import { isGzipKey, readObjectFile } from "../resources/object_file.ts";
+import { isGzipKey, type ObjectFile, readObjectFile } from "../resources/object_file.ts";
+import { checkFileVersion } from "../resources/file_version.ts";
+import { localObjectPath } from "../resources/local_bucket.ts";
 import { ObjectChangedError, StorageError } from "../resources/errors.ts";
 import { escapeText } from "../engine/escape_text.ts";
 import type { ObjectInfo } from "../resources/storage.ts";
 
-/** One raw object of the day, as cached. */
+/** One raw object of the day, as cached or read in place. */
 export interface RawObject extends ObjectInfo {
-  /** File name inside the cache entry. */
+  /** File name inside the cache entry; `""` when the object is read in place. */
   file: string;
-  /** Absolute path of the cached copy (set when read). */
+  /**
+   * Absolute path of its bytes (set when read): the cached copy, or a
+   * folder bucket's own file when `inPlace`.
+   */
   path: string;
+  /**
+   * Whether it is a folder bucket's file read where it lies, not copied:
+   * every read checks that it still has the listed version (`etag`).
+   */
+  inPlace?: boolean;
   /** Whether it is gzip-compressed. */
   gzip: boolean;
   /** Header names as written (untrimmed). */
@@ -66,6 +76,27 @@ export interface Listing {
 }
 
 const CSV_KEY = /\.csv(\.gz)?$/i;
+
+/**
+ * How to read a raw object's bytes: its file, and for one read in place the
+ * version every read checks.
+ *
+ * @example
+ * ```ts
+ * import { rawObjectFile, type RawObject } from "./raw_partition.ts";
+ * import { readObjectFile } from "../resources/object_file.ts";
+ * declare const object: RawObject;
+ * for await (const chunk of readObjectFile(rawObjectFile(object))) console.log(chunk.length);
+ * ```
+ */
+export function rawObjectFile(object: RawObject): ObjectFile {
+  return {
+    path: object.path,
+    gzip: object.gzip,
+    key: object.key,
+    version: object.inPlace ? object.etag : undefined,
+  };
+}
 
 /** The listing prefix of a partition date: `2021-01-30` → `2021/01/30/`. */
 export function datePrefix(date: string): string {
@@ -203,10 +234,16 @@ export const rawPartition = defineAsset({
       const value = entry.manifest.value as RawPartition;
       return Promise.resolve({
         ...value,
-        objects: value.objects.map((o) => ({ ...o, path: entry.path(o.file) })),
+        objects: value.objects.map((o) => ({
+          ...o,
+          path: o.inPlace ? localObjectPath(value.bucket, o.key) : entry.path(o.file),
+        })),
       });
     },
   },
+  // Whether a folder's objects are copied or read in place (S3 objects are
+  // always fetched into the cache).
+  params: (ctx) => ctx.resources.bucket.localPath ? { copyObjects: ctx.params.copyObjects } : {},
   async observe(ctx) {
     const listing = await listPartition(ctx.resources.bucket, ctx.partition);
     return { version: listingVersion(listing), detail: listing };
@@ -238,40 +275,57 @@ export const rawPartition = defineAsset({
         detail: `${finished}/${listing.objects.length} objects`,
       });
     };
+    // A folder's objects are read where they lie unless asked to copy them.
+    const inPlace = bucket.localPath !== undefined && !ctx.params.copyObjects;
     const objects = await mapConcurrent(
       listing.objects,
       ctx.params.downloadConcurrency,
       async (object, index): Promise<RawObject> => {
-        const file = objectFileName(bucket.identity, object);
-        const kept = cached.get(file);
-        if (kept && kept.size === object.size) {
-          ctx.output.keepFile(kept);
-          reused++;
+        const gzip = isGzipKey(object.key);
+        let file = "", path: string;
+        if (inPlace) {
+          path = await bucket.localPath!(object.key, object.etag);
           finished++;
           onBytes(object.size);
         } else {
-          const size = await downloadObject({
-            out: ctx.output,
-            bucket,
-            object,
-            index,
-            file,
-            onBytes,
-            policy: retryPolicy(ctx),
-            parts,
-            partSize: ctx.params.downloadPartBytes,
-          });
-          downloaded++;
-          bytes += size;
-          await ctx.checkpoint(`downloaded:${object.key}`);
-          finished++;
+          file = objectFileName(bucket.identity, object);
+          path = `${ctx.output.dir}/${file}`;
+          const kept = cached.get(file);
+          if (kept && kept.size === object.size) {
+            ctx.output.keepFile(kept);
+            reused++;
+            finished++;
+            onBytes(object.size);
+          } else {
+            const size = await downloadObject({
+              out: ctx.output,
+              bucket,
+              object,
+              index,
+              file,
+              onBytes,
+              policy: retryPolicy(ctx),
+              parts,
+              partSize: ctx.params.downloadPartBytes,
+            });
+            downloaded++;
+            bytes += size;
+            await ctx.checkpoint(`downloaded:${object.key}`);
+            finished++;
+          }
         }
-        const path = `${ctx.output.dir}/${file}`;
-        const gzip = isGzipKey(object.key);
-        const header = await readHeader(
-          readObjectFile({ path, gzip, key: object.key, chunkSize: 64 * 1024 }),
-        );
-        const raw: RawObject = { ...object, file, path, gzip, header };
+        const read = { path, gzip, key: object.key, version: inPlace ? object.etag : undefined };
+        const header = await readHeader(readObjectFile({ ...read, chunkSize: 64 * 1024 }));
+        // The header read stops early: check the version after it too.
+        if (inPlace) await checkFileVersion(path, object.etag);
+        const raw: RawObject = {
+          ...object,
+          file,
+          path,
+          gzip,
+          header,
+          inPlace: inPlace || undefined,
+        };
         ctx.announce({ index, object: raw, listing: listing.objects } satisfies RawObjectReady);
         return raw;
       },
@@ -280,6 +334,7 @@ export const rawPartition = defineAsset({
       objects: objects.length,
       objectsDownloaded: downloaded,
       objectsReused: reused,
+      objectsReadInPlace: inPlace ? objects.length : 0,
       bytes: objects.reduce((n, o) => n + o.size, 0),
       bytesDownloaded: bytes,
       ignoredObjects: listing.ignored,

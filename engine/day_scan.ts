@@ -49,6 +49,8 @@ import { isGzipKey } from "../resources/object_file.ts";
 import { GzipError } from "../resources/gunzip.ts";
 import { escapeText } from "./escape_text.ts";
 import { LocalIoError } from "../resources/local_io.ts";
+import { ObjectChangedError } from "../resources/errors.ts";
+import { checkFileVersion } from "../resources/file_version.ts";
 
 /** An object of the day as the scanner reads it: a local file and what its listing said. */
 export interface DayObject {
@@ -60,6 +62,11 @@ export interface DayObject {
   etag: string;
   /** Where its bytes are on this machine. */
   path: string;
+  /**
+   * Whether `path` is a folder bucket's own file, read in place: every read
+   * checks it still has version `etag` (see `file_version.ts`).
+   */
+  inPlace?: boolean;
   /** Whether it is gzip-compressed. */
   gzip: boolean;
   /** Header names as written (untrimmed). */
@@ -398,6 +405,7 @@ export class DayScanner {
         object: index,
         key: object.key,
         path: object.path,
+        version: object.inPlace ? object.etag : undefined,
         gzip: object.gzip,
         start: 0,
         end: -1,
@@ -420,6 +428,8 @@ export class DayScanner {
       add({ start, end, split: true, columns: start === 0 ? undefined : { ...columns } });
       start = end;
     }
+    // The cuts were found in the listed version of a file read in place.
+    if (object.inPlace) await checkFileVersion(object.path, object.etag);
     return tasks;
   }
 
@@ -511,6 +521,7 @@ export class DayScanner {
       if (error.kind === "data") throw new ImpressionDataError(fileLine(i, error.detail));
       if (error.kind === "gzip") throw new GzipError(error.key, error.reason);
       if (error.kind === "io") throw new LocalIoError(error.problem);
+      if (error.kind === "changed") throw new ObjectChangedError(error.target);
       throw new Error(error.message);
     }
     const invalid = [

@@ -17,6 +17,8 @@ import {
 } from "./scan_impressions.ts";
 import { HeaderError } from "./columns.ts";
 import { gunzip, GzipError } from "../resources/gunzip.ts";
+import { checkFileVersion } from "../resources/file_version.ts";
+import { ObjectChangedError } from "../resources/errors.ts";
 import {
   isOsError,
   LocalIoError,
@@ -31,8 +33,13 @@ export interface ScanTask {
   id: number;
   /** Object key (errors name it). */
   key: string;
-  /** Cached file. */
+  /** Cached file, or a folder bucket's file read in place (see `version`). */
   path: string;
+  /**
+   * For a file read in place, the version its listing said: checked before
+   * the first read and after the last (see `file_version.ts`).
+   */
+  version?: string;
   /** Whether the file is gzip-compressed (never split). */
   gzip: boolean;
   /** First byte (at a line start). */
@@ -85,6 +92,7 @@ export interface ScanTaskResult {
     | { kind: "data"; detail: InvalidRow }
     | { kind: "gzip"; key: string; reason: string }
     | { kind: "io"; problem: LocalIoProblem }
+    | { kind: "changed"; target: string }
     | { kind: "header" | "other"; message: string };
 }
 
@@ -94,11 +102,14 @@ const BLOCK_ROWS = 1 << 16;
 const SPILL_WORDS = 4 << 20;
 
 async function* readRange(task: ScanTask): AsyncGenerator<Uint8Array> {
+  const { version } = task;
+  if (version !== undefined) await checkFileVersion(task.path, version);
   const file = await Deno.open(task.path);
   let next: Promise<Uint8Array | null> | undefined;
   try {
     if (task.gzip) {
       yield* gunzip(file.readable, task.key);
+      if (version !== undefined) await checkFileVersion(task.path, version);
       return;
     }
     await file.seek(task.start, Deno.SeekMode.Start);
@@ -130,6 +141,8 @@ async function* readRange(task: ScanTask): AsyncGenerator<Uint8Array> {
       next = readNext();
       yield chunk;
     }
+    // Every byte of the range was read from the listed version.
+    if (version !== undefined) await checkFileVersion(task.path, version);
   } finally {
     await next?.catch(() => null); // a read still in flight when the caller stopped
     try {
@@ -286,6 +299,8 @@ export async function runScanTask(
       result.error = { kind: "header", message: error.message };
     } else if (error instanceof GzipError) {
       result.error = { kind: "gzip", key: error.key, reason: error.reason };
+    } else if (error instanceof ObjectChangedError) {
+      result.error = { kind: "changed", target: error.target };
     } else {
       result.error = { kind: "other", message: (error as Error)?.message ?? String(error) };
     }

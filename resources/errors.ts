@@ -52,9 +52,13 @@ export class CredentialsError extends StorageError {
 
 /** An object changed or vanished between listing and reading. */
 export class ObjectChangedError extends StorageError {
+  /** The object's URI. */
+  readonly target: string;
+
   /** Builds the error for the object `target`. */
   constructor(target: string) {
     super(`object changed or disappeared while reading: ${target}`);
     this.name = "ObjectChangedError";
+    this.target = target;
   }
 }

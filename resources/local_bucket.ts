@@ -7,27 +7,16 @@
  */
 
 import { createHash } from "node:crypto";
-import { stat } from "node:fs/promises";
 import { BucketNotFoundError, ObjectChangedError, StorageError } from "./errors.ts";
 import type { Bucket, ObjectHead, ObjectInfo } from "./storage.ts";
 import { writeFileAtomic } from "./atomic_file.ts";
 import { escapeText } from "../engine/escape_text.ts";
+import { fileVersion as version } from "./file_version.ts";
 
 /** Options for {@linkcode openLocalBucket}. */
 export interface LocalBucketOptions {
   /** Absolute path of the folder that stands for the bucket. */
   root: string;
-}
-
-async function version(path: string): Promise<{ etag: string; size: number } | null> {
-  try {
-    const info = await stat(path, { bigint: true });
-    if (!info.isFile()) return null;
-    return { etag: `${info.size}-${info.mtimeNs}`, size: Number(info.size) };
-  } catch (error) {
-    if ((error as { code?: string }).code === "ENOENT") return null;
-    throw error;
-  }
 }
 
 /**
@@ -42,6 +31,34 @@ async function version(path: string): Promise<{ etag: string; size: number } | n
  */
 export function localIdentity(realPath: string): string {
   return `file://${encodeURI(realPath.replace(/\/+$/, "") || "/")}`;
+}
+
+/**
+ * The file of object `key` in the folder bucket whose identity is
+ * `identity` (see {@linkcode localIdentity}): where a cache entry made by
+ * reading a folder's objects in place finds them again. Fails with a
+ * `StorageError` for another kind of bucket or a key that would not name a
+ * file inside the folder literally.
+ *
+ * @example
+ * ```ts
+ * import { localObjectPath } from "./local_bucket.ts";
+ * localObjectPath("file:///data/impressions", "2021/01/30/a.csv");
+ * // "/data/impressions/2021/01/30/a.csv"
+ * ```
+ */
+export function localObjectPath(identity: string, key: string): string {
+  if (!identity.startsWith("file:///")) {
+    throw new StorageError(`not a folder bucket: ${escapeText(identity)}`);
+  }
+  checkKey(key);
+  let root: string;
+  try {
+    root = decodeURI(identity.slice("file://".length));
+  } catch {
+    throw new StorageError(`not a folder bucket: ${escapeText(identity)}`);
+  }
+  return root === "/" ? `/${key}` : `${root}/${key}`;
 }
 
 /**

@@ -5,6 +5,23 @@
  */
 
 import { gunzip } from "./gunzip.ts";
+import { checkFileVersion } from "./file_version.ts";
+
+/** Where an object's bytes are on this machine, and how to read them. */
+export interface ObjectFile {
+  /** The file: a cached copy, or a folder bucket's own file read in place. */
+  path: string;
+  /** Whether it is gzip-compressed. */
+  gzip: boolean;
+  /** The object's key, for messages. */
+  key: string;
+  /**
+   * For a folder bucket's file read in place, the version its listing said
+   * (see `file_version.ts`): checked before the file is opened and after
+   * its last byte is read. A reader that stops early checks it itself.
+   */
+  version?: string;
+}
 
 /** Whether an object key names a gzip-compressed CSV file. */
 export function isGzipKey(key: string): boolean {
@@ -12,8 +29,10 @@ export function isGzipKey(key: string): boolean {
 }
 
 /**
- * Streams the (decompressed) bytes of a cached object file. A damaged
- * gzip file fails with a `GzipError` naming `key`.
+ * Streams the (decompressed) bytes of an object's file. A damaged gzip
+ * file fails with a `GzipError` naming `key`; a file read in place that is
+ * not (or no longer, once read to its end) the version listed, with an
+ * `ObjectChangedError`.
  *
  * @example
  * ```ts
@@ -28,12 +47,15 @@ export function isGzipKey(key: string): boolean {
  * ```
  */
 export async function* readObjectFile(
-  options: { path: string; gzip: boolean; key: string; chunkSize?: number },
+  options: ObjectFile & { chunkSize?: number },
 ): AsyncGenerator<Uint8Array> {
+  const { version } = options;
+  if (version !== undefined) await checkFileVersion(options.path, version);
   const file = await Deno.open(options.path);
   try {
     if (options.gzip) {
       yield* gunzip(file.readable, options.key);
+      if (version !== undefined) await checkFileVersion(options.path, version);
       return;
     }
     const size = options.chunkSize ?? 1 << 20;
@@ -45,6 +67,7 @@ export async function* readObjectFile(
         if (n === null) break;
         filled += n;
       }
+      if (filled < size && version !== undefined) await checkFileVersion(options.path, version);
       if (filled > 0) yield buffer.subarray(0, filled);
       if (filled < size) return;
     }

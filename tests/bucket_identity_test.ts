@@ -47,79 +47,90 @@ async function etagOf(root: string): Promise<string> {
   throw new Error("no object");
 }
 
-Deno.test("two folder buckets with the same key, size and mtime each publish their own counts", async () => {
-  await withTempDir(async (dir) => {
-    const { bx, by } = await twinFolders(dir);
-    assert.equal(await etagOf(bx), await etagOf(by)); // the collision the version must survive
-    const cache = `${dir}/cache`;
-    const run = (bucket: string) =>
-      runCli([
-        ...materializeArgs(bucket, cache),
-        "--select",
-        "published_csv,hourly_device_counts",
-      ]);
-    const first = await run(bx);
-    assert.equal(first.code, 0, first.stderr);
-    assert.equal(
-      await Deno.readTextFile(`${bx}/${COUNTS}`),
-      "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT\n1,1,1\n",
-    );
+for (const copy of [false, true]) {
+  Deno.test(
+    `two folder buckets with the same key, size and mtime each publish their own counts (${
+      copy ? "copied into the cache" : "read in place"
+    })`,
+    async () => {
+      await withTempDir(async (dir) => {
+        const { bx, by } = await twinFolders(dir);
+        assert.equal(await etagOf(bx), await etagOf(by)); // the collision the version must survive
+        const cache = `${dir}/cache`;
+        const run = (bucket: string) =>
+          runCli([
+            ...materializeArgs(bucket, cache),
+            "--select",
+            "published_csv,hourly_device_counts",
+            ...(copy ? ["--copy-objects"] : []),
+          ]);
+        const first = await run(bx);
+        assert.equal(first.code, 0, first.stderr);
+        assert.equal(
+          await Deno.readTextFile(`${bx}/${COUNTS}`),
+          "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT\n1,1,1\n",
+        );
 
-    const second = await run(by);
-    assert.equal(second.code, 0, second.stderr);
-    assert.match(
-      second.stderr,
-      /raw_partition: materialized .*objectsDownloaded=1 objectsReused=0/,
-    );
-    assert.equal(
-      await Deno.readTextFile(`${by}/${COUNTS}`),
-      "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT\n2,2,1\n",
-    );
-    assert.equal(
-      await Deno.readTextFile(`${by}/${DEVICES}`),
-      "DEVICE_TYPE,IMPRESSION_HOUR,IMPRESSION_COUNT\nTablet,2,1\n",
-    );
-    const manifest = JSON.parse(
-      await Deno.readTextFile(`${cache}/${DATE}/raw_partition/manifest.json`),
-    );
-    assert.equal(manifest.value.bucket, `file://${await Deno.realPath(by)}`);
-    assert.equal(manifest.observation.bucket, `file://${await Deno.realPath(by)}`);
-    const published = JSON.parse(
-      await Deno.readTextFile(`${cache}/${DATE}/published_csv/manifest.json`),
-    );
-    assert.equal(published.inputs.params.bucket, `file://${await Deno.realPath(by)}`);
+        const second = await run(by);
+        assert.equal(second.code, 0, second.stderr);
+        assert.match(
+          second.stderr,
+          copy
+            ? /raw_partition: materialized .*objectsDownloaded=1 objectsReused=0 objectsReadInPlace=0/
+            : /raw_partition: materialized .*objectsDownloaded=0 objectsReused=0 objectsReadInPlace=1/,
+        );
+        assert.equal(
+          await Deno.readTextFile(`${by}/${COUNTS}`),
+          "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT\n2,2,1\n",
+        );
+        assert.equal(
+          await Deno.readTextFile(`${by}/${DEVICES}`),
+          "DEVICE_TYPE,IMPRESSION_HOUR,IMPRESSION_COUNT\nTablet,2,1\n",
+        );
+        const manifest = JSON.parse(
+          await Deno.readTextFile(`${cache}/${DATE}/raw_partition/manifest.json`),
+        );
+        assert.equal(manifest.value.bucket, `file://${await Deno.realPath(by)}`);
+        assert.equal(manifest.observation.bucket, `file://${await Deno.realPath(by)}`);
+        const published = JSON.parse(
+          await Deno.readTextFile(`${cache}/${DATE}/published_csv/manifest.json`),
+        );
+        assert.equal(published.inputs.params.bucket, `file://${await Deno.realPath(by)}`);
 
-    // Back to bx: its own counts again, never by's.
-    const plan = await runCli(["plan", ...materializeArgs(bx, cache).slice(1)]);
-    assert.match(
-      plan.stdout.join("\n"),
-      /raw_partition: stale\n\s+bucket changed \(file:\/\/.*\/by -> file:\/\/.*\/bx\)/,
-    );
-    await Deno.remove(`${bx}/${COUNTS}`);
-    const third = await run(bx);
-    assert.equal(third.code, 0, third.stderr);
-    assert.equal(
-      await Deno.readTextFile(`${bx}/${COUNTS}`),
-      "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT\n1,1,1\n",
-    );
-    assert.equal(
-      await Deno.readTextFile(`${bx}/${DEVICES}`),
-      "DEVICE_TYPE,IMPRESSION_HOUR,IMPRESSION_COUNT\nMobile,1,1\n",
-    );
+        // Back to bx: its own counts again, never by's.
+        const plan = await runCli(["plan", ...materializeArgs(bx, cache).slice(1)]);
+        assert.match(
+          plan.stdout.join("\n"),
+          /raw_partition: stale\n\s+bucket changed \(file:\/\/.*\/by -> file:\/\/.*\/bx\)/,
+        );
+        await Deno.remove(`${bx}/${COUNTS}`);
+        const third = await run(bx);
+        assert.equal(third.code, 0, third.stderr);
+        assert.equal(
+          await Deno.readTextFile(`${bx}/${COUNTS}`),
+          "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT\n1,1,1\n",
+        );
+        assert.equal(
+          await Deno.readTextFile(`${bx}/${DEVICES}`),
+          "DEVICE_TYPE,IMPRESSION_HOUR,IMPRESSION_COUNT\nMobile,1,1\n",
+        );
 
-    // Another name of the same folder is the same bucket: nothing to redo.
-    await Deno.symlink(bx, `${dir}/bx-link`);
-    const linked = await run(`${dir}/bx-link`);
-    assert.equal(linked.code, 0, linked.stderr);
-    assert.match(linked.stderr, /raw_partition: up to date/);
-  });
-});
+        // Another name of the same folder is the same bucket: nothing to redo.
+        await Deno.symlink(bx, `${dir}/bx-link`);
+        const linked = await run(`${dir}/bx-link`);
+        assert.equal(linked.code, 0, linked.stderr);
+        assert.match(linked.stderr, /raw_partition: up to date/);
+      });
+    },
+  );
+}
 
 Deno.test("an entry cached before bucket identities were recorded is recomputed, not reused", async () => {
   await withTempDir(async (dir) => {
     const { bx, by } = await twinFolders(dir);
     const cache = `${dir}/cache`;
-    assert.equal((await runCli(materializeArgs(bx, cache))).code, 0);
+    const copy = "--copy-objects"; // the old entries held copies
+    assert.equal((await runCli([...materializeArgs(bx, cache), copy])).code, 0);
     // Rewrite bx's raw_partition entry the way the previous release wrote it:
     // version from the (key, ETag, size) set alone, files named by (key, ETag).
     const entry = `${cache}/${DATE}/raw_partition`;
@@ -142,7 +153,7 @@ Deno.test("an entry cached before bucket identities were recorded is recomputed,
     }
     await Deno.writeTextFile(`${entry}/manifest.json`, JSON.stringify(manifest));
 
-    const r = await runCli(materializeArgs(by, cache));
+    const r = await runCli([...materializeArgs(by, cache), copy]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /raw_partition: materialized .*objectsDownloaded=1 objectsReused=0/);
     assert.equal(

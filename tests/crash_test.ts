@@ -49,7 +49,16 @@ async function copyTree(from: string, to: string): Promise<void> {
   }
 }
 
-function args(bucket: string, cache: string): string[] {
+/**
+ * Points inside the copy of a folder's objects into the cache: reached with
+ * `--copy-objects` (by default a folder's objects are read in place).
+ */
+function copying(point: string): boolean {
+  return point.startsWith("cache-write:raw_partition/") ||
+    point.startsWith("raw_partition:downloaded:");
+}
+
+function args(bucket: string, cache: string, copy = false): string[] {
   return [
     "materialize",
     "--date",
@@ -62,6 +71,7 @@ function args(bucket: string, cache: string): string[] {
     "CR",
     "--max-invalid-rows",
     "1",
+    ...(copy ? ["--copy-objects"] : []),
   ];
 }
 
@@ -75,7 +85,7 @@ async function crashAt(point: string, bucket: string, cache: string, dir: string
       `${REPO}/tests/_pausing_main.ts`,
       point,
       pauseFile,
-      ...args(bucket, cache),
+      ...args(bucket, cache, copying(point)),
     ],
     env: { NO_COLOR: "1" },
     stdout: "null",
@@ -161,7 +171,7 @@ Deno.test({
               assert.match(opened.problem, /never materialized|missing|wrong size|checksum/);
             }
           }
-          const rerun = await runProcess(args(bucket, cache));
+          const rerun = await runProcess(args(bucket, cache, copying(point)));
           assert.equal(rerun.code, 0, rerun.stderr);
           assert.equal(await Deno.readTextFile(`${bucket}/${RESULT}`), expected);
           assert.equal(await Deno.readTextFile(`${bucket}/${REJECTED}`), expectedRejected);
@@ -216,7 +226,7 @@ Deno.test({
           const crash = await crashAt(point, bucket, cache, dir);
           await Deno.remove(`${dir}/paused`).catch(() => {});
           assert.ok(crash.reached, `never reached ${point}: ${crash.stderr}`);
-          assert.match(crash.stderr, /raw_partition: materialized .*objectsReused=2/);
+          assert.match(crash.stderr, /raw_partition: materialized .*objectsReadInPlace=4/);
           for (const asset of ASSETS) {
             const opened = await openEntry(`${cache}/${DATE}/${asset}`);
             if (opened.entry === null) {

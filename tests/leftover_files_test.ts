@@ -42,7 +42,16 @@ Deno.test("a rerun after SIGKILL mid-download leaves no *.tmp behind", async () 
     const bucket = `${dir}/bucket`;
     const cache = `${dir}/cache`;
     await writeSyntheticDay({ root: bucket, date: DATE, rows: 6_000, files: 2, seed: 3 });
-    const args = ["materialize", "--date", DATE, "--bucket", bucket, "--cache-dir", cache];
+    const args = [
+      "materialize",
+      "--date",
+      DATE,
+      "--bucket",
+      bucket,
+      "--cache-dir",
+      cache,
+      "--copy-objects",
+    ];
     // Killed with the first object copied into its temporary name.
     const pauseFile = `${dir}/paused`;
     const child = new Deno.Command("deno", {

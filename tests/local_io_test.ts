@@ -158,11 +158,14 @@ Deno.test({
     } finally {
       await s3.stop();
     }
-    await t.step("local-folder bucket (kernel copy)", async () => {
+    await t.step("local-folder bucket (kernel copy, --copy-objects)", async () => {
       await withTempDir(async (dir) => {
         await writeObjects(`${dir}/b`, { "2021/01/30/a.csv": rows(20_000) });
         await withTmpfs(dir, "512k", async (mnt) => {
-          const r = await runCli(materializeArgs(`${dir}/b`, `${mnt}/cache`));
+          const r = await runCli([
+            ...materializeArgs(`${dir}/b`, `${mnt}/cache`),
+            "--copy-objects",
+          ]);
           assert.equal(r.code, 1, r.stderr);
           assert.doesNotMatch(r.stderr, /retry|internal error/);
           assert.match(

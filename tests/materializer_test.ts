@@ -98,9 +98,10 @@ Deno.test("--force recomputes and republishes identical bytes without uploading"
   });
 });
 
-Deno.test("changed, added and deleted input objects are picked up", async (t) => {
+Deno.test("changed, added and deleted input objects are picked up (copied into the cache)", async (t) => {
   await withTempDir(async (dir) => {
-    const { bucket, run } = await setup(dir);
+    const { bucket, run: runInPlace } = await setup(dir);
+    const run = (...extra: string[]) => runInPlace("--copy-objects", ...extra);
     await run();
     const result = () => Deno.readTextFile(`${bucket}/results/2021/01/30/daily_agg_20210130_T.csv`);
     await t.step("changed", async () => {
@@ -208,7 +209,8 @@ Deno.test("when a later asset fails, upstream entries stay cached", async () => 
 
 Deno.test("a damaged cache entry is never served", async (t) => {
   await withTempDir(async (dir) => {
-    const { run } = await setup(dir);
+    const { run: runInPlace } = await setup(dir);
+    const run = (...extra: string[]) => runInPlace("--copy-objects", ...extra);
     await run();
     await t.step("flipped byte in a data file", async () => {
       const path = `${dir}/c/${DATE}/deduped_impressions/kept.bin`;

@@ -106,6 +106,7 @@ Deno.test("every run param's flag is in --help and every profile key is accepted
       retries: 1,
       maxInvalidRows: 2,
       memoryBudget: "64MiB",
+      copyObjects: true,
       thresholds: { duplicate_share: 0.5 },
       bucket: "sample/bucket",
       endpointUrl: "http://127.0.0.1:1",

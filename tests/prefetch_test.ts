@@ -190,7 +190,7 @@ Deno.test("parsing starts before the last raw object has downloaded; same bytes"
     // The same day without a prefetch (raw_partition is cached) gives the same bytes.
     await Deno.remove(`${dir}/c/${DATE}/deduped_impressions`, { recursive: true });
     await Deno.remove(published);
-    const second = await run(local);
+    const second = await run({ ...local, localPath: undefined });
     assert.equal(second.status, "materialized", second.error);
     const again = second.assets.find((a) => a.asset === "deduped_impressions")!;
     assert.equal(again.metadata.prefetched, false);
