@@ -30,7 +30,7 @@ import {
   type RecordRun,
 } from "./dedupe.ts";
 import { recordWords } from "./key_partitions.ts";
-import { blockRun, blockStarts, type DedupeBlockResult } from "./dedupe_blocks.ts";
+import { blockRun, blockStarts, type PartitionBlock } from "./dedupe_blocks.ts";
 import {
   bucketBits,
   holdsKey,
@@ -48,7 +48,7 @@ import type { ScanTask, ScanTaskResult } from "./scan_task.ts";
 import { isGzipKey } from "../resources/object_file.ts";
 import { GzipError } from "../resources/gunzip.ts";
 import { escapeText } from "./escape_text.ts";
-import { LocalIoError } from "../resources/local_io.ts";
+import { LocalIoError, withLocalIo } from "../resources/local_io.ts";
 import { ObjectChangedError } from "../resources/errors.ts";
 import { checkFileVersion } from "../resources/file_version.ts";
 
@@ -83,6 +83,14 @@ export interface RowFileSink {
   ): Promise<number>;
   /** Writes a whole file. */
   writeFile(name: string, data: Uint8Array): Promise<void>;
+  /**
+   * Has `fill` write a file at the temporary path it is given (`path`, where
+   * it goes, is for messages), then puts it in place; returns its size.
+   */
+  writeFileWith(
+    name: string,
+    fill: (temporary: string, path: string) => Promise<void>,
+  ): Promise<number>;
 }
 
 /** A day with more invalid rows than allowed. */
@@ -582,22 +590,26 @@ export class DayScanner {
       file: Deno.openSync(s.path),
       index: s.index,
     }));
-    let keys: ReadableStream<Uint8Array>;
+    const keysName = options.keysName ?? "dedupe/keys-0";
+    let writeSegment: () => Promise<number>;
     if (inBlocks) {
-      keys = this.#dedupeInBlocks({
-        partitions,
-        results,
-        rowOffset,
-        kept,
-        filter,
-        builder,
-        onDuplicates: (n) => duplicates += n,
-      });
+      writeSegment = () =>
+        this.#segmentInBlocks({
+          partitions,
+          results,
+          rowOffset,
+          kept,
+          filter,
+          builder,
+          output,
+          name: `${keysName}.bin`,
+          onDuplicates: (n) => duplicates += n,
+        });
     } else {
       const table = createDedupeTable();
       const partitionBits = Math.log2(partitions);
       let p = 0;
-      keys = new ReadableStream<Uint8Array>({
+      const keys = new ReadableStream<Uint8Array>({
         pull(controller) {
           for (; p < partitions; p++) {
             const runs: RecordRun[] = [];
@@ -634,12 +646,12 @@ export class DayScanner {
           controller.close();
         },
       }, { highWaterMark: 2 }); // a chunk or two ahead, sorted while the last is written
+      writeSegment = () => output.writeStream(`${keysName}.bin`, keys);
     }
-    const keysName = options.keysName ?? "dedupe/keys-0";
     const writeKeys = async (): Promise<number> => {
       let bytes: number;
       try {
-        bytes = await output.writeStream(`${keysName}.bin`, keys);
+        bytes = await writeSegment();
       } finally {
         for (const s of segments) s.file.close();
       }
@@ -680,16 +692,15 @@ export class DayScanner {
       },
       4,
     );
-    const writes = await Promise.allSettled([
+    // Both end before either's failure is reported: nothing is left writing.
+    const [keysBytes] = await settled([
       writeKeys(),
       (async () => {
         await output.writeStream(names.hours, hoursStream, { checksum: true });
         await output.writeStream(names.campaigns, campaignsStream, { checksum: true });
+        return 0;
       })(),
     ]);
-    // Both ended before either's failure is reported: nothing is left writing.
-    for (const write of writes) if (write.status === "rejected") throw write.reason;
-    const keysBytes = (writes[0] as PromiseFulfilledResult<number>).value;
     await output.writeFile(names.kept, append ? kept.subarray(baseRows) : kept);
     return {
       rows,
@@ -718,56 +729,60 @@ export class DayScanner {
   }
 
   /**
-   * The key segment's records of a whole day in memory, deduplicated in
-   * blocks of partitions on the workers (see `dedupe_blocks.ts`), a few
-   * blocks ahead of the writer, and streamed in block order.
+   * Deduplicates a whole day in memory in blocks of partitions on the
+   * workers, then has them write the key segment `name`, each block at its
+   * place (see `dedupe_blocks.ts`). Returns the segment's size.
    */
-  #dedupeInBlocks(day: {
+  async #segmentInBlocks(day: {
     partitions: number;
     results: readonly ScanTaskResult[];
     rowOffset: readonly number[];
     kept: Uint8Array;
     filter: KeyFilter;
     builder: SegmentBuilder;
+    output: RowFileSink;
+    name: string;
     onDuplicates: (n: number) => void;
-  }): ReadableStream<Uint8Array> {
+  }): Promise<number> {
     const { partitions, results, rowOffset, kept, filter, builder } = day;
     const starts = blockStarts(partitions);
-    const pending: (Promise<DedupeBlockResult> | undefined)[] = [];
-    const ahead = 2 + 2 * this.#options.workers;
-    let sent = 0, taken = 0;
-    const send = () => {
-      for (; sent < starts.length && sent - taken < ahead; sent++) {
-        const first = starts[sent];
-        const count = (starts[sent + 1] ?? partitions) - first;
-        const block = this.#pool.dedupe({
-          kind: "dedupe",
-          first,
-          partitions,
-          runs: results.map((r, i) => blockRun(r.records, first, count, rowOffset[i])),
-          kept,
+    const blocks: PartitionBlock[] = starts.map((first, b) => {
+      const count = (starts[b + 1] ?? partitions) - first;
+      return {
+        first,
+        partitions,
+        kept,
+        runs: results.map((r, i) => blockRun(r.records, first, count, rowOffset[i])),
+      };
+    });
+    const pool = this.#pool;
+    const deduped = await settled(blocks.map((block) => pool.dedupe({ ...block, kind: "dedupe" })));
+    const offsets: number[] = [];
+    let bytes = 0;
+    for (const { duplicates, words } of deduped) {
+      day.onDuplicates(duplicates);
+      offsets.push(bytes);
+      bytes += words * 4;
+    }
+    return await day.output.writeFileWith(day.name, async (temporary, path) => {
+      await withLocalIo("create", path, async () => {
+        await Deno.writeFile(temporary, new Uint8Array(0));
+        await Deno.truncate(temporary, bytes);
+      });
+      const written = await settled(blocks.map((block, b) =>
+        pool.writeSegment({
+          ...block,
+          kind: "segment",
           filter: filter.bytes,
           bucketBits: builder.bits,
-        });
-        block.catch(() => {}); // reported when its turn comes
-        pending[sent] = block;
-      }
-    };
-    return new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        while (taken < starts.length) {
-          send();
-          const block = await pending[taken]!;
-          pending[taken++] = undefined;
-          day.onDuplicates(block.duplicates);
-          builder.addCounts(block.lo, block.counts);
-          for (const chunk of block.chunks) {
-            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          }
-          if (block.chunks.length > 0) return;
-        }
-        controller.close();
-      },
+          file: temporary,
+          name: path,
+          offset: offsets[b],
+          words: deduped[b].words,
+        })
+      ));
+      for (const { error } of written) if (error) throw new LocalIoError(error);
+      for (const { lo, counts } of written) builder.addCounts(lo, counts);
     });
   }
 
@@ -808,6 +823,16 @@ function readChunks(paths: readonly string[], into: Uint8Array): void {
     }
   }
   if (filled !== into.length) throw new Error(`${paths.at(-1)} ends early`);
+}
+
+/**
+ * The values of `promises` once all have settled (nothing is left running),
+ * or the first failure among them.
+ */
+async function settled<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const outcomes = await Promise.allSettled(promises);
+  for (const outcome of outcomes) if (outcome.status === "rejected") throw outcome.reason;
+  return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
 }
 
 /** The figures of two parts of a day, or of the second alone. */

@@ -114,9 +114,15 @@ export class SegmentBuilder {
    * The records of the runs' kept rows, each with its day row number (the
    * run's `rowOffset` added), sorted by bucket, added to `filter` and
    * counted for the index: what `keptRecords` and {@linkcode SegmentBuilder.sort}
-   * give, in fewer passes.
+   * give, in fewer passes. Written at the start of `into` when given (it
+   * must have room), else into a new array.
    */
-  sortKept(runs: readonly RecordRun[], kept: Uint8Array, filter: KeyFilter): Uint32Array {
+  sortKept(
+    runs: readonly RecordRun[],
+    kept: Uint8Array,
+    filter: KeyFilter,
+    into?: Uint32Array,
+  ): Uint32Array {
     const shift = 32 - this.bits;
     let n = 0, words = 0, lo = Infinity, hi = -1;
     for (const { records } of runs) n += records.length;
@@ -152,7 +158,10 @@ export class SegmentBuilder {
         i += size;
       }
     }
-    const out = new Uint32Array(words);
+    if (into !== undefined && into.length < words) {
+      throw new RangeError(`${words} words of kept records, room for ${into.length}`);
+    }
+    const out = into?.subarray(0, words) ?? new Uint32Array(words);
     if (n === 0) return out;
     // Where each bucket of the chunk starts; the chunk's counts go to the index.
     const starts = new Float64Array(hi - lo + 1);

@@ -7,10 +7,17 @@
  */
 
 import { runScanTask, type ScanTask, type ScanTaskResult } from "./scan_task.ts";
-import { type DedupeBlock, dedupeBlock, type DedupeBlockResult } from "./dedupe_blocks.ts";
+import {
+  type DedupeBlock,
+  dedupeBlock,
+  type DedupeBlockResult,
+  type SegmentBlock,
+  type SegmentBlockResult,
+  writeSegmentBlock,
+} from "./dedupe_blocks.ts";
 
 interface Job {
-  task: ScanTask | DedupeBlock;
+  task: ScanTask | DedupeBlock | SegmentBlock;
   onProgress: (bytes: number, rows: number) => void;
   /** Takes what the worker posted back: the result of `task`'s kind. */
   resolve: (result: unknown) => void;
@@ -47,18 +54,18 @@ export class ScanPool {
     return this.#submit(task, onProgress, () => runScanTask(task, onProgress));
   }
 
-  /** Deduplicates a block of partitions (see `dedupe_blocks.ts`). */
+  /** Deduplicates a block of partitions (pass 1 of `dedupe_blocks.ts`). */
   dedupe(block: DedupeBlock): Promise<DedupeBlockResult> {
     return this.#submit(block, () => {}, () => Promise.resolve(dedupeBlock(block)));
   }
 
-  /** Whether tasks run on worker threads (else inline, one at a time). */
-  get threaded(): boolean {
-    return this.#size >= 1;
+  /** Writes a block's share of the key segment (pass 2 of `dedupe_blocks.ts`). */
+  writeSegment(block: SegmentBlock): Promise<SegmentBlockResult> {
+    return this.#submit(block, () => {}, () => Promise.resolve(writeSegmentBlock(block)));
   }
 
   #submit<T>(
-    task: ScanTask | DedupeBlock,
+    task: ScanTask | DedupeBlock | SegmentBlock,
     onProgress: (bytes: number, rows: number) => void,
     inline: () => Promise<T>,
   ): Promise<T> {

@@ -78,6 +78,16 @@ export interface EntryWriter {
    * part (to retry it). Returns the bytes written.
    */
   writeRanges(name: string, size: number, options: RangeOptions): Promise<number>;
+  /**
+   * Has `fill` write a file at the temporary path it is given (by any
+   * means: other threads, several handles; `path` is where it goes, for
+   * messages), then renames it into place; verified on read by size.
+   * Returns its size.
+   */
+  writeFileWith(
+    name: string,
+    fill: (temporary: string, path: string) => Promise<void>,
+  ): Promise<number>;
   /** Keeps a file of the previous entry as it is. */
   keepFile(record: FileRecord): void;
   /** Sets the small JSON part of the value. */
@@ -198,6 +208,23 @@ export function createEntryWriter(
         throw error;
       }
       files.set(name, hash ? { name, size, sha256: hash.digest("hex") } : { name, size });
+      return size;
+    },
+    async writeFileWith(name, fill) {
+      const path = `${dir}/${safeName(name)}`;
+      await makeFolder(path.slice(0, path.lastIndexOf("/")));
+      const temporary = temporaryPath(path);
+      let size: number;
+      try {
+        await fill(temporary, path);
+        size = (await withLocalIo("stat", temporary, () => Deno.stat(temporary))).size;
+        await options.checkpoint?.(name); // written, not yet in place
+        await withLocalIo("rename into", path, () => Deno.rename(temporary, path));
+      } catch (error) {
+        await Deno.remove(temporary).catch(() => {});
+        throw error;
+      }
+      files.set(name, { name, size });
       return size;
     },
     async copyFile(name, source) {

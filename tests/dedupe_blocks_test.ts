@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { blockRun, blockStarts, dedupeBlock } from "../engine/dedupe_blocks.ts";
+import { blockRun, blockStarts, dedupeBlock, writeSegmentBlock } from "../engine/dedupe_blocks.ts";
+import { withTempDir } from "./_helpers.ts";
 import { createDedupeTable, dedupePartition, type RecordRun } from "../engine/dedupe.ts";
 import { KeyFilter, SegmentBuilder } from "../engine/key_index.ts";
 import { KeyPartitions } from "../engine/key_partitions.ts";
@@ -101,35 +102,51 @@ for (
     const filter = KeyFilter.sized(rows, 1 << 20, { shared: true });
     const builder = new SegmentBuilder(bits);
     const pool = new ScanPool(2);
+    const file = await Deno.makeTempFile();
     try {
       const starts = blockStarts(partitions);
-      const results = await Promise.all(starts.map((first, b) =>
-        pool.dedupe({
-          kind: "dedupe",
-          first,
-          partitions,
-          runs: tasks.map((t, i) =>
-            blockRun(t, first, (starts[b + 1] ?? partitions) - first, offsets[i])
-          ),
-          kept,
+      const blocks = starts.map((first, b) => ({
+        first,
+        partitions,
+        kept,
+        runs: tasks.map((t, i) =>
+          blockRun(t, first, (starts[b + 1] ?? partitions) - first, offsets[i])
+        ),
+      }));
+      // Pass 1 in reverse order: which thread runs which block, and when, must not matter.
+      const deduped = await Promise.all(
+        blocks.toReversed().map((block) => pool.dedupe({ ...block, kind: "dedupe" })),
+      );
+      deduped.reverse();
+      const words = deduped.map((d) => d.words);
+      assert.equal(deduped.reduce((n, d) => n + d.duplicates, 0), want.duplicates);
+      assert.deepEqual([...kept], [...want.kept]);
+      assert.equal(words.reduce((a, b) => a + b, 0), want.records.length);
+
+      await Deno.truncate(file, want.records.length * 4);
+      const written = await Promise.all(blocks.map((block, b) =>
+        pool.writeSegment({
+          ...block,
+          kind: "segment",
           filter: filter.bytes,
           bucketBits: bits,
+          file,
+          name: "keys.bin",
+          offset: words.slice(0, b).reduce((a, c) => a + c, 0) * 4,
+          words: words[b],
         })
       ));
-      const records: number[] = [];
-      let duplicates = 0;
-      for (const result of results) {
-        for (const chunk of result.chunks) records.push(...chunk);
-        duplicates += result.duplicates;
+      for (const result of written) {
+        assert.equal(result.error, undefined);
         builder.addCounts(result.lo, result.counts);
       }
-      assert.equal(duplicates, want.duplicates);
-      assert.deepEqual([...kept], [...want.kept]);
-      assert.deepEqual(records, want.records);
+      const bytes = await Deno.readFile(file);
+      assert.deepEqual([...new Uint32Array(bytes.buffer)], want.records);
       assert.deepEqual([...builder.index()], want.index);
       assert.deepEqual([...filter.bytes], [...want.filter]);
     } finally {
       await pool.close();
+      await Deno.remove(file);
     }
   });
 }
@@ -145,18 +162,48 @@ Deno.test("blocks are whole filter regions, in order, and cover every partition"
   }
 });
 
-Deno.test("dedupeBlock: a block with no records keeps nothing", () => {
+Deno.test("a block with no records keeps nothing and writes nothing", () => {
   const records = Array.from({ length: 256 }, () => new Uint32Array(0));
-  const result = dedupeBlock({
-    kind: "dedupe",
+  const block = {
     first: 4,
     partitions: 256,
     runs: [blockRun(records, 4, 4, 0)],
     kept: new Uint8Array(0),
+  };
+  assert.deepEqual(dedupeBlock({ ...block, kind: "dedupe" }), { duplicates: 0, words: 0 });
+  const written = writeSegmentBlock({
+    ...block,
+    kind: "segment",
     filter: new Uint8Array(1024),
     bucketBits: 8,
+    file: "/nonexistent/keys.bin",
+    name: "keys.bin",
+    offset: 0,
+    words: 0,
   });
-  assert.equal(result.chunks.length, 0);
-  assert.equal(result.duplicates, 0);
-  assert.deepEqual([...result.counts], [0, 0, 0, 0]);
+  assert.deepEqual(written, { lo: 4, counts: new Float64Array(4) });
+});
+
+Deno.test("a block's failed write comes back as a local I/O problem naming the file", async () => {
+  await withTempDir((dir) => {
+    const partitions = 256;
+    const tasks = [taskRecords(new Rng(3), keyPool(new Rng(4), 100), 1000, partitions)];
+    const kept = new Uint8Array(1000);
+    const block = { first: 0, partitions, runs: [blockRun(tasks[0], 0, 4, 0)], kept };
+    const { words } = dedupeBlock({ ...block, kind: "dedupe" });
+    assert.ok(words > 0);
+    const result = writeSegmentBlock({
+      ...block,
+      kind: "segment",
+      filter: new Uint8Array(1024),
+      bucketBits: 8,
+      file: `${dir}/missing/keys.tmp`,
+      name: `${dir}/keys.bin`,
+      offset: 0,
+      words,
+    });
+    assert.equal(result.error?.path, `${dir}/keys.bin`);
+    assert.equal(result.error?.operation, "write");
+    return Promise.resolve();
+  });
 });

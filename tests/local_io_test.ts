@@ -158,6 +158,30 @@ Deno.test({
     } finally {
       await s3.stop();
     }
+    await t.step("local-folder bucket read in place: the key segment's write", async () => {
+      await withTempDir(async (dir) => {
+        await writeObjects(`${dir}/b`, { "2021/01/30/a.csv": rows(20_000) });
+        await withTmpfs(dir, "512k", async (mnt) => {
+          const r = await runCli(materializeArgs(`${dir}/b`, `${mnt}/cache`));
+          assert.equal(r.code, 1, r.stderr);
+          assert.doesNotMatch(r.stderr, /retry|internal error/);
+          assert.match(
+            r.stderr.split("\n").at(-1)!,
+            /^error: cannot write .*\/cache\/2021-01-30\/deduped_impressions\/[^ ]+: No space left on device \(os error 28\)$/,
+          );
+          // Nothing half-written stays behind.
+          const left: string[] = [];
+          const walk = (folder: string) => {
+            for (const e of Deno.readDirSync(folder)) {
+              if (e.isDirectory) walk(`${folder}/${e.name}`);
+              else if (e.name.endsWith(".tmp")) left.push(e.name);
+            }
+          };
+          walk(mnt);
+          assert.deepEqual(left, []);
+        });
+      });
+    });
     await t.step("local-folder bucket (kernel copy, --copy-objects)", async () => {
       await withTempDir(async (dir) => {
         await writeObjects(`${dir}/b`, { "2021/01/30/a.csv": rows(20_000) });
