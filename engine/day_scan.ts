@@ -30,7 +30,7 @@ import {
   type RecordRun,
 } from "./dedupe.ts";
 import { recordWords } from "./key_partitions.ts";
-import { blockRun, blockStarts, type PartitionBlock } from "./dedupe_blocks.ts";
+import { abandonLayout, blockRun, blockStarts, segmentLayout } from "./dedupe_blocks.ts";
 import {
   bucketBits,
   holdsKey,
@@ -730,8 +730,8 @@ export class DayScanner {
 
   /**
    * Deduplicates a whole day in memory in blocks of partitions on the
-   * workers, then has them write the key segment `name`, each block at its
-   * place (see `dedupe_blocks.ts`). Returns the segment's size.
+   * workers, which write the key segment `name`, each block at its place
+   * (see `dedupe_blocks.ts`). Returns the segment's size.
    */
   async #segmentInBlocks(day: {
     partitions: number;
@@ -746,43 +746,35 @@ export class DayScanner {
   }): Promise<number> {
     const { partitions, results, rowOffset, kept, filter, builder } = day;
     const starts = blockStarts(partitions);
-    const blocks: PartitionBlock[] = starts.map((first, b) => {
-      const count = (starts[b + 1] ?? partitions) - first;
-      return {
-        first,
-        partitions,
-        kept,
-        runs: results.map((r, i) => blockRun(r.records, first, count, rowOffset[i])),
-      };
-    });
+    const layout = segmentLayout(starts.length);
     const pool = this.#pool;
-    const deduped = await settled(blocks.map((block) => pool.dedupe({ ...block, kind: "dedupe" })));
-    const offsets: number[] = [];
-    let bytes = 0;
-    for (const { duplicates, words } of deduped) {
-      day.onDuplicates(duplicates);
-      offsets.push(bytes);
-      bytes += words * 4;
-    }
     return await day.output.writeFileWith(day.name, async (temporary, path) => {
-      await withLocalIo("create", path, async () => {
-        await Deno.writeFile(temporary, new Uint8Array(0));
-        await Deno.truncate(temporary, bytes);
-      });
-      const written = await settled(blocks.map((block, b) =>
-        pool.writeSegment({
-          ...block,
-          kind: "segment",
+      await withLocalIo("create", path, () => Deno.writeFile(temporary, new Uint8Array(0)));
+      const blocks = starts.map((first, index) => {
+        const count = (starts[index + 1] ?? partitions) - first;
+        const block = pool.dedupe({
+          kind: "dedupe",
+          index,
+          first,
+          partitions,
+          runs: results.map((r, i) => blockRun(r.records, first, count, rowOffset[i])),
+          kept,
           filter: filter.bytes,
           bucketBits: builder.bits,
           file: temporary,
           name: path,
-          offset: offsets[b],
-          words: deduped[b].words,
-        })
-      ));
-      for (const { error } of written) if (error) throw new LocalIoError(error);
-      for (const { lo, counts } of written) builder.addCounts(lo, counts);
+          layout,
+        });
+        // A failed block: those after it must not wait for it.
+        block.catch(() => abandonLayout(layout));
+        return block;
+      });
+      const done = await settled(blocks);
+      for (const { error } of done) if (error) throw new LocalIoError(error);
+      for (const { duplicates, lo, counts } of done) {
+        day.onDuplicates(duplicates);
+        builder.addCounts(lo, counts);
+      }
     });
   }
 

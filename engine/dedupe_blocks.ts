@@ -2,19 +2,18 @@
  * Deduplicating a day's key partitions, and writing its key segment, in
  * blocks of partitions that run on several threads at once.
  *
- * A block is a run of consecutive hash partitions. It goes through two
- * passes, each on whichever thread is free:
- *
- * 1. {@linkcode dedupeBlock}: each partition is deduplicated in processing
- *    order ({@linkcode dedupePartition}), exactly as one thread going
- *    through every partition would; it counts the words of the kept rows'
- *    records.
- * 2. {@linkcode writeSegmentBlock}: once every block's count is known, and
- *    so where each block's records start in the segment file, the kept
- *    records of each partition are sorted into segment order
- *    ({@linkcode SegmentBuilder.sortKept}) in a buffer the thread reuses,
- *    and written at the block's place in the file. The file is the same
- *    bytes whatever thread ran which block, and no record crosses threads.
+ * A block is a run of consecutive hash partitions. Whichever thread takes
+ * it deduplicates each of its partitions in processing order
+ * ({@linkcode dedupePartition}) and, while the partition's records are
+ * still in the CPU cache, sorts its kept rows' records into segment order
+ * ({@linkcode SegmentBuilder.sortKept}) in a buffer the thread reuses:
+ * exactly what one thread going through every partition would do. The
+ * block's records then go to the segment file right after the previous
+ * block's: a block learns where from the shared {@linkcode SegmentLayout},
+ * where each block, once sorted, publishes where the next one starts.
+ * Blocks are taken in order, so the one a block waits for has started
+ * before it. The file is the same bytes whatever thread ran which block,
+ * and no record crosses threads.
  *
  * Threads share, each part written by one block only:
  *
@@ -23,7 +22,8 @@
  *   one block writes its byte;
  * - the key filter: a block spans whole filter regions (the first lane's
  *   top 8 bits, see `key_index.ts`), so blocks set bits of disjoint bytes;
- * - the segment file, at disjoint byte ranges.
+ * - the segment file, at disjoint byte ranges, and the layout's slot after
+ *   the block's own.
  *
  * The segment index's counts come back with each block, for the bucket
  * range it touched, and the caller adds them up.
@@ -33,8 +33,6 @@
 
 import { createDedupeTable, dedupePartition, type RecordRun } from "./dedupe.ts";
 import { KeyFilter, SegmentBuilder } from "./key_index.ts";
-import { RECORD_HEADER_WORDS } from "./key_partitions.ts";
-import { idWords } from "./id_key.ts";
 import { LocalIoError, localIoError, type LocalIoProblem } from "../resources/local_io.ts";
 
 /** A block's share of one parse task's records. */
@@ -47,8 +45,48 @@ export interface BlockRun {
   rowOffset: number;
 }
 
-/** A block of partitions: what both passes are sent. */
-export interface PartitionBlock {
+/**
+ * Where each block's records start in the segment file, on shared memory:
+ * `words[b]` is block `b`'s first word once `ready[b]` is 1. Slot 0 is
+ * ready at the start; `ready[blocks + 1]` is set when the day is abandoned
+ * (a block failed), so that no block waits for one that will never come.
+ */
+export interface SegmentLayout {
+  /** First word of each block, and the end. */
+  words: BigInt64Array;
+  /** 1 where `words` is known; the last slot is the abandon flag. */
+  ready: Int32Array;
+}
+
+/**
+ * A layout for `blocks` blocks, on shared memory.
+ *
+ * @example
+ * ```ts
+ * import { segmentLayout } from "./dedupe_blocks.ts";
+ * const layout = segmentLayout(64); // layout.ready[0] is 1
+ * ```
+ */
+export function segmentLayout(blocks: number): SegmentLayout {
+  const words = new BigInt64Array(new SharedArrayBuffer((blocks + 1) * 8));
+  const ready = new Int32Array(new SharedArrayBuffer((blocks + 2) * 4));
+  ready[0] = 1;
+  return { words, ready };
+}
+
+/** Tells the blocks still to run, or waiting, that the day is abandoned. */
+export function abandonLayout(layout: SegmentLayout): void {
+  const flag = layout.ready.length - 1;
+  Atomics.store(layout.ready, flag, 1);
+  for (let b = 0; b < flag; b++) Atomics.notify(layout.ready, b);
+}
+
+/** A block of partitions, as sent to a worker. */
+export interface DedupeBlock {
+  /** Tells a worker's message apart from a scan task. */
+  kind: "dedupe";
+  /** The block's position among the day's blocks. */
+  index: number;
   /** Its first partition. */
   first: number;
   /** Partitions in the day. */
@@ -57,26 +95,6 @@ export interface PartitionBlock {
   runs: BlockRun[];
   /** One byte a row of the day, on a shared buffer: 1 when the row is kept. */
   kept: Uint8Array;
-}
-
-/** Pass 1 of a block, as sent to a worker. */
-export interface DedupeBlock extends PartitionBlock {
-  /** Tells a worker's message apart. */
-  kind: "dedupe";
-}
-
-/** What pass 1 gives back. */
-export interface DedupeBlockResult {
-  /** Rows of the block found to repeat an earlier row's key. */
-  duplicates: number;
-  /** Words of the kept rows' records: the block's share of the segment. */
-  words: number;
-}
-
-/** Pass 2 of a block, as sent to a worker. */
-export interface SegmentBlock extends PartitionBlock {
-  /** Tells a worker's message apart. */
-  kind: "segment";
   /** The key filter's bytes, on a shared buffer. */
   filter: Uint8Array;
   /** The key segment's bucket bits. */
@@ -85,20 +103,29 @@ export interface SegmentBlock extends PartitionBlock {
   file: string;
   /** The file's name in messages. */
   name: string;
-  /** Byte offset of the block's records in it. */
-  offset: number;
-  /** Words of the block's kept records (from pass 1). */
-  words: number;
+  /** Where blocks start in the file. */
+  layout: SegmentLayout;
 }
 
-/** What pass 2 gives back. */
-export interface SegmentBlockResult {
+/** What a block gives back. */
+export interface DedupeBlockResult {
+  /** Rows of the block found to repeat an earlier row's key. */
+  duplicates: number;
   /** First bucket of `counts`. */
   lo: number;
   /** Words per bucket from `lo` on, for the segment index. */
   counts: Float64Array;
   /** A failed write (a full or read-only disk). */
   error?: LocalIoProblem;
+}
+
+/** A block that cannot go on: an earlier one failed or never published. */
+export class BlockAbandonedError extends Error {
+  /** Builds the error for block `index`. */
+  constructor(index: number) {
+    super(`block ${index} of the key segment was abandoned: an earlier block failed`);
+    this.name = "BlockAbandonedError";
+  }
 }
 
 /** Filter regions: the first lane's top 8 bits (see `key_index.ts`). */
@@ -167,7 +194,7 @@ const scratch = {
 };
 
 /** The runs of the block's `k`-th partition. */
-function partitionRuns(block: PartitionBlock, k: number): RecordRun[] {
+function partitionRuns(block: DedupeBlock, k: number): RecordRun[] {
   const runs: RecordRun[] = [];
   for (const run of block.runs) {
     const start = run.starts[k], end = run.starts[k + 1];
@@ -178,57 +205,22 @@ function partitionRuns(block: PartitionBlock, k: number): RecordRun[] {
   return runs;
 }
 
-/** Partitions in a block. */
-function countOf(block: PartitionBlock): number {
-  return block.runs.length === 0 ? 0 : block.runs[0].starts.length - 1;
-}
+/** How long a block waits for the one before it between looks at the abandon flag. */
+const WAIT_MS = 1000;
 
 /**
- * Pass 1: deduplicates a block's partitions, marking kept rows; see the
- * module documentation.
+ * Deduplicates a block, sorts its kept records and writes them at their
+ * place in the segment file; see the module documentation. A failed write
+ * comes back as `error`; an abandoned day throws
+ * {@linkcode BlockAbandonedError}.
  *
  * @example
  * ```ts
- * import { blockRun, dedupeBlock } from "./dedupe_blocks.ts";
+ * import { blockRun, dedupeBlock, segmentLayout } from "./dedupe_blocks.ts";
  * const records = Array.from({ length: 256 }, () => new Uint32Array(0));
  * const result = dedupeBlock({
  *   kind: "dedupe",
- *   first: 0,
- *   partitions: 256,
- *   runs: [blockRun(records, 0, 4, 0)],
- *   kept: new Uint8Array(0),
- * });
- * // { duplicates: 0, words: 0 }
- * ```
- */
-export function dedupeBlock(block: DedupeBlock): DedupeBlockResult {
-  const { kept } = block;
-  let duplicates = 0, words = 0;
-  for (let k = 0; k < countOf(block); k++) {
-    const runs = partitionRuns(block, k);
-    duplicates += dedupePartition(runs, kept, scratch.table);
-    for (const { records, rowOffset } of runs) {
-      for (let i = 0; i < records.length;) {
-        const n = RECORD_HEADER_WORDS + idWords(records[i + 5]);
-        if (kept[rowOffset + records[i + 4]] === 1) words += n;
-        i += n;
-      }
-    }
-  }
-  return { duplicates, words };
-}
-
-/**
- * Pass 2: sorts a deduplicated block's kept records into segment order and
- * writes them at the block's offset of the segment file; see the module
- * documentation. A failed write comes back as `error`.
- *
- * @example
- * ```ts
- * import { blockRun, writeSegmentBlock } from "./dedupe_blocks.ts";
- * const records = Array.from({ length: 256 }, () => new Uint32Array(0));
- * const result = writeSegmentBlock({
- *   kind: "segment",
+ *   index: 0,
  *   first: 0,
  *   partitions: 256,
  *   runs: [blockRun(records, 0, 4, 0)],
@@ -237,38 +229,53 @@ export function dedupeBlock(block: DedupeBlock): DedupeBlockResult {
  *   bucketBits: 8,
  *   file: "/tmp/keys.bin",
  *   name: "keys.bin",
- *   offset: 0,
- *   words: 0,
+ *   layout: segmentLayout(1),
  * });
- * // result.counts is [0, 0, 0, 0]
+ * // result.duplicates is 0 and result.counts is [0, 0, 0, 0]
  * ```
  */
-export function writeSegmentBlock(block: SegmentBlock): SegmentBlockResult {
-  const { first, kept, bucketBits, words } = block;
-  const count = countOf(block);
+export function dedupeBlock(block: DedupeBlock): DedupeBlockResult {
+  const { index, first, kept, bucketBits, layout } = block;
+  const count = block.runs.length === 0 ? 0 : block.runs[0].starts.length - 1;
   const filter = new KeyFilter(block.filter);
   let builder = scratch.builders.get(bucketBits);
   if (!builder) scratch.builders.set(bucketBits, builder = new SegmentBuilder(bucketBits));
-  if (scratch.out.length < words) scratch.out = new Uint32Array(words);
+  // Room for every record of the block, kept or not.
+  const most = block.runs.reduce((n, run) => n + run.records.length, 0);
+  if (scratch.out.length < most) scratch.out = new Uint32Array(most);
   const out = scratch.out;
-  let at = 0;
+  let duplicates = 0, words = 0;
   for (let k = 0; k < count; k++) {
-    at += builder.sortKept(partitionRuns(block, k), kept, filter, out.subarray(at)).length;
+    const runs = partitionRuns(block, k);
+    duplicates += dedupePartition(runs, kept, scratch.table);
+    words += builder.sortKept(runs, kept, filter, out.subarray(words)).length;
   }
   // The buckets of the block's partitions: bucket and partition are both
   // top bits of the first lane, one of them the finer.
   const scale = 2 ** (bucketBits - Math.log2(block.partitions));
   const lo = Math.floor(first * scale);
   const counts = builder.takeCounts(lo, Math.ceil((first + count) * scale));
-  if (at !== words) throw new Error(`a block kept ${at} words, pass 1 counted ${words}`);
+
+  // Where this block starts, once the one before it is sorted; then where
+  // the next one starts.
+  const { ready } = layout;
+  const abandoned = ready.length - 1;
+  while (Atomics.load(ready, index) === 0) {
+    if (Atomics.load(ready, abandoned) === 1) throw new BlockAbandonedError(index);
+    Atomics.wait(ready, index, 0, WAIT_MS);
+  }
+  const start = Number(layout.words[index]);
+  layout.words[index + 1] = BigInt(start + words);
+  Atomics.store(ready, index + 1, 1);
+  Atomics.notify(ready, index + 1);
   try {
-    writeAt(block.file, block.offset, new Uint8Array(out.buffer, 0, at * 4));
+    writeAt(block.file, start * 4, new Uint8Array(out.buffer, 0, words * 4));
   } catch (error) {
     const local = localIoError(error, "write", block.name);
-    if (local instanceof LocalIoError) return { lo, counts, error: local.problem };
+    if (local instanceof LocalIoError) return { duplicates, lo, counts, error: local.problem };
     throw error;
   }
-  return { lo, counts };
+  return { duplicates, lo, counts };
 }
 
 /** Writes `bytes` at `offset` of the existing file `path`. */

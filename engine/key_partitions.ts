@@ -25,6 +25,22 @@ export function recordWords(lengthWord: number): number {
 /** Words of a chunk of appended records (4 MiB). */
 const CHUNK_WORDS = 1 << 20;
 
+/**
+ * Chunks emptied by {@linkcode KeyPartitions.take}, kept for the next
+ * partitions this thread fills (at most 64 MiB): a thread parses one task
+ * after another, and fresh chunks for each cost a page fault per 4 KiB.
+ */
+const spareChunks: Uint32Array[] = [];
+const MAX_SPARE_CHUNKS = 16;
+
+/** A chunk of at least `words` words, spare if there is one. */
+function chunkOf(words: number): Uint32Array {
+  for (let i = spareChunks.length - 1; i >= 0; i--) {
+    if (spareChunks[i].length >= words) return spareChunks.splice(i, 1)[0];
+  }
+  return new Uint32Array(Math.max(CHUNK_WORDS, words));
+}
+
 /** Partition of a hash: its top `bits` bits of the first lane. */
 export function partitionOf(h0: number, bits: number): number {
   return bits === 0 ? 0 : h0 >>> (32 - bits);
@@ -48,7 +64,7 @@ export class KeyPartitions {
   /** Number of partitions (a power of two). */
   readonly count: number;
   #bits: number;
-  /** Filled chunks, then the one being filled, then spare ones (after a take). */
+  /** Filled chunks, then the one being filled. */
   #chunks: Uint32Array[] = [];
   /** Words used in each chunk up to the current one. */
   #used: number[] = [];
@@ -82,9 +98,7 @@ export class KeyPartitions {
     ) {
       this.#current++;
       this.#used[this.#current] = 0;
-      if (this.#current === this.#chunks.length || this.#chunks[this.#current].length < need) {
-        this.#chunks[this.#current] = new Uint32Array(Math.max(CHUNK_WORDS, need));
-      }
+      this.#chunks[this.#current] = chunkOf(need);
     }
     const buffer = this.#chunks[this.#current], counts = this.#counts;
     const base = rowBase + block.firstRow;
@@ -138,7 +152,9 @@ export class KeyPartitions {
     for (let c = 0; c <= this.#current; c++) {
       const records = this.#chunks[c];
       this.#place(records, this.#used[c], out, next);
+      if (spareChunks.length < MAX_SPARE_CHUNKS) spareChunks.push(records);
     }
+    this.#chunks = [];
     this.#length = 0;
     this.#current = -1;
     counts.fill(0);

@@ -7,17 +7,10 @@
  */
 
 import { runScanTask, type ScanTask, type ScanTaskResult } from "./scan_task.ts";
-import {
-  type DedupeBlock,
-  dedupeBlock,
-  type DedupeBlockResult,
-  type SegmentBlock,
-  type SegmentBlockResult,
-  writeSegmentBlock,
-} from "./dedupe_blocks.ts";
+import { type DedupeBlock, dedupeBlock, type DedupeBlockResult } from "./dedupe_blocks.ts";
 
 interface Job {
-  task: ScanTask | DedupeBlock | SegmentBlock;
+  task: ScanTask | DedupeBlock;
   onProgress: (bytes: number, rows: number) => void;
   /** Takes what the worker posted back: the result of `task`'s kind. */
   resolve: (result: unknown) => void;
@@ -54,18 +47,17 @@ export class ScanPool {
     return this.#submit(task, onProgress, () => runScanTask(task, onProgress));
   }
 
-  /** Deduplicates a block of partitions (pass 1 of `dedupe_blocks.ts`). */
+  /**
+   * Deduplicates a block of partitions and writes its share of the key
+   * segment (see `dedupe_blocks.ts`). Jobs start in the order they are
+   * given, which blocks rely on.
+   */
   dedupe(block: DedupeBlock): Promise<DedupeBlockResult> {
     return this.#submit(block, () => {}, () => Promise.resolve(dedupeBlock(block)));
   }
 
-  /** Writes a block's share of the key segment (pass 2 of `dedupe_blocks.ts`). */
-  writeSegment(block: SegmentBlock): Promise<SegmentBlockResult> {
-    return this.#submit(block, () => {}, () => Promise.resolve(writeSegmentBlock(block)));
-  }
-
   #submit<T>(
-    task: ScanTask | DedupeBlock | SegmentBlock,
+    task: ScanTask | DedupeBlock,
     onProgress: (bytes: number, rows: number) => void,
     inline: () => Promise<T>,
   ): Promise<T> {

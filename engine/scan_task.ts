@@ -97,6 +97,8 @@ export interface ScanTaskResult {
 }
 
 const READ_SIZE = 1 << 20;
+/** Read buffers a task of this thread left, for the next (see `readRange`). */
+const spareReadBuffers: Uint8Array[] = [];
 const BLOCK_ROWS = 1 << 16;
 /** Spill once the partitions hold this many words (16 MiB). */
 const SPILL_WORDS = 4 << 20;
@@ -106,6 +108,7 @@ async function* readRange(task: ScanTask): AsyncGenerator<Uint8Array> {
   if (version !== undefined) await checkFileVersion(task.path, version);
   const file = await Deno.open(task.path);
   let next: Promise<Uint8Array | null> | undefined;
+  let returned: Uint8Array[] = [];
   try {
     if (task.gzip) {
       yield* gunzip(file.readable, task.key);
@@ -114,11 +117,13 @@ async function* readRange(task: ScanTask): AsyncGenerator<Uint8Array> {
     }
     await file.seek(task.start, Deno.SeekMode.Start);
     let left = task.end < 0 ? Infinity : task.end - task.start;
-    // Read the next chunk while the caller parses this one, into buffers
-    // used in turn: the scanner copies what it keeps of a chunk, so a
-    // buffer is free again once the caller asks for the chunk after next.
-    // (A new buffer per chunk cost a page fault per 4 KiB read.)
-    const buffers = [0, 1, 2].map(() => new Uint8Array(Math.min(READ_SIZE, left)));
+    // Read the next chunk while the caller parses this one, into three
+    // buffers used in turn: the scanner copies what it keeps of a chunk, so
+    // a buffer is free again once the caller asks for the chunk after next.
+    // They are the thread's last task's when it has ended: fresh buffers
+    // (like a new one per chunk) cost a page fault per 4 KiB.
+    const buffers = [0, 1, 2].map(() => spareReadBuffers.pop() ?? new Uint8Array(READ_SIZE));
+    returned = buffers;
     let turn = 0;
     const readNext = async (): Promise<Uint8Array | null> => {
       if (left <= 0) return null;
@@ -145,6 +150,7 @@ async function* readRange(task: ScanTask): AsyncGenerator<Uint8Array> {
     if (version !== undefined) await checkFileVersion(task.path, version);
   } finally {
     await next?.catch(() => null); // a read still in flight when the caller stopped
+    spareReadBuffers.push(...returned);
     try {
       file.close();
     } catch {

@@ -9,22 +9,13 @@
 /// <reference lib="deno.worker" />
 
 import { runScanTask, type ScanTask } from "./scan_task.ts";
-import {
-  type DedupeBlock,
-  dedupeBlock,
-  type SegmentBlock,
-  writeSegmentBlock,
-} from "./dedupe_blocks.ts";
+import { type DedupeBlock, dedupeBlock } from "./dedupe_blocks.ts";
 
-self.onmessage = async (event: MessageEvent<ScanTask | DedupeBlock | SegmentBlock>) => {
+self.onmessage = async (event: MessageEvent<ScanTask | DedupeBlock>) => {
   const message = event.data;
-  if ("kind" in message) {
-    if (message.kind === "dedupe") {
-      self.postMessage({ type: "result", result: dedupeBlock(message) });
-    } else {
-      const result = writeSegmentBlock(message);
-      self.postMessage({ type: "result", result }, [result.counts.buffer as ArrayBuffer]);
-    }
+  if ("kind" in message && message.kind === "dedupe") {
+    const result = dedupeBlock(message);
+    self.postMessage({ type: "result", result }, [result.counts.buffer as ArrayBuffer]);
     return;
   }
   const task = message as ScanTask;

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { blockRun, blockStarts, dedupeBlock, writeSegmentBlock } from "../engine/dedupe_blocks.ts";
+import {
+  abandonLayout,
+  BlockAbandonedError,
+  blockRun,
+  blockStarts,
+  dedupeBlock,
+  segmentLayout,
+} from "../engine/dedupe_blocks.ts";
 import { withTempDir } from "./_helpers.ts";
 import { createDedupeTable, dedupePartition, type RecordRun } from "../engine/dedupe.ts";
 import { KeyFilter, SegmentBuilder } from "../engine/key_index.ts";
@@ -105,43 +112,35 @@ for (
     const file = await Deno.makeTempFile();
     try {
       const starts = blockStarts(partitions);
-      const blocks = starts.map((first, b) => ({
-        first,
-        partitions,
-        kept,
-        runs: tasks.map((t, i) =>
-          blockRun(t, first, (starts[b + 1] ?? partitions) - first, offsets[i])
-        ),
-      }));
-      // Pass 1 in reverse order: which thread runs which block, and when, must not matter.
-      const deduped = await Promise.all(
-        blocks.toReversed().map((block) => pool.dedupe({ ...block, kind: "dedupe" })),
-      );
-      deduped.reverse();
-      const words = deduped.map((d) => d.words);
-      assert.equal(deduped.reduce((n, d) => n + d.duplicates, 0), want.duplicates);
-      assert.deepEqual([...kept], [...want.kept]);
-      assert.equal(words.reduce((a, b) => a + b, 0), want.records.length);
-
-      await Deno.truncate(file, want.records.length * 4);
-      const written = await Promise.all(blocks.map((block, b) =>
-        pool.writeSegment({
-          ...block,
-          kind: "segment",
+      const layout = segmentLayout(starts.length);
+      const results = await Promise.all(starts.map((first, index) =>
+        pool.dedupe({
+          kind: "dedupe",
+          index,
+          first,
+          partitions,
+          runs: tasks.map((t, i) =>
+            blockRun(t, first, (starts[index + 1] ?? partitions) - first, offsets[i])
+          ),
+          kept,
           filter: filter.bytes,
           bucketBits: bits,
           file,
           name: "keys.bin",
-          offset: words.slice(0, b).reduce((a, c) => a + c, 0) * 4,
-          words: words[b],
+          layout,
         })
       ));
-      for (const result of written) {
+      let duplicates = 0;
+      for (const result of results) {
         assert.equal(result.error, undefined);
+        duplicates += result.duplicates;
         builder.addCounts(result.lo, result.counts);
       }
+      assert.equal(duplicates, want.duplicates);
+      assert.deepEqual([...kept], [...want.kept]);
       const bytes = await Deno.readFile(file);
       assert.deepEqual([...new Uint32Array(bytes.buffer)], want.records);
+      assert.equal(Number(layout.words[starts.length]), want.records.length);
       assert.deepEqual([...builder.index()], want.index);
       assert.deepEqual([...filter.bytes], [...want.filter]);
     } finally {
@@ -162,48 +161,75 @@ Deno.test("blocks are whole filter regions, in order, and cover every partition"
   }
 });
 
-Deno.test("a block with no records keeps nothing and writes nothing", () => {
-  const records = Array.from({ length: 256 }, () => new Uint32Array(0));
-  const block = {
-    first: 4,
+/** A block of `tasks`' records at position `index`, writing to `file`. */
+function blockOf(
+  tasks: Uint32Array[][],
+  index: number,
+  file: string,
+  layout = segmentLayout(index + 1),
+) {
+  return {
+    kind: "dedupe" as const,
+    index,
+    first: index * 4,
     partitions: 256,
-    runs: [blockRun(records, 4, 4, 0)],
-    kept: new Uint8Array(0),
-  };
-  assert.deepEqual(dedupeBlock({ ...block, kind: "dedupe" }), { duplicates: 0, words: 0 });
-  const written = writeSegmentBlock({
-    ...block,
-    kind: "segment",
+    runs: tasks.map((t) => blockRun(t, index * 4, 4, 0)),
+    kept: new Uint8Array(1000),
     filter: new Uint8Array(1024),
     bucketBits: 8,
-    file: "/nonexistent/keys.bin",
-    name: "keys.bin",
-    offset: 0,
-    words: 0,
-  });
-  assert.deepEqual(written, { lo: 4, counts: new Float64Array(4) });
+    file,
+    name: `${file}-name`,
+    layout,
+  };
+}
+
+Deno.test("a block with no records keeps nothing and writes nothing", () => {
+  const records = Array.from({ length: 256 }, () => new Uint32Array(0));
+  const result = dedupeBlock(blockOf([records], 0, "/nonexistent/keys.bin"));
+  assert.deepEqual(result, { duplicates: 0, lo: 0, counts: new Float64Array(4) });
 });
 
 Deno.test("a block's failed write comes back as a local I/O problem naming the file", async () => {
   await withTempDir((dir) => {
-    const partitions = 256;
-    const tasks = [taskRecords(new Rng(3), keyPool(new Rng(4), 100), 1000, partitions)];
-    const kept = new Uint8Array(1000);
-    const block = { first: 0, partitions, runs: [blockRun(tasks[0], 0, 4, 0)], kept };
-    const { words } = dedupeBlock({ ...block, kind: "dedupe" });
-    assert.ok(words > 0);
-    const result = writeSegmentBlock({
-      ...block,
-      kind: "segment",
-      filter: new Uint8Array(1024),
-      bucketBits: 8,
-      file: `${dir}/missing/keys.tmp`,
-      name: `${dir}/keys.bin`,
-      offset: 0,
-      words,
-    });
-    assert.equal(result.error?.path, `${dir}/keys.bin`);
+    const tasks = [taskRecords(new Rng(3), keyPool(new Rng(4), 100), 1000, 256)];
+    const result = dedupeBlock(blockOf(tasks, 0, `${dir}/missing/keys.tmp`));
+    assert.equal(result.error?.path, `${dir}/missing/keys.tmp-name`);
     assert.equal(result.error?.operation, "write");
     return Promise.resolve();
+  });
+});
+
+Deno.test("a block after an abandoned one gives up instead of waiting", () => {
+  const tasks = [taskRecords(new Rng(5), keyPool(new Rng(6), 100), 1000, 256)];
+  const layout = segmentLayout(3);
+  abandonLayout(layout);
+  assert.throws(
+    () => dedupeBlock(blockOf(tasks, 2, "/nonexistent/keys.bin", layout)),
+    BlockAbandonedError,
+  );
+});
+
+Deno.test("a block waits for the one before it, then starts where it ended", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/keys.bin`;
+    await Deno.writeFile(file, new Uint8Array(0));
+    const tasks = [taskRecords(new Rng(7), keyPool(new Rng(8), 500), 2000, 256)];
+    const layout = segmentLayout(2);
+    const pool = new ScanPool(1);
+    try {
+      // Block 1 starts first, on a worker; it must wait for block 0.
+      const second = pool.dedupe(blockOf(tasks, 1, file, layout));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(Atomics.load(layout.ready, 2), 0, "block 1 waited");
+      const first = dedupeBlock(blockOf(tasks, 0, file, layout));
+      const wrote = await second;
+      assert.equal(first.error, undefined);
+      assert.equal(wrote.error, undefined);
+      const ends = [...layout.words].map(Number);
+      assert.ok(ends[1] > 0 && ends[2] > ends[1]);
+      assert.equal((await Deno.stat(file)).size, ends[2] * 4);
+    } finally {
+      await pool.close();
+    }
   });
 });
