@@ -168,6 +168,26 @@ export function createEntryWriter(
 ): EntryWriter {
   const files = new Map<string, FileRecord>();
   let value: unknown = undefined;
+  /**
+   * Has `fill` write the file `name` at a temporary path next to it, then
+   * renames it into place; a failure removes the temporary file.
+   */
+  async function intoPlace<T>(
+    name: string,
+    fill: (temporary: string, path: string) => Promise<T>,
+  ): Promise<T> {
+    const path = `${dir}/${safeName(name)}`;
+    await makeFolder(path.slice(0, path.lastIndexOf("/")));
+    const temporary = temporaryPath(path);
+    try {
+      const result = await fill(temporary, path);
+      await withLocalIo("rename into", path, () => Deno.rename(temporary, path));
+      return result;
+    } catch (error) {
+      await Deno.remove(temporary).catch(() => {});
+      throw error;
+    }
+  }
   return {
     dir,
     async writeFile(name, data) {
@@ -175,9 +195,6 @@ export function createEntryWriter(
       files.set(name, { name, size: data.length, sha256: sha256Hex(data) });
     },
     async writeStream(name, stream, streamOptions) {
-      const path = `${dir}/${safeName(name)}`;
-      await makeFolder(path.slice(0, path.lastIndexOf("/")));
-      const temporary = temporaryPath(path);
       let size = 0;
       const hash = streamOptions?.checksum ? createHash("sha256") : null;
       const counter = new TransformStream<Uint8Array, Uint8Array>({
@@ -189,7 +206,7 @@ export function createEntryWriter(
           controller.enqueue(chunk);
         },
       });
-      try {
+      await intoPlace(name, async (temporary, path) => {
         // Written here, not by Deno.writeFile: an error of the source stream
         // (a body cut short) must stay apart from one of the disk.
         const file = await withLocalIo(
@@ -202,57 +219,36 @@ export function createEntryWriter(
         } finally {
           file.close();
         }
-        await withLocalIo("rename into", path, () => Deno.rename(temporary, path));
-      } catch (error) {
-        await Deno.remove(temporary).catch(() => {});
-        throw error;
-      }
+      });
       files.set(name, hash ? { name, size, sha256: hash.digest("hex") } : { name, size });
       return size;
     },
     async writeFileWith(name, fill) {
-      const path = `${dir}/${safeName(name)}`;
-      await makeFolder(path.slice(0, path.lastIndexOf("/")));
-      const temporary = temporaryPath(path);
-      let size: number;
-      try {
+      const size = await intoPlace(name, async (temporary, path) => {
         await fill(temporary, path);
-        size = (await withLocalIo("stat", temporary, () => Deno.stat(temporary))).size;
+        const { size } = await withLocalIo("stat", temporary, () => Deno.stat(temporary));
         await options.checkpoint?.(name); // written, not yet in place
-        await withLocalIo("rename into", path, () => Deno.rename(temporary, path));
-      } catch (error) {
-        await Deno.remove(temporary).catch(() => {});
-        throw error;
-      }
+        return size;
+      });
       files.set(name, { name, size });
       return size;
     },
     async copyFile(name, source) {
-      const path = `${dir}/${safeName(name)}`;
-      await makeFolder(path.slice(0, path.lastIndexOf("/")));
-      const temporary = temporaryPath(path);
-      try {
+      const size = await intoPlace(name, async (temporary, path) => {
         await withLocalIo(`copy ${source} to`, path, () => Deno.copyFile(source, temporary));
         await options.checkpoint?.(name); // copied, not yet in place
-        await withLocalIo("rename into", path, () => Deno.rename(temporary, path));
-      } catch (error) {
-        await Deno.remove(temporary).catch(() => {});
-        throw error;
-      }
-      const size = (await Deno.stat(path)).size;
+        return (await Deno.stat(temporary)).size;
+      });
       files.set(name, { name, size });
       return size;
     },
     async writeRanges(name, size, ranges) {
-      const path = `${dir}/${safeName(name)}`;
-      await makeFolder(path.slice(0, path.lastIndexOf("/")));
-      const temporary = temporaryPath(path);
       const parts: { start: number; end: number }[] = [];
       for (let start = 0; start < size; start += ranges.partSize) {
         parts.push({ start, end: Math.min(size, start + ranges.partSize) });
       }
       const attempt = ranges.attempt ?? ((run: () => Promise<void>) => run());
-      try {
+      await intoPlace(name, async (temporary, path) => {
         await withLocalIo("create", temporary, async () => {
           await Deno.writeFile(temporary, new Uint8Array(0));
           await Deno.truncate(temporary, size);
@@ -282,11 +278,7 @@ export function createEntryWriter(
           }, { start, end }).then(() => {
             if (++done === 1 && parts.length > 1) return options.checkpoint?.(name); // mid-file
           }));
-        await withLocalIo("rename into", path, () => Deno.rename(temporary, path));
-      } catch (error) {
-        await Deno.remove(temporary).catch(() => {});
-        throw error;
-      }
+      });
       files.set(name, { name, size });
       return size;
     },
