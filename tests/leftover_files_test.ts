@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { hostTag, temporaryOwner, temporaryPath } from "../resources/atomic_file.ts";
 import { processRunning, removeLeftoverTemporaries } from "../resources/leftover_files.ts";
 import { writeSyntheticDay } from "../scripts/synthetic_day.ts";
-import { REPO, runProcess, taskPermissions, withTempDir } from "./_helpers.ts";
+import { materializeArgs, REPO, runProcess, taskPermissions, withTempDir } from "./_helpers.ts";
 import { recordSummary } from "./_summary.ts";
 
 const DATE = "2021-01-30";
@@ -42,16 +42,7 @@ Deno.test("a rerun after SIGKILL mid-download leaves no *.tmp behind", async () 
     const bucket = `${dir}/bucket`;
     const cache = `${dir}/cache`;
     await writeSyntheticDay({ root: bucket, date: DATE, rows: 6_000, files: 2, seed: 3 });
-    const args = [
-      "materialize",
-      "--date",
-      DATE,
-      "--bucket",
-      bucket,
-      "--cache-dir",
-      cache,
-      "--copy-objects",
-    ];
+    const args = [...materializeArgs(bucket, cache), "--copy-objects"];
     // Killed with the first object copied into its temporary name.
     const pauseFile = `${dir}/paused`;
     const child = new Deno.Command("deno", {
