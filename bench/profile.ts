@@ -48,6 +48,8 @@ export const PHASES = [
   "hashing keys",
   "dedupe: hashes into partitions (workers)",
   "dedupe: partitions deduplicated",
+  "key segment: kept records sorted (workers)",
+  "key segment: written (workers)",
   "per-row hour and campaign files (workers)",
   "messages between threads",
   "writing deduped_impressions' cache entry",
@@ -72,6 +74,11 @@ export const PHASE_RULES: readonly { phase: Phase; files: string[]; functions?: 
   { phase: "hashing keys", files: ["hash128.ts"] },
   { phase: "dedupe: hashes into partitions (workers)", files: ["key_partitions.ts"] },
   { phase: "dedupe: partitions deduplicated", files: ["dedupe.ts", "kept_rows.ts"] },
+  { phase: "key segment: written (workers)", files: ["dedupe_blocks.ts"], functions: ["writeAt"] },
+  {
+    phase: "key segment: kept records sorted (workers)",
+    files: ["key_index.ts", "dedupe_blocks.ts"],
+  },
   { phase: SPLITTING, files: ["csv_reader.ts", "csv_kernel.ts", "csv_kernel_wasm.ts"] },
   {
     phase: "parsing fields (trim, datetime, campaign)",

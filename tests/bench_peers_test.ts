@@ -108,7 +108,25 @@ Deno.test("bench/profile.ts puts samples in phases by the first matching frame f
     samples: [2, 2],
     timeDeltas: [100, 7000],
   };
-  const result = attribute({ main, "worker-1": worker }, 1_000_500, 1_000_000);
+  // root → onmessage → dedupeBlock → sortKept; dedupeBlock → writeAt → writeSync → op_write_sync
+  const blocks = {
+    nodes: [
+      frame(1, "(root)", "", [2]),
+      frame(2, "self.onmessage", "file:///x/engine/scan_worker.ts", [3]),
+      frame(3, "dedupeBlock", "file:///x/engine/dedupe_blocks.ts", [4, 5]),
+      frame(4, "sortKept", "file:///x/engine/key_index.ts"),
+      frame(5, "writeAt", "file:///x/engine/dedupe_blocks.ts", [6]),
+      frame(6, "writeSync", "ext:deno_io/12_io.js", [7]),
+      frame(7, "op_write_sync", ""),
+    ],
+    startTime: 1_000_000,
+    endTime: 1_010_000,
+    samples: [4, 7, 7, 3],
+    timeDeltas: [1000, 1000, 1000, 1000],
+  };
+  const result = attribute({ main, "worker-1": worker, "worker-2": blocks }, 1_000_500, 1_000_000);
+  assert.equal(result.phases["key segment: written (workers)"].cpuSeconds, 0.002);
+  assert.equal(result.phases["key segment: kept records sorted (workers)"].cpuSeconds, 0.002);
   // The first main-thread sample (at 0.1 ms) is before the run started: start-up.
   assert.equal(
     result.phases["start-up (Deno, modules, run lock, creating workers)"].cpuSeconds,
@@ -118,7 +136,7 @@ Deno.test("bench/profile.ts puts samples in phases by the first matching frame f
   assert.equal(result.phases["hashing keys"].cpuSeconds, 0.003);
   assert.equal(result.phases["parsing fields (trim, datetime, campaign)"].cpuSeconds, 0.0035);
   assert.equal(result.idleSeconds, 0.004);
-  assert.deepEqual(result.threads, { main: 0.0071, "worker-1": 0.0065 });
+  assert.deepEqual(result.threads, { main: 0.0071, "worker-1": 0.0065, "worker-2": 0.004 });
   assert.equal(result.phases["hashing keys"].from, 0.001);
   assert.equal(result.phases["hashing keys"].to, 0.003);
 });
