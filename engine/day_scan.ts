@@ -606,46 +606,20 @@ export class DayScanner {
           onDuplicates: (n) => duplicates += n,
         });
     } else {
-      const table = createDedupeTable();
-      const partitionBits = Math.log2(partitions);
-      let p = 0;
-      const keys = new ReadableStream<Uint8Array>({
-        pull(controller) {
-          for (; p < partitions; p++) {
-            const runs: RecordRun[] = [];
-            for (const [i, result] of results.entries()) {
-              const records = spill ? readRecords(result.spilled[p] ?? "") : result.records[p];
-              if (records.length > 0) runs.push({ records, rowOffset: rowOffset[i] });
-              if (!spill) result.records[p] = new Uint32Array(0); // release as we go
-            }
-            let chunk: Uint32Array;
-            if (merge) {
-              // The segments are read whole, a partition at a time, and written as one.
-              const earlier = segments.map((s) => readChunk(s, p, partitionBits));
-              duplicates += dedupeAfter(earlier, runs, kept, table);
-              chunk = concatWords([...earlier, keptRecords(runs, kept)]);
-              filter.add(chunk);
-            } else {
-              duplicates += dedupePartition(runs, kept, table);
-              if (base) {
-                const known = dropKnown(runs, kept, filter, segments);
-                duplicates += known.duplicates;
-                lookups += known.lookups;
-              }
-              chunk = builder.sortKept(runs, kept, filter);
-            }
-            if (chunk.length > 0) {
-              const sorted = merge ? builder.sort(chunk) : chunk;
-              controller.enqueue(
-                new Uint8Array(sorted.buffer, sorted.byteOffset, sorted.byteLength),
-              );
-              p++;
-              return;
-            }
-          }
-          controller.close();
-        },
-      }, { highWaterMark: 2 }); // a chunk or two ahead, sorted while the last is written
+      const keys = this.#segmentOneByOne({
+        partitions,
+        results,
+        rowOffset,
+        kept,
+        filter,
+        builder,
+        spill,
+        merge,
+        segments,
+        base: base !== undefined,
+        onDuplicates: (n) => duplicates += n,
+        onLookups: (n) => lookups += n,
+      });
       writeSegment = () => output.writeStream(`${keysName}.bin`, keys);
     }
     const writeKeys = async (): Promise<number> => {
@@ -726,6 +700,67 @@ export class DayScanner {
       keysBytes,
       lookups,
     };
+  }
+
+  /**
+   * The key segment's records of a day deduplicated one partition at a time
+   * on this thread, as a stream: a spilled day (partitions read back from
+   * their files), or new objects after a base (whose segments the kept rows
+   * are looked up in, or, with `merge`, rewritten with the new ones).
+   */
+  #segmentOneByOne(day: {
+    partitions: number;
+    results: ScanTaskResult[];
+    rowOffset: readonly number[];
+    kept: Uint8Array;
+    filter: KeyFilter;
+    builder: SegmentBuilder;
+    spill: boolean;
+    merge: boolean;
+    segments: readonly Segment[];
+    base: boolean;
+    onDuplicates: (n: number) => void;
+    onLookups: (n: number) => void;
+  }): ReadableStream<Uint8Array> {
+    const { partitions, results, rowOffset, kept, filter, builder, spill, merge, segments } = day;
+    const table = createDedupeTable();
+    const partitionBits = Math.log2(partitions);
+    let p = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        for (; p < partitions; p++) {
+          const runs: RecordRun[] = [];
+          for (const [i, result] of results.entries()) {
+            const records = spill ? readRecords(result.spilled[p] ?? "") : result.records[p];
+            if (records.length > 0) runs.push({ records, rowOffset: rowOffset[i] });
+            if (!spill) result.records[p] = new Uint32Array(0); // release as we go
+          }
+          let chunk: Uint32Array;
+          if (merge) {
+            // The segments are read whole, a partition at a time, and written as one.
+            const earlier = segments.map((s) => readChunk(s, p, partitionBits));
+            day.onDuplicates(dedupeAfter(earlier, runs, kept, table));
+            chunk = concatWords([...earlier, keptRecords(runs, kept)]);
+            filter.add(chunk);
+          } else {
+            day.onDuplicates(dedupePartition(runs, kept, table));
+            if (day.base) {
+              const known = dropKnown(runs, kept, filter, segments);
+              day.onDuplicates(known.duplicates);
+              day.onLookups(known.lookups);
+            }
+            chunk = builder.sortKept(runs, kept, filter);
+          }
+          if (chunk.length > 0) {
+            const sorted = merge ? builder.sort(chunk) : chunk;
+            controller.enqueue(new Uint8Array(sorted.buffer, sorted.byteOffset, sorted.byteLength));
+            p++;
+            return;
+          }
+        }
+        controller.close();
+      },
+    }, { highWaterMark: 2 }); // a chunk or two ahead, sorted while the last is written
   }
 
   /**
