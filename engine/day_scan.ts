@@ -22,23 +22,10 @@
  * @module
  */
 
-import {
-  createDedupeTable,
-  dedupeAfter,
-  dedupePartition,
-  keptRecords,
-  type RecordRun,
-} from "./dedupe.ts";
 import { recordWords } from "./key_partitions.ts";
-import { abandonLayout, blockRun, blockStarts, segmentLayout } from "./dedupe_blocks.ts";
-import {
-  bucketBits,
-  holdsKey,
-  KeyFilter,
-  readChunk,
-  type Segment,
-  SegmentBuilder,
-} from "./key_index.ts";
+import { bucketBits, KeyFilter, type Segment, SegmentBuilder } from "./key_index.ts";
+import { segmentInBlocks, segmentOneByOne } from "./key_segment.ts";
+import { settled } from "./settled.ts";
 import { packUuid, UUID_KEY } from "./id_key.ts";
 import { type DayStats, dayStats, type ObjectRows } from "./impression_day.ts";
 import { resolveColumns } from "./columns.ts";
@@ -48,7 +35,7 @@ import type { ScanTask, ScanTaskResult } from "./scan_task.ts";
 import { isGzipKey } from "../resources/object_file.ts";
 import { GzipError } from "../resources/gunzip.ts";
 import { escapeText } from "./escape_text.ts";
-import { LocalIoError, withLocalIo } from "../resources/local_io.ts";
+import { LocalIoError } from "../resources/local_io.ts";
 import { ObjectChangedError } from "../resources/errors.ts";
 import { checkFileVersion } from "../resources/file_version.ts";
 
@@ -594,7 +581,7 @@ export class DayScanner {
     let writeSegment: () => Promise<number>;
     if (inBlocks) {
       writeSegment = () =>
-        this.#segmentInBlocks({
+        segmentInBlocks(this.#pool, {
           partitions,
           results,
           rowOffset,
@@ -606,7 +593,7 @@ export class DayScanner {
           onDuplicates: (n) => duplicates += n,
         });
     } else {
-      const keys = this.#segmentOneByOne({
+      const keys = segmentOneByOne({
         partitions,
         results,
         rowOffset,
@@ -702,117 +689,6 @@ export class DayScanner {
     };
   }
 
-  /**
-   * The key segment's records of a day deduplicated one partition at a time
-   * on this thread, as a stream: a spilled day (partitions read back from
-   * their files), or new objects after a base (whose segments the kept rows
-   * are looked up in, or, with `merge`, rewritten with the new ones).
-   */
-  #segmentOneByOne(day: {
-    partitions: number;
-    results: ScanTaskResult[];
-    rowOffset: readonly number[];
-    kept: Uint8Array;
-    filter: KeyFilter;
-    builder: SegmentBuilder;
-    spill: boolean;
-    merge: boolean;
-    segments: readonly Segment[];
-    base: boolean;
-    onDuplicates: (n: number) => void;
-    onLookups: (n: number) => void;
-  }): ReadableStream<Uint8Array> {
-    const { partitions, results, rowOffset, kept, filter, builder, spill, merge, segments } = day;
-    const table = createDedupeTable();
-    const partitionBits = Math.log2(partitions);
-    let p = 0;
-    return new ReadableStream<Uint8Array>({
-      pull(controller) {
-        for (; p < partitions; p++) {
-          const runs: RecordRun[] = [];
-          for (const [i, result] of results.entries()) {
-            const records = spill ? readRecords(result.spilled[p] ?? "") : result.records[p];
-            if (records.length > 0) runs.push({ records, rowOffset: rowOffset[i] });
-            if (!spill) result.records[p] = new Uint32Array(0); // release as we go
-          }
-          let chunk: Uint32Array;
-          if (merge) {
-            // The segments are read whole, a partition at a time, and written as one.
-            const earlier = segments.map((s) => readChunk(s, p, partitionBits));
-            day.onDuplicates(dedupeAfter(earlier, runs, kept, table));
-            chunk = concatWords([...earlier, keptRecords(runs, kept)]);
-            filter.add(chunk);
-          } else {
-            day.onDuplicates(dedupePartition(runs, kept, table));
-            if (day.base) {
-              const known = dropKnown(runs, kept, filter, segments);
-              day.onDuplicates(known.duplicates);
-              day.onLookups(known.lookups);
-            }
-            chunk = builder.sortKept(runs, kept, filter);
-          }
-          if (chunk.length > 0) {
-            const sorted = merge ? builder.sort(chunk) : chunk;
-            controller.enqueue(new Uint8Array(sorted.buffer, sorted.byteOffset, sorted.byteLength));
-            p++;
-            return;
-          }
-        }
-        controller.close();
-      },
-    }, { highWaterMark: 2 }); // a chunk or two ahead, sorted while the last is written
-  }
-
-  /**
-   * Deduplicates a whole day in memory in blocks of partitions on the
-   * workers, which write the key segment `name`, each block at its place
-   * (see `dedupe_blocks.ts`). Returns the segment's size.
-   */
-  async #segmentInBlocks(day: {
-    partitions: number;
-    results: readonly ScanTaskResult[];
-    rowOffset: readonly number[];
-    kept: Uint8Array;
-    filter: KeyFilter;
-    builder: SegmentBuilder;
-    output: RowFileSink;
-    name: string;
-    onDuplicates: (n: number) => void;
-  }): Promise<number> {
-    const { partitions, results, rowOffset, kept, filter, builder } = day;
-    const starts = blockStarts(partitions);
-    const layout = segmentLayout(starts.length);
-    const pool = this.#pool;
-    return await day.output.writeFileWith(day.name, async (temporary, path) => {
-      await withLocalIo("create", path, () => Deno.writeFile(temporary, new Uint8Array(0)));
-      const blocks = starts.map((first, index) => {
-        const count = (starts[index + 1] ?? partitions) - first;
-        const block = pool.dedupe({
-          kind: "dedupe",
-          index,
-          first,
-          partitions,
-          runs: results.map((r, i) => blockRun(r.records, first, count, rowOffset[i])),
-          kept,
-          filter: filter.bytes,
-          bucketBits: builder.bits,
-          file: temporary,
-          name: path,
-          layout,
-        });
-        // A failed block: those after it must not wait for it.
-        block.catch(() => abandonLayout(layout));
-        return block;
-      });
-      const done = await settled(blocks);
-      for (const { error } of done) if (error) throw new LocalIoError(error);
-      for (const { duplicates, lo, counts } of done) {
-        day.onDuplicates(duplicates);
-        builder.addCounts(lo, counts);
-      }
-    });
-  }
-
   /** Stops the workers and removes the scratch folder; safe to call again. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -821,17 +697,6 @@ export class DayScanner {
     await this.#adding;
     await Deno.remove(this.#options.scratchDir, { recursive: true }).catch(() => {});
   }
-}
-
-/**
- * A spilled partition file's records. Read synchronously: there are
- * partitions × tasks of them, and each asynchronous read waits its turn in
- * the runtime's thread pool, which on a busy machine cost more than the read.
- */
-function readRecords(path: string): Uint32Array {
-  if (path === "") return new Uint32Array(0);
-  const bytes = Deno.readFileSync(path);
-  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
 /** Fills `into` with the files at `paths`, one after another. */
@@ -852,16 +717,6 @@ function readChunks(paths: readonly string[], into: Uint8Array): void {
   if (filled !== into.length) throw new Error(`${paths.at(-1)} ends early`);
 }
 
-/**
- * The values of `promises` once all have settled (nothing is left running),
- * or the first failure among them.
- */
-async function settled<T>(promises: readonly Promise<T>[]): Promise<T[]> {
-  const outcomes = await Promise.allSettled(promises);
-  for (const outcome of outcomes) if (outcome.status === "rejected") throw outcome.reason;
-  return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
-}
-
 /** The figures of two parts of a day, or of the second alone. */
 function addStats(a: DayStats | undefined, b: DayStats): DayStats {
   if (!a) return b;
@@ -872,45 +727,6 @@ function addStats(a: DayStats | undefined, b: DayStats): DayStats {
     lateRows: a.lateRows + b.lateRows,
     invalidRows: a.invalidRows + b.invalidRows,
   };
-}
-
-/** The words of several arrays, one after another. */
-function concatWords(parts: readonly Uint32Array[]): Uint32Array {
-  const nonEmpty = parts.filter((part) => part.length > 0);
-  if (nonEmpty.length === 1) return nonEmpty[0];
-  const out = new Uint32Array(nonEmpty.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of nonEmpty) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-/**
- * Unkeeps the runs' kept rows whose key a segment holds (found through the
- * filter, then one bucket read per segment); returns the duplicates found
- * and the lookups made.
- */
-function dropKnown(
-  runs: readonly RecordRun[],
-  kept: Uint8Array,
-  filter: KeyFilter,
-  segments: readonly Segment[],
-): { duplicates: number; lookups: number } {
-  let duplicates = 0, lookups = 0;
-  for (const { records, rowOffset } of runs) {
-    for (let i = 0; i < records.length; i += recordWords(records[i + 5])) {
-      const row = rowOffset + records[i + 4];
-      if (kept[row] !== 1 || !filter.mayHold(records, i)) continue;
-      lookups++;
-      if (segments.some((segment) => holdsKey(segment, records, i))) {
-        kept[row] = 0;
-        duplicates++;
-      }
-    }
-  }
-  return { duplicates, lookups };
 }
 
 /**
