@@ -24,7 +24,7 @@
 
 import { recordWords } from "./key_partitions.ts";
 import { bucketBits, KeyFilter, type Segment, SegmentBuilder } from "./key_index.ts";
-import { segmentInBlocks, segmentOneByOne } from "./key_segment.ts";
+import { type SegmentDay, segmentInBlocks, segmentOneByOne } from "./key_segment.ts";
 import { settled } from "./settled.ts";
 import { packUuid, UUID_KEY } from "./id_key.ts";
 import { type DayStats, dayStats, type ObjectRows } from "./impression_day.ts";
@@ -578,33 +578,25 @@ export class DayScanner {
       index: s.index,
     }));
     const keysName = options.keysName ?? "dedupe/keys-0";
+    const day: SegmentDay = {
+      partitions,
+      results,
+      rowOffset,
+      kept,
+      filter,
+      builder,
+      onDuplicates: (n) => duplicates += n,
+    };
     let writeSegment: () => Promise<number>;
     if (inBlocks) {
-      writeSegment = () =>
-        segmentInBlocks(this.#pool, {
-          partitions,
-          results,
-          rowOffset,
-          kept,
-          filter,
-          builder,
-          output,
-          name: `${keysName}.bin`,
-          onDuplicates: (n) => duplicates += n,
-        });
+      writeSegment = () => segmentInBlocks(this.#pool, { ...day, output, name: `${keysName}.bin` });
     } else {
       const keys = segmentOneByOne({
-        partitions,
-        results,
-        rowOffset,
-        kept,
-        filter,
-        builder,
+        ...day,
         spill,
         merge,
         segments,
         base: base !== undefined,
-        onDuplicates: (n) => duplicates += n,
         onLookups: (n) => lookups += n,
       });
       writeSegment = () => output.writeStream(`${keysName}.bin`, keys);
