@@ -32,7 +32,7 @@
  */
 
 import { createDedupeTable, dedupePartition, type RecordRun } from "./dedupe.ts";
-import { KeyFilter, SegmentBuilder } from "./key_index.ts";
+import { KeyFilter, REGION_BITS, SegmentBuilder } from "./key_index.ts";
 import { LocalIoError, localIoError, type LocalIoProblem } from "../resources/local_io.ts";
 
 /** A block's share of one parse task's records. */
@@ -128,8 +128,6 @@ export class BlockAbandonedError extends Error {
   }
 }
 
-/** Filter regions: the first lane's top 8 bits (see `key_index.ts`). */
-const REGION_BITS = 8;
 /** Blocks a day is cut into: enough for both threads to end together. */
 const BLOCKS = 64;
 
