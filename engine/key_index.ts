@@ -21,7 +21,10 @@ import { idWords, UUID_KEY } from "./id_key.ts";
 import { RECORD_HEADER_WORDS } from "./key_partitions.ts";
 import type { RecordRun } from "./dedupe.ts";
 
-/** A filter's regions: the top bits of the first lane (blocks of partitions that are whole regions set bits of different bytes). */
+/**
+ * A filter's regions: the first lane's top bits. Blocks of partitions that
+ * are whole regions set bits of different bytes (see `dedupe_blocks.ts`).
+ */
 export const REGION_BITS = 8;
 /** The fewest bucket bits: a chunk of 1/256 of the keys is a whole number of buckets. */
 export const MIN_BUCKET_BITS = 8;
