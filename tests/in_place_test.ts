@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { ASSETS } from "../assets/mod.ts";
+import { rawPartition } from "../assets/raw_partition.ts";
 import { createGraph, selectAssets } from "../materializer/graph.ts";
 import { createLogger } from "../materializer/log.ts";
 import { materializePartition } from "../materializer/materialize.ts";
@@ -25,6 +26,7 @@ import {
   materializeArgs,
   row,
   runCli,
+  testContext,
   testParams,
   withTempDir,
   writeObjects,
@@ -307,4 +309,18 @@ Deno.test("localObjectPath: only a folder's identity and a literal key name a fi
   for (const identity of ["s3://bucket", "file://host/x", "file:///%E0%A4%A"]) {
     assert.throws(() => localObjectPath(identity, "a.csv"), StorageError, identity);
   }
+});
+
+Deno.test("--copy-objects is part of raw_partition's version for a folder bucket only", async () => {
+  await withTempDir(async (dir) => {
+    const folder = await openLocalBucket({ root: dir });
+    const s3Like = { ...folder, localPath: undefined };
+    const params = (bucket: typeof folder, copyObjects: boolean) =>
+      rawPartition.params!(testContext(DATE, { bucket, params: { copyObjects } }));
+    assert.deepEqual(params(folder, false), { copyObjects: false });
+    assert.deepEqual(params(folder, true), { copyObjects: true });
+    // An S3 bucket's objects are always fetched: the flag changes nothing there.
+    assert.deepEqual(params(s3Like, true), {});
+    assert.deepEqual(params(s3Like, false), {});
+  });
 });
