@@ -206,6 +206,8 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
   // stopped on a quote (so quote-heavy input is not handed back and forth).
   let kernelHold = 0;
   let fastHandler: FastRowHandler | null = null;
+  /** Set when a scan stopped because the kernel was switched on. */
+  let stoppedForKernel = false;
 
   function grow(): void {
     const size = record.starts.length * 2;
@@ -225,7 +227,14 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
    * incomplete record starts (or `bytes.length`). With `final`, the end of
    * the buffer ends the last record.
    */
-  function scan(bytes: Uint8Array, final: boolean, fast = false): number {
+  /**
+   * Scans `bytes` from the start, reporting complete records; returns where
+   * the first incomplete one starts. With `untilKernel`, it also stops
+   * right after a record that switched the kernel on (the header, once the
+   * caller says which fields it reads), setting `stoppedForKernel`, so that
+   * the rest of the chunk goes through the kernel.
+   */
+  function scan(bytes: Uint8Array, final: boolean, fast = false, untilKernel = false): number {
     const n = bytes.length;
     let pos = 0;
     if (atStart) {
@@ -369,6 +378,10 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
           onRecord(record);
         }
         line += recordLines + 1;
+        if (untilKernel && kernel !== null) {
+          stoppedForKernel = true;
+          return pos;
+        }
       }
     }
     return n;
@@ -476,7 +489,26 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
       flushPending(false);
       return;
     }
-    const rest = kernel === null ? scan(chunk, false) : scan(kernel.load(chunk), false, true);
+    if (kernel === null) {
+      // The first chunk: once its header has switched the kernel on, the
+      // rest of it goes through the kernel too (a file of one chunk would
+      // otherwise never reach it).
+      stoppedForKernel = false;
+      const at = scan(chunk, false, false, true);
+      if (stoppedForKernel) {
+        stoppedForKernel = false;
+        pushPiece(chunk.subarray(at));
+        return;
+      }
+      if (at < chunk.length) {
+        // Copy: the caller may reuse its chunk buffer.
+        pending = chunk.slice(at);
+        pendingChunks = [pending];
+        pendingLength = pending.length;
+      }
+      return;
+    }
+    const rest = scan(kernel.load(chunk), false, true);
     if (rest < chunk.length) {
       // Copy: the caller may reuse its chunk buffer.
       pending = chunk.slice(rest);

@@ -182,3 +182,33 @@ Deno.test("limitFields() through the kernel reports what a full scan does", () =
   assert.ok(bigCases >= 10);
   recordSummary({ fuzzCases: cases });
 });
+
+Deno.test("the rows after the header of a first chunk go through the kernel, not the JS scanner", () => {
+  const uuid = (i: number) => `${i.toString(16).padStart(8, "0")}-1234-4abc-8def-0123456789ab`;
+  const text = "IMPRESSION_ID,IMPRESSION_DATETIME,CAMPAIGN_ID\n" +
+    Array.from({ length: 200 }, (_, i) => `${uuid(i)},2021-01-30 01:02:03,7\n`).join("");
+  const bytes = new TextEncoder().encode(text);
+  // Cut after everything, inside the header, and inside the first row (a
+  // line split between two chunks is joined and scanned in JS, as always).
+  for (const [cut, scanned] of [[bytes.length, [1]], [20, [1]], [60, [1, 2]]] as const) {
+    const slow: number[] = [];
+    let fast = 0;
+    const scanner = createCsvScanner({
+      onRecord(record) {
+        slow.push(record.line);
+        if (record.line !== 1) return;
+        // What the impression scan does once it has read the header.
+        scanner.limitFields(3);
+        scanner.fastRows({
+          fields: { id: 0, datetime: 1, campaign: 2, count: 3 },
+          onRow: () => fast++,
+        });
+      },
+    });
+    scanner.push(bytes.subarray(0, cut));
+    scanner.push(bytes.subarray(cut));
+    scanner.end();
+    assert.deepEqual(slow, scanned, `cut at ${cut}: the lines scanned in JS`);
+    assert.equal(fast, 201 - scanned.length, `cut at ${cut}`);
+  }
+});
