@@ -68,6 +68,9 @@ interface KernelExports {
 
 let compiled: WebAssembly.Module | undefined;
 
+/** Instances given back on this thread (see `CsvKernel.acquire`). */
+const spareKernels: CsvKernel[] = [];
+
 function kernelModule(): WebAssembly.Module {
   if (compiled) return compiled;
   const text = atob(CSV_KERNEL_WASM_BASE64);
@@ -99,6 +102,21 @@ export class CsvKernel {
   #parsedFloats: Float64Array;
   #stride = 0;
   #limit = 0;
+
+  /**
+   * An instance this thread's finished scanners gave back (see
+   * {@linkcode CsvKernel.release}), or a fresh one: a new instance's memory
+   * costs a page fault per 4 KiB as it fills, which on a day of many small
+   * objects was much of each scan's setup.
+   */
+  static acquire(): CsvKernel {
+    return spareKernels.pop() ?? new CsvKernel();
+  }
+
+  /** Gives back an instance no longer used, for {@linkcode CsvKernel.acquire} (two are kept). */
+  static release(kernel: CsvKernel): void {
+    if (spareKernels.length < 2 && !spareKernels.includes(kernel)) spareKernels.push(kernel);
+  }
 
   /** A fresh instance. */
   constructor() {

@@ -520,8 +520,13 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
   return {
     push,
     end(): void {
-      flushPending(true);
-      pending = null;
+      try {
+        flushPending(true);
+      } finally {
+        pending = null;
+        if (kernel !== null) CsvKernel.release(kernel);
+        kernel = null;
+      }
     },
     get lines(): number {
       return line - 1;
@@ -533,8 +538,11 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
       fieldLimit = Math.max(1, limit);
       if (fieldLimit <= KERNEL_MAX_FIELDS) {
         while (record.starts.length <= fieldLimit) grow();
-        kernel ??= new CsvKernel();
-      } else kernel = null;
+        kernel ??= CsvKernel.acquire();
+      } else if (kernel !== null) {
+        CsvKernel.release(kernel);
+        kernel = null;
+      }
     },
     fastRows(handler: FastRowHandler | null): void {
       fastHandler = handler;

@@ -162,6 +162,41 @@ function isBlank(b: number): boolean {
   return b === 0x20 || b === 0x09;
 }
 
+/** The arrays a scan fills its blocks in. */
+interface BlockArrays {
+  capacity: number;
+  hashes: Uint32Array;
+  hours: Int8Array;
+  campaigns: Uint32Array;
+  keys: Uint32Array;
+  keyStarts: Uint32Array;
+  keyLengths: Uint32Array;
+}
+
+/**
+ * Block arrays of this thread's finished scans (at most two kept): a
+ * thread scans one object after another, and fresh arrays for each (some 6
+ * MiB for 65,536 rows) cost a page fault per 4 KiB, which on a day of many
+ * small objects was most of a scan's setup.
+ */
+const spareBlockArrays: BlockArrays[] = [];
+
+/** Arrays for blocks of `capacity` rows, spare ones if this thread has them. */
+function blockArrays(capacity: number): BlockArrays {
+  const at = spareBlockArrays.findIndex((a) => a.capacity === capacity);
+  if (at >= 0) return spareBlockArrays.splice(at, 1)[0];
+  if (spareBlockArrays.length > 2) spareBlockArrays.length = 0;
+  return {
+    capacity,
+    hashes: new Uint32Array(capacity * 4),
+    hours: new Int8Array(capacity),
+    campaigns: new Uint32Array(capacity),
+    keys: new Uint32Array(capacity * 12),
+    keyStarts: new Uint32Array(capacity + 1),
+    keyLengths: new Uint32Array(capacity),
+  };
+}
+
 /** A scan fed chunk by chunk. */
 export interface ImpressionScan {
   /** Rows scanned so far. */
@@ -200,15 +235,12 @@ export function createImpressionScan(
   const { key, onInvalid } = options;
   const dayStart = epochDay(options.date) * SECONDS_PER_DAY;
   const capacity = Math.max(1, output.blockRows);
-  const hashes = new Uint32Array(capacity * 4);
-  const hours = new Int8Array(capacity);
-  const campaigns = new Uint32Array(capacity);
+  const arrays = blockArrays(capacity);
+  const { hashes, hours, campaigns, keyStarts, keyLengths } = arrays;
   // The block's ids, each from a word boundary and zero-padded to a whole
   // word, so that key records copy and compare them a word at a time.
-  let keys = new Uint32Array(capacity * 12);
+  let keys = arrays.keys;
   let keyBytes = new Uint8Array(keys.buffer);
-  const keyStarts = new Uint32Array(capacity + 1);
-  const keyLengths = new Uint32Array(capacity);
   const campaignIds: string[] = [];
   const byText = new Map<string, number>();
   const byNumber = new Map<number, number>();
@@ -497,6 +529,8 @@ export function createImpressionScan(
         reject({ ...detail, reason: `${detail.reason} (runs to the end of the object)` });
       }
       flush();
+      // The blocks are handed out: the next scan of this thread may reuse them.
+      spareBlockArrays.push({ ...arrays, keys });
       return {
         key,
         header: options.columns ? [] : header ?? [],
