@@ -233,3 +233,41 @@ Deno.test("a block waits for the one before it, then starts where it ended", asy
     }
   });
 });
+
+Deno.test("a block left waiting by a closed pool gives up, and the process ends", async () => {
+  await withTempDir(async (dir) => {
+    const engine = new URL("../engine/", import.meta.url).href;
+    const script = `${dir}/waiting_block.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { ScanPool } from "${engine}scan_pool.ts";
+import { abandonLayout, blockRun, segmentLayout } from "${engine}dedupe_blocks.ts";
+const pool = new ScanPool(1);
+const records = Array.from({ length: 256 }, () => new Uint32Array(0));
+const layout = segmentLayout(3);
+// Block 2 waits for block 1, which never comes; the pool is closed under it.
+const block = pool.dedupe({
+  kind: "dedupe", index: 2, first: 8, partitions: 256, runs: [blockRun(records, 8, 4, 0)],
+  kept: new Uint8Array(0), filter: new Uint8Array(new SharedArrayBuffer(1024)), bucketBits: 8,
+  file: "${dir}/keys.bin", name: "keys.bin", layout,
+});
+block.catch(() => abandonLayout(layout)); // what day_scan does for every block
+await new Promise((r) => setTimeout(r, 300));
+await pool.close();
+console.log(await block.then(() => "resolved", (e) => e.message));
+`,
+    );
+    const started = performance.now();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", script],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    const output = await child.output();
+    clearTimeout(timer);
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    assert.equal(new TextDecoder().decode(output.stdout).trim(), "the parser pool is closed");
+    assert.ok(performance.now() - started < 15_000, "the process ended");
+  });
+});
