@@ -162,16 +162,8 @@ function isBlank(b: number): boolean {
   return b === 0x20 || b === 0x09;
 }
 
-/** The arrays a scan fills its blocks in. */
-interface BlockArrays {
-  capacity: number;
-  hashes: Uint32Array;
-  hours: Int8Array;
-  campaigns: Uint32Array;
-  keys: Uint32Array;
-  keyStarts: Uint32Array;
-  keyLengths: Uint32Array;
-}
+/** The arrays a scan fills its blocks in, for blocks of `capacity` rows. */
+type BlockArrays = Omit<RowBlock, "firstRow" | "rows"> & { capacity: number };
 
 /**
  * Block arrays of this thread's finished scans (at most two kept): a
