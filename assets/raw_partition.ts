@@ -14,7 +14,6 @@ import type { RetryPolicy } from "../resources/retry.ts";
 import { downloadObject, PARTS_IN_FLIGHT } from "../resources/object_download.ts";
 import { mapConcurrent, RankedLimiter } from "../materializer/concurrency.ts";
 import { isGzipKey, type ObjectFile, readObjectFile } from "../resources/object_file.ts";
-import { checkFileVersion } from "../resources/file_version.ts";
 import { localObjectPath } from "../resources/local_bucket.ts";
 import { ObjectChangedError, StorageError } from "../resources/errors.ts";
 import { escapeText } from "../engine/escape_text.ts";
@@ -316,8 +315,6 @@ export const rawPartition = defineAsset({
         }
         const read = { path, gzip, key: object.key, version: inPlace ? object.etag : undefined };
         const header = await readHeader(readObjectFile({ ...read, chunkSize: 64 * 1024 }));
-        // The header read stops early: check the version after it too.
-        if (inPlace) await checkFileVersion(path, object.etag);
         const raw: RawObject = {
           ...object,
           file,

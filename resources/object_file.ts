@@ -17,8 +17,8 @@ export interface ObjectFile {
   key: string;
   /**
    * For a folder bucket's file read in place, the version its listing said
-   * (see `file_version.ts`): checked before the file is opened and after
-   * its last byte is read. A reader that stops early checks it itself.
+   * (see `file_version.ts`): checked before the file is opened and when
+   * reading ends, at the end of the file or where the reader stopped.
    */
   version?: string;
 }
@@ -31,7 +31,7 @@ export function isGzipKey(key: string): boolean {
 /**
  * Streams the (decompressed) bytes of an object's file. A damaged gzip
  * file fails with a `GzipError` naming `key`; a file read in place that is
- * not (or no longer, once read to its end) the version listed, with an
+ * not (or no longer, once reading ends) the version listed, with an
  * `ObjectChangedError`.
  *
  * @example
@@ -52,10 +52,10 @@ export async function* readObjectFile(
   const { version } = options;
   if (version !== undefined) await checkFileVersion(options.path, version);
   const file = await Deno.open(options.path);
+  let failed = false;
   try {
     if (options.gzip) {
       yield* gunzip(file.readable, options.key);
-      if (version !== undefined) await checkFileVersion(options.path, version);
       return;
     }
     const size = options.chunkSize ?? 1 << 20;
@@ -67,15 +67,20 @@ export async function* readObjectFile(
         if (n === null) break;
         filled += n;
       }
-      if (filled < size && version !== undefined) await checkFileVersion(options.path, version);
       if (filled > 0) yield buffer.subarray(0, filled);
       if (filled < size) return;
     }
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
     try {
       file.close();
     } catch {
       // already closed by the readable stream
     }
+    // Read to the end or stopped early by the reader: what it was handed
+    // must have been the listed version.
+    if (version !== undefined && !failed) await checkFileVersion(options.path, version);
   }
 }

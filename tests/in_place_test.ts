@@ -123,6 +123,28 @@ Deno.test("readObjectFile: a file read in place must be the listed version, befo
           error.message === `object changed or disappeared while reading: file://${path}`,
       );
     });
+    await t.step("changed while read by a reader that stops early (a header read)", async () => {
+      const now = (await fileVersion(path))!.etag; // the step before rewrote it
+      const reader = readObjectFile({
+        path,
+        gzip: false,
+        key: "a.csv",
+        version: now,
+        chunkSize: 4096,
+      });
+      let chunks = 0;
+      await assert.rejects(
+        (async () => {
+          for await (const _ of reader) {
+            chunks++;
+            rewrite(path);
+            break;
+          }
+        })(),
+        ObjectChangedError,
+      );
+      assert.equal(chunks, 1, "the first chunk was read, then the check failed");
+    });
     await t.step("changed before: fails before reading", async () => {
       let chunks = 0;
       await assert.rejects(read(() => chunks++), ObjectChangedError);
