@@ -329,7 +329,15 @@ export function createImpressionScan(
     hashes[h + 1] = words[w + 2];
     hashes[h + 2] = words[w + 3];
     hashes[h + 3] = words[w + 4];
-    const offset = floats[row * 8 + 5] - dayStart;
+    endRow(floats[row * 8 + 5], campaign);
+  }
+
+  /**
+   * Ends the block's current row, whose key is in place: its UTC hour (or
+   * {@linkcode OTHER_DATE}) from its instant's seconds, and its campaign.
+   */
+  function endRow(seconds: number, campaign: number): void {
+    const offset = seconds - dayStart;
     hours[filled] = offset >= 0 && offset < SECONDS_PER_DAY
       ? Math.floor(offset / 3600)
       : OTHER_DATE;
@@ -461,13 +469,7 @@ export function createImpressionScan(
     const lengthWord = putKey(buf, is, ie, (record.flags[idColumn] & FIELD_ESCAPED) !== 0);
     const keyLength = lengthWord === UUID_KEY ? UUID_BYTES : lengthWord;
     hashWords(keys, keyAt, keyLength, instant.seconds, instant.nanos, hashes, filled * 4);
-    const offset = instant.seconds - dayStart;
-    hours[filled] = offset >= 0 && offset < SECONDS_PER_DAY
-      ? Math.floor(offset / 3600)
-      : OTHER_DATE;
-    campaigns[filled] = campaign;
-    rows++;
-    if (++filled === capacity) flush();
+    endRow(instant.seconds, campaign);
   }
 
   const scanner = createCsvScanner({ onRecord, bom: options.columns === undefined });
