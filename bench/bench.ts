@@ -39,6 +39,7 @@ import { parseArgs } from "node:util";
 import { type Day, ensureDay } from "./day.ts";
 import { compareCounts } from "./compare.ts";
 import {
+  type DayRunOptions,
   figuresOf,
   hasGnuTime,
   measure,
@@ -664,20 +665,20 @@ async function main(args: string[]): Promise<number> {
         keepRunDir = true;
         notes.push(`${label}: outputs differ; they are kept in ${local.outputsDir}`);
       }
+      const dayRun: DayRunOptions = {
+        day,
+        date: DATE,
+        runDir,
+        repeat: options.repeat,
+        repo: REPO,
+        materializeFlags: flags,
+        gnuTime,
+        progress: (message) => progress(`${label}: ${message}`),
+      };
       if (options.only.includes("s3")) {
         let s3: S3Figures;
         try {
-          s3 = await runS3Comparison({
-            day,
-            date: DATE,
-            runDir,
-            repeat: options.repeat,
-            repo: REPO,
-            materializeFlags: flags,
-            aws: aws?.command,
-            gnuTime,
-            progress: (message) => progress(`${label}: ${message}`),
-          });
+          s3 = await runS3Comparison({ ...dayRun, aws: aws?.command });
         } catch (error) {
           s3 = {
             status: "failed",
@@ -691,15 +692,8 @@ async function main(args: string[]): Promise<number> {
       if (options.only.includes("reruns")) {
         const duckdb = local.figures.duckdb;
         (size as SizeFigures & { reruns?: RerunFigures }).reruns = await benchReruns({
-          day,
-          date: DATE,
-          runDir,
-          repeat: options.repeat,
-          repo: REPO,
-          materializeFlags: flags,
-          gnuTime,
+          ...dayRun,
           duckdbSeconds: duckdb?.status === "ok" ? duckdb.seconds : undefined,
-          progress: (message) => progress(`${label}: ${message}`),
         });
       }
       report.sizes.push(size);

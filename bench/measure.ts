@@ -54,6 +54,29 @@ export interface TimedCommand {
   cwd?: string;
 }
 
+/**
+ * What a part of the bench that times whole `materialize` processes on one
+ * size's synthetic day needs (the S3 comparison, the reruns).
+ */
+export interface DayRunOptions {
+  /** The day on disk: its bucket folder and files. */
+  day: { root: string; files: string[]; rows: number; bytes: number };
+  /** Its partition date. */
+  date: string;
+  /** Scratch folder of this size's bench run. */
+  runDir: string;
+  /** Runs of each kind. */
+  repeat: number;
+  /** The repository (working directory of `main.ts`). */
+  repo: string;
+  /** Permission flags of the `materialize` task. */
+  materializeFlags: string[];
+  /** Whether GNU time is there. */
+  gnuTime: boolean;
+  /** Progress lines. */
+  progress(message: string): void;
+}
+
 /** Whether GNU time is installed at {@linkcode GNU_TIME}. */
 export async function hasGnuTime(): Promise<boolean> {
   try {

@@ -14,7 +14,7 @@
  */
 
 import { writeSyntheticDay } from "../scripts/synthetic_day.ts";
-import { figuresOf, measure, summarize } from "./measure.ts";
+import { type DayRunOptions, figuresOf, measure, summarize } from "./measure.ts";
 import type { RunFigures, ToolFigures } from "./report.ts";
 
 /** The reruns' figures at one size. */
@@ -36,25 +36,9 @@ export interface RerunFigures {
 }
 
 /** Options for {@linkcode benchReruns}. */
-export interface RerunOptions {
-  /** The day: its bucket folder and files. */
-  day: { root: string; files: string[]; rows: number; bytes: number };
-  /** Partition date. */
-  date: string;
-  /** Scratch folder of this size's bench run. */
-  runDir: string;
-  /** Runs of each kind. */
-  repeat: number;
-  /** The repository (working directory of `main.ts`). */
-  repo: string;
-  /** Permission flags of the `materialize` task. */
-  materializeFlags: string[];
-  /** Whether GNU time is there. */
-  gnuTime: boolean;
+export interface RerunOptions extends DayRunOptions {
   /** DuckDB's median seconds for the whole day, when it ran. */
   duckdbSeconds?: number;
-  /** Progress lines. */
-  progress(message: string): void;
 }
 
 /** The default `--memory-budget`. */

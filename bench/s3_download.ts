@@ -16,32 +16,16 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { startTestS3, TEST_CREDENTIALS } from "../tests/_s3_server.ts";
-import { figuresOf, measure, type Measurement, summarize } from "./measure.ts";
+import { type DayRunOptions, figuresOf, measure, type Measurement, summarize } from "./measure.ts";
 import type { RunFigures, S3Figures, ToolFigures } from "./report.ts";
 
 /** Bucket the day is put into. */
 const BUCKET = "bench-impressions";
 
 /** What {@linkcode runS3Comparison} needs. */
-export interface S3ComparisonOptions {
-  /** The day on disk. */
-  day: { root: string; files: string[]; rows: number; bytes: number };
-  /** Its partition date. */
-  date: string;
-  /** Scratch folder (caches, downloads). */
-  runDir: string;
-  /** Runs per contender. */
-  repeat: number;
-  /** Repository root (the working directory of our pipeline). */
-  repo: string;
-  /** Permission flags of the materialize task. */
-  materializeFlags: string[];
+export interface S3ComparisonOptions extends DayRunOptions {
   /** The `aws` command, or undefined when not installed. */
   aws?: string;
-  /** Whether GNU time is available. */
-  gnuTime: boolean;
-  /** Progress lines. */
-  progress(message: string): void;
 }
 
 /** Part size of uploads: fauxqs takes request bodies up to 11 MiB. */
