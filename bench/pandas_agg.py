@@ -14,11 +14,12 @@ Usage::
     python3 bench/pandas_agg.py --date 2021-01-30 --out /tmp/pandas.csv FILE.csv...
 """
 
-import argparse
 import re
 import sys
 
 import pandas as pd
+
+from peer_args import parse_peer_args
 
 
 def canonical_campaign(text):
@@ -30,11 +31,7 @@ def canonical_campaign(text):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--date", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("files", nargs="+")
-    args = parser.parse_args(argv)
+    args = parse_peer_args(argv)
 
     df = pd.concat(
         [pd.read_csv(f, dtype=str, keep_default_na=False) for f in args.files],

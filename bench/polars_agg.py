@@ -18,11 +18,12 @@ Usage::
     python bench/polars_agg.py --date 2021-01-30 --out /tmp/polars.csv FILE.csv...
 """
 
-import argparse
 import datetime
 import sys
 
 import polars as pl
+
+from peer_args import parse_peer_args
 
 ID = "IMPRESSION_ID"
 DATETIME = "IMPRESSION_DATETIME"
@@ -46,11 +47,7 @@ def instant(column):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--date", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("files", nargs="+")
-    args = parser.parse_args(argv)
+    args = parse_peer_args(argv)
 
     start = datetime.datetime.fromisoformat(args.date).replace(tzinfo=datetime.timezone.utc)
     end = start + datetime.timedelta(days=1)

@@ -33,7 +33,6 @@ Usage::
     python bench/pyspark_agg.py --date 2021-01-30 --out /tmp/pyspark.csv FILE.csv...
 """
 
-import argparse
 import datetime
 import os
 import sys
@@ -41,6 +40,8 @@ import sys
 from pyspark import SparkContext
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
+
+from peer_args import parse_peer_args
 
 ID = "IMPRESSION_ID"
 DATETIME = "IMPRESSION_DATETIME"
@@ -84,11 +85,7 @@ def tree_peak_rss_kib(pid):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--date", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("files", nargs="+")
-    args = parser.parse_args(argv)
+    args = parse_peer_args(argv)
 
     spark = (
         SparkSession.builder.master("local[2]")
