@@ -35,7 +35,8 @@ export function csv(...rows: string[]): string {
 }
 
 /**
- * The arguments of `materialize` for 2021-01-30 with initials `T`.
+ * The arguments of `materialize` for 2021-01-30 with initials `T` (or
+ * `initials`, so that runs on one bucket publish their own files).
  *
  * @example
  * ```ts
@@ -43,7 +44,7 @@ export function csv(...rows: string[]): string {
  * // await runCli([...materializeArgs("/tmp/bucket", "/tmp/cache"), "--force"]);
  * ```
  */
-export function materializeArgs(bucket: string, cacheDir: string): string[] {
+export function materializeArgs(bucket: string, cacheDir: string, initials = "T"): string[] {
   return [
     "materialize",
     "--date",
@@ -51,7 +52,7 @@ export function materializeArgs(bucket: string, cacheDir: string): string[] {
     "--bucket",
     bucket,
     "--initials",
-    "T",
+    initials,
     "--cache-dir",
     cacheDir,
   ];
@@ -204,18 +205,7 @@ export async function runEnginePath(
   name: string,
   ...flags: string[]
 ): Promise<{ stderr: string; csv: string }> {
-  const r = await runCli([
-    "materialize",
-    "--date",
-    "2021-01-30",
-    "--bucket",
-    root,
-    "--initials",
-    name,
-    "--cache-dir",
-    `${dir}/cache-${name}`,
-    ...flags,
-  ]);
+  const r = await runCli([...materializeArgs(root, `${dir}/cache-${name}`, name), ...flags]);
   if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
   return {
     stderr: r.stderr,

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { writeSyntheticDay } from "../scripts/synthetic_day.ts";
 import { openEntry } from "../materializer/cache.ts";
-import { REPO, runProcess, taskPermissions, withTempDir } from "./_helpers.ts";
+import { materializeArgs, REPO, runProcess, taskPermissions, withTempDir } from "./_helpers.ts";
 import { recordSummary } from "./_summary.ts";
 
 const DATE = "2021-01-30";
@@ -60,15 +60,7 @@ function copying(point: string): boolean {
 
 function args(bucket: string, cache: string, copy = false): string[] {
   return [
-    "materialize",
-    "--date",
-    DATE,
-    "--bucket",
-    bucket,
-    "--cache-dir",
-    cache,
-    "--initials",
-    "CR",
+    ...materializeArgs(bucket, cache, "CR"),
     "--max-invalid-rows",
     "1",
     ...(copy ? ["--copy-objects"] : []),

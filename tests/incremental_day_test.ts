@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { writeSyntheticDay } from "../scripts/synthetic_day.ts";
-import { csv, row, runCli, withTempDir, writeObjects } from "./_helpers.ts";
+import { csv, materializeArgs, row, runCli, withTempDir, writeObjects } from "./_helpers.ts";
 import { collidingIds } from "./_collisions.ts";
 
 const DATE = "2021-01-30";
@@ -163,14 +163,7 @@ for (
       await writeSyntheticDay({ root: source, date: DATE, rows: 36_000, files: 6, seed: 7 });
       const args = (command: string, cache: string, initials: string) => [
         command,
-        "--date",
-        DATE,
-        "--bucket",
-        bucket,
-        "--initials",
-        initials,
-        "--cache-dir",
-        cache,
+        ...materializeArgs(bucket, cache, initials).slice(1),
         "--max-invalid-rows",
         "10",
         "--select",
@@ -257,15 +250,7 @@ Deno.test("many small arrivals merge the key segments and stay exact", async () 
   await withTempDir(async (dir) => {
     const bucket = `${dir}/bucket`;
     const args = (cache: string, initials: string) => [
-      "materialize",
-      "--date",
-      DATE,
-      "--bucket",
-      bucket,
-      "--initials",
-      initials,
-      "--cache-dir",
-      cache,
+      ...materializeArgs(bucket, cache, initials),
       "--workers",
       "0",
     ];
@@ -306,17 +291,7 @@ function escape(text: string): string {
 Deno.test("without the cached key records (a fresh machine's scratch), the run is full", async () => {
   await withTempDir(async (dir) => {
     const bucket = `${dir}/bucket`;
-    const args = (cache: string, initials: string) => [
-      "materialize",
-      "--date",
-      DATE,
-      "--bucket",
-      bucket,
-      "--initials",
-      initials,
-      "--cache-dir",
-      cache,
-    ];
+    const args = (cache: string, initials: string) => materializeArgs(bucket, cache, initials);
     await writeObjects(bucket, { [`${DAY}/a.csv`]: csv(row("x", "2021-01-30 01:00:00", "1")) });
     assert.equal((await runCli(args(`${dir}/cache`, "I"))).code, 0);
     await Deno.remove(`${dir}/cache/${DATE}/deduped_impressions/dedupe`, { recursive: true });
@@ -345,15 +320,7 @@ Deno.test("ids whose hashes collide with earlier objects' are told apart by thei
     const ids = collidingIds(4, 5); // 16 ids, equal hashes at any instant
     const at = "2021-01-30 03:00:00";
     const args = (cache: string, initials: string, ...flags: string[]) => [
-      "materialize",
-      "--date",
-      DATE,
-      "--bucket",
-      bucket,
-      "--initials",
-      initials,
-      "--cache-dir",
-      cache,
+      ...materializeArgs(bucket, cache, initials),
       ...flags,
     ];
     for (const flags of [[], ["--memory-budget", "1MiB"]]) {
