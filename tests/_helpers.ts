@@ -155,11 +155,14 @@ export function testContext<O = any>(
   };
 }
 
-/** The AWS settings for talking to an in-process S3 endpoint. */
-export function s3Env(endpoint: string): Record<string, string> {
+/** The AWS settings for talking to a test S3 endpoint with `credentials` (the in-process one's by default). */
+export function s3Env(
+  endpoint: string,
+  credentials = { accessKeyId: "test", secretAccessKey: "test-secret-key" },
+): Record<string, string> {
   return {
-    AWS_ACCESS_KEY_ID: "test",
-    AWS_SECRET_ACCESS_KEY: "test-secret-key",
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_REGION: "us-east-1",
     AWS_ENDPOINT_URL: endpoint,
   };

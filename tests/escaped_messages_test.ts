@@ -12,7 +12,15 @@ import { ObjectChangedError, StorageError } from "../resources/errors.ts";
 import { createLogger } from "../materializer/log.ts";
 import { formatTable } from "../cli/table.ts";
 import { diffListings } from "../assets/raw_partition.ts";
-import { HEADER, materializeArgs, row, runCli, runProcess, withTempDir } from "./_helpers.ts";
+import {
+  HEADER,
+  materializeArgs,
+  row,
+  runCli,
+  runProcess,
+  s3Env,
+  withTempDir,
+} from "./_helpers.ts";
 import { startTestS3, type TestS3 } from "./_s3_server.ts";
 import { MOTO_MISSING, startMotoS3 } from "./_moto_server.ts";
 import { recordSummary } from "./_summary.ts";
@@ -121,13 +129,7 @@ async function onS3(s3: TestS3, key: string, escapedKey: string): Promise<void> 
   await withTempDir(async (dir) => {
     const r = await runProcess(
       [...materializeArgs("s3://imps", `${dir}/c`), "--endpoint-url", s3.endpoint],
-      {
-        env: {
-          AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-          AWS_REGION: "us-east-1",
-        },
-      },
+      { env: s3Env(s3.endpoint, s3.credentials) },
     );
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stdout, "");

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { csv, materializeArgs, row, runCli, runProcess, withTempDir } from "./_helpers.ts";
+import { csv, materializeArgs, row, runCli, runProcess, s3Env, withTempDir } from "./_helpers.ts";
 import { startTestS3, type TestS3 } from "./_s3_server.ts";
 import { MOTO_MISSING, startMotoS3 } from "./_moto_server.ts";
 import { startFaultProxy } from "./_fault_proxy.ts";
@@ -103,36 +103,28 @@ async function readsLiterallyThroughProxy(s3: TestS3): Promise<void> {
   }
 }
 
-Deno.test({
-  name: "dotted keys are read literally on the in-process endpoint; the decoy is never requested",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const s3 = await startTestS3();
-    try {
-      await readsLiterallyThroughProxy(s3);
-    } finally {
-      await s3.stop();
-    }
-    recordSummary({ badInputs: Object.keys(DOTTED).length });
-  },
-});
+const SERVERS = [
+  { name: "the in-process endpoint", start: () => startTestS3(), ignore: false },
+  { name: "moto", start: () => startMotoS3(), ignore: MOTO_MISSING },
+];
 
-Deno.test({
-  name: "dotted keys are read literally on moto; the decoy is never requested",
-  ignore: MOTO_MISSING,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const s3 = await startMotoS3();
-    try {
-      await readsLiterallyThroughProxy(s3);
-    } finally {
-      await s3.stop();
-    }
-    recordSummary({ badInputs: Object.keys(DOTTED).length });
-  },
-});
+for (const server of SERVERS) {
+  Deno.test({
+    name: `dotted keys are read literally on ${server.name}; the decoy is never requested`,
+    ignore: server.ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const s3 = await server.start();
+      try {
+        await readsLiterallyThroughProxy(s3);
+      } finally {
+        await s3.stop();
+      }
+      recordSummary({ badInputs: Object.keys(DOTTED).length });
+    },
+  });
+}
 
 Deno.test({
   name: "dotted keys: the signature covers the path sent (moto checking every signature)",
@@ -158,13 +150,7 @@ Deno.test({
       await withTempDir(async (dir) => {
         const r = await runProcess(
           [...materializeArgs("s3://imps", `${dir}/cache`), "--endpoint-url", s3.endpoint],
-          {
-            env: {
-              AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-              AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-              AWS_REGION: "us-east-1",
-            },
-          },
+          { env: s3Env(s3.endpoint, s3.credentials) },
         );
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stderr, /rowsIn=4 rowsOut=4 duplicates=0/);
