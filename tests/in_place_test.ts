@@ -346,3 +346,49 @@ Deno.test("--copy-objects is part of raw_partition's version for a folder bucket
     assert.deepEqual(params(s3Like, false), {});
   });
 });
+
+Deno.test("a tampered cache entry never reads outside the folder: one line, exit 1", async (t) => {
+  await withTempDir(async (dir) => {
+    const root = `${dir}/b`;
+    await writeObjects(root, { "2021/01/30/a.csv": csv(row("a", "2021-01-30 01:00:00", "1")) });
+    const cache = `${dir}/c`;
+    const manifest = `${cache}/${DATE}/raw_partition/manifest.json`;
+    const devices = `${root}/results/2021/01/30/device_agg_20210130_T.csv`;
+    for (
+      const [name, tamper, message] of [
+        [
+          "a key that climbs out",
+          (m: { value: { objects: { key: string }[] } }) => {
+            m.value.objects[0].key = "../../../etc/passwd";
+          },
+          "unsafe object key for a local bucket: ../../../etc/passwd",
+        ],
+        [
+          "another kind of bucket",
+          (m: { value: { bucket: string } }) => {
+            m.value.bucket = "s3://elsewhere";
+          },
+          "not a folder bucket: s3://elsewhere",
+        ],
+      ] as const
+    ) {
+      await t.step(name, async () => {
+        await Deno.remove(cache, { recursive: true }).catch(() => {});
+        const first = await runCli(materializeArgs(root, cache));
+        assert.equal(first.code, 0, first.stderr);
+        const m = JSON.parse(await Deno.readTextFile(manifest));
+        tamper(m);
+        await Deno.writeTextFile(manifest, JSON.stringify(m));
+        // Device counts read the raw rows again, through the cached entry.
+        const r = await runCli([
+          ...materializeArgs(root, cache),
+          "--select",
+          "hourly_device_counts",
+        ]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(r.stderr.split("\n").at(-1), `error: ${message}`);
+        await assert.rejects(Deno.stat(devices), Deno.errors.NotFound);
+      });
+    }
+  });
+});
