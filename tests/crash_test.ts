@@ -67,6 +67,38 @@ function args(bucket: string, cache: string, copy = false): string[] {
   ];
 }
 
+/**
+ * The crash tests' day in `dir/source` (three synthetic files large enough to
+ * stream in several chunks, and one with a bad row) and what one
+ * uninterrupted run of it publishes.
+ */
+async function crashDay(dir: string, seed: number) {
+  const source = `${dir}/source`;
+  await writeSyntheticDay({ root: source, date: DATE, rows: 12_000, files: 3, seed });
+  await Deno.writeTextFile(
+    `${source}/2021/01/30/zz-bad.csv`,
+    "IMPRESSION_ID,IMPRESSION_DATETIME,CAMPAIGN_ID\nok-1,2021-01-30 10:00:00,5\nbad-1,2021-01-30 10:61:00,5\n",
+  );
+  await copyTree(source, `${dir}/ref-bucket`);
+  const reference = await runProcess(args(`${dir}/ref-bucket`, `${dir}/ref-cache`));
+  assert.equal(reference.code, 0, reference.stderr);
+  return {
+    source,
+    expected: await Deno.readTextFile(`${dir}/ref-bucket/${RESULT}`),
+    expectedRejected: await Deno.readTextFile(`${dir}/ref-bucket/${REJECTED}`),
+  };
+}
+
+/** Every cache entry of the date that claims to be valid verifies. */
+async function assertEntriesVerify(cache: string): Promise<void> {
+  for (const asset of ASSETS) {
+    const opened = await openEntry(`${cache}/${DATE}/${asset}`);
+    if (opened.entry === null) {
+      assert.match(opened.problem, /never materialized|missing|wrong size|checksum/);
+    }
+  }
+}
+
 /** Runs until the pause point is reached, then kills the process. */
 async function crashAt(point: string, bucket: string, cache: string, dir: string) {
   const pauseFile = `${dir}/paused`;
@@ -120,19 +152,7 @@ Deno.test({
   name: `SIGKILL at ${POINTS.length} points, then a rerun gives the uninterrupted output`,
   async fn(t) {
     await withTempDir(async (dir) => {
-      const source = `${dir}/source`;
-      // Four files large enough to stream in several chunks, one bad row.
-      await writeSyntheticDay({ root: source, date: DATE, rows: 12_000, files: 3, seed: 7 });
-      await Deno.writeTextFile(
-        `${source}/2021/01/30/zz-bad.csv`,
-        "IMPRESSION_ID,IMPRESSION_DATETIME,CAMPAIGN_ID\nok-1,2021-01-30 10:00:00,5\nbad-1,2021-01-30 10:61:00,5\n",
-      );
-      // The reference: one uninterrupted run.
-      await copyTree(source, `${dir}/ref-bucket`);
-      const reference = await runProcess(args(`${dir}/ref-bucket`, `${dir}/ref-cache`));
-      assert.equal(reference.code, 0, reference.stderr);
-      const expected = await Deno.readTextFile(`${dir}/ref-bucket/${RESULT}`);
-      const expectedRejected = await Deno.readTextFile(`${dir}/ref-bucket/${REJECTED}`);
+      const { source, expected, expectedRejected } = await crashDay(dir, 7);
       assert.match(
         expectedRejected,
         /zz-bad\.csv,3,IMPRESSION_DATETIME,2021-01-30 10:61:00,minute 61 is out of range/,
@@ -156,13 +176,7 @@ Deno.test({
               `${key} is partial after ${point}`,
             );
           }
-          // Every cache entry that claims to be valid verifies.
-          for (const asset of ASSETS) {
-            const opened = await openEntry(`${cache}/${DATE}/${asset}`);
-            if (opened.entry === null) {
-              assert.match(opened.problem, /never materialized|missing|wrong size|checksum/);
-            }
-          }
+          await assertEntriesVerify(cache);
           const rerun = await runProcess(args(bucket, cache, copying(point)));
           assert.equal(rerun.code, 0, rerun.stderr);
           assert.equal(await Deno.readTextFile(`${bucket}/${RESULT}`), expected);
@@ -190,16 +204,7 @@ Deno.test({
   name: `SIGKILL at ${INCREMENTAL_POINTS.length} points of an incremental run, then a rerun`,
   async fn(t) {
     await withTempDir(async (dir) => {
-      const source = `${dir}/source`;
-      await writeSyntheticDay({ root: source, date: DATE, rows: 12_000, files: 3, seed: 8 });
-      await Deno.writeTextFile(
-        `${source}/2021/01/30/zz-bad.csv`,
-        "IMPRESSION_ID,IMPRESSION_DATETIME,CAMPAIGN_ID\nok-1,2021-01-30 10:00:00,5\nbad-1,2021-01-30 10:61:00,5\n",
-      );
-      await copyTree(source, `${dir}/ref-bucket`);
-      const reference = await runProcess(args(`${dir}/ref-bucket`, `${dir}/ref-cache`));
-      assert.equal(reference.code, 0, reference.stderr);
-      const expected = await Deno.readTextFile(`${dir}/ref-bucket/${RESULT}`);
+      const { source, expected } = await crashDay(dir, 8);
 
       const late = ["part-0002.csv", "zz-bad.csv"];
 
@@ -219,12 +224,7 @@ Deno.test({
           await Deno.remove(`${dir}/paused`).catch(() => {});
           assert.ok(crash.reached, `never reached ${point}: ${crash.stderr}`);
           assert.match(crash.stderr, /raw_partition: materialized .*objectsReadInPlace=4/);
-          for (const asset of ASSETS) {
-            const opened = await openEntry(`${cache}/${DATE}/${asset}`);
-            if (opened.entry === null) {
-              assert.match(opened.problem, /never materialized|missing|wrong size|checksum/);
-            }
-          }
+          await assertEntriesVerify(cache);
           const rerun = await runProcess(args(bucket, cache));
           assert.equal(rerun.code, 0, rerun.stderr);
           assert.equal(await Deno.readTextFile(`${bucket}/${RESULT}`), expected);
