@@ -42,6 +42,7 @@ import {
   type DayRunOptions,
   figuresOf,
   hasGnuTime,
+  materializeCommand,
   measure,
   type Measurement,
   summarize,
@@ -265,25 +266,16 @@ function localContenders(
         const cache = `${runDir}/cache-ours-${run}`;
         await Deno.remove(cache, { recursive: true }).catch(() => {});
         return {
-          cmd: {
-            command: deno,
-            args: [
-              "run",
-              ...tools.materializeFlags,
-              "main.ts",
-              "materialize",
-              "--date",
-              DATE,
-              "--bucket",
-              day.root,
-              "--cache-dir",
-              cache,
-              "--initials",
-              INITIALS,
-            ],
-            cwd: REPO,
-            env: CHILD_ENV,
-          },
+          cmd: materializeCommand(REPO, tools.materializeFlags, [
+            "--date",
+            DATE,
+            "--bucket",
+            day.root,
+            "--cache-dir",
+            cache,
+            "--initials",
+            INITIALS,
+          ], CHILD_ENV),
           output: result,
           cleanup: cache,
         };

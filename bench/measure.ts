@@ -77,6 +77,31 @@ export interface DayRunOptions {
   progress(message: string): void;
 }
 
+/**
+ * Our pipeline as a contender: `deno run FLAGS main.ts materialize ARGS` in
+ * the repository `repo`, with the materialize task's permission `flags`.
+ *
+ * @example
+ * ```ts
+ * import { materializeCommand } from "./measure.ts";
+ * const cmd = materializeCommand("/repo", ["--allow-read"], ["--date", "2021-01-30"]);
+ * // cmd.args is ["run", "--allow-read", "main.ts", "materialize", "--date", "2021-01-30"]
+ * ```
+ */
+export function materializeCommand(
+  repo: string,
+  flags: readonly string[],
+  args: readonly string[],
+  env: Record<string, string> = { NO_COLOR: "1" },
+): TimedCommand {
+  return {
+    command: Deno.execPath(),
+    args: ["run", ...flags, "main.ts", "materialize", ...args],
+    cwd: repo,
+    env,
+  };
+}
+
 /** Whether GNU time is installed at {@linkcode GNU_TIME}. */
 export async function hasGnuTime(): Promise<boolean> {
   try {

@@ -30,7 +30,7 @@
 
 import { parseArgs } from "node:util";
 import { ensureDay } from "./day.ts";
-import { hasGnuTime, measure } from "./measure.ts";
+import { hasGnuTime, materializeCommand, measure } from "./measure.ts";
 import { shortRows } from "./report.ts";
 import { taskPermissionFlags } from "../scripts/task_flags.ts";
 
@@ -271,14 +271,8 @@ async function runMaterialize(options: {
   await Deno.remove(`${options.root}/results`, { recursive: true }).catch(() => {});
   await Deno.remove(options.cache, { recursive: true }).catch(() => {});
   const spawned = Date.now();
-  const m = await measure({
-    command: Deno.execPath(),
-    args: [
-      "run",
-      ...options.extra,
-      ...options.flags,
-      "main.ts",
-      "materialize",
+  const m = await measure(
+    materializeCommand(REPO, [...options.extra, ...options.flags], [
       "--date",
       DATE,
       "--bucket",
@@ -287,10 +281,9 @@ async function runMaterialize(options: {
       options.cache,
       "--initials",
       "BENCH",
-    ],
-    cwd: REPO,
-    env: { NO_COLOR: "1" },
-  }, options.gnuTime);
+    ]),
+    options.gnuTime,
+  );
   if (m.code !== 0) throw new Error(`materialize failed: ${m.stderr.trim().split("\n").at(-1)}`);
   const runs = [...Deno.readDirSync(`${options.cache}/runs`)].map((e) => e.name).sort();
   const record = JSON.parse(Deno.readTextFileSync(`${options.cache}/runs/${runs.at(-1)}`));

@@ -14,7 +14,13 @@
  */
 
 import { writeSyntheticDay } from "../scripts/synthetic_day.ts";
-import { type DayRunOptions, figuresOf, measure, summarize } from "./measure.ts";
+import {
+  type DayRunOptions,
+  figuresOf,
+  materializeCommand,
+  measure,
+  summarize,
+} from "./measure.ts";
 import type { RunFigures, ToolFigures } from "./report.ts";
 
 /** The reruns' figures at one size. */
@@ -82,7 +88,6 @@ export async function benchReruns(options: RerunOptions): Promise<RerunFigures> 
     seed: 2,
   });
   const extraKey = `${bucket}/${prefix}/part-9999.csv`;
-  const deno = Deno.execPath();
   const runs: Record<"full" | "noChange" | "onePercent", RunFigures[]> = {
     full: [],
     noChange: [],
@@ -97,13 +102,8 @@ export async function benchReruns(options: RerunOptions): Promise<RerunFigures> 
     try {
       for (const kind of ["full", "noChange", "onePercent"] as const) {
         if (kind === "onePercent") await linkOrCopy(extra.files[0], extraKey);
-        const m = await measure({
-          command: deno,
-          args: [
-            "run",
-            ...options.materializeFlags,
-            "main.ts",
-            "materialize",
+        const m = await measure(
+          materializeCommand(options.repo, options.materializeFlags, [
             "--date",
             date,
             "--bucket",
@@ -112,10 +112,9 @@ export async function benchReruns(options: RerunOptions): Promise<RerunFigures> 
             cache,
             "--initials",
             "RERUN",
-          ],
-          cwd: options.repo,
-          env: { NO_COLOR: "1" },
-        }, options.gnuTime);
+          ]),
+          options.gnuTime,
+        );
         if (m.code !== 0) {
           errors[kind] = `exit code ${m.code}: ${
             m.stderr.trim().split("\n").slice(-2).join(" / ")

@@ -16,7 +16,15 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { startTestS3, TEST_CREDENTIALS } from "../tests/_s3_server.ts";
-import { type DayRunOptions, figuresOf, measure, type Measurement, summarize } from "./measure.ts";
+import {
+  type DayRunOptions,
+  figuresOf,
+  materializeCommand,
+  measure,
+  type Measurement,
+  summarize,
+  type TimedCommand,
+} from "./measure.ts";
 import type { RunFigures, S3Figures, ToolFigures } from "./report.ts";
 
 /** Bucket the day is put into. */
@@ -119,13 +127,8 @@ export async function runS3Comparison(options: S3ComparisonOptions): Promise<S3F
       AWS_EC2_METADATA_DISABLED: "true",
       NO_COLOR: "1",
     };
-    const ours = (run: number, select: string[]) => ({
-      command: Deno.execPath(),
-      args: [
-        "run",
-        ...options.materializeFlags,
-        "main.ts",
-        "materialize",
+    const ours = (run: number, select: string[]) =>
+      materializeCommand(options.repo, options.materializeFlags, [
         "--date",
         date,
         "--bucket",
@@ -137,9 +140,7 @@ export async function runS3Comparison(options: S3ComparisonOptions): Promise<S3F
         "--cache-dir",
         `${runDir}/cache-s3-${run}`,
         ...select,
-      ],
-      env: credentials,
-    });
+      ], credentials);
     const downloadedAll = (m: Measurement) => {
       const downloaded = /bytesDownloaded=(\d+)/.exec(m.stderr)?.[1];
       return Promise.resolve(
@@ -150,7 +151,7 @@ export async function runS3Comparison(options: S3ComparisonOptions): Promise<S3F
     };
     const contenders: {
       name: "ours" | "aws" | "oursAll";
-      prepare(run: number): { args: string[]; command: string; env: Record<string, string> };
+      prepare(run: number): TimedCommand;
       target(run: number): string;
       check(m: Measurement, run: number): Promise<string | undefined>;
     }[] = [{
@@ -210,7 +211,7 @@ export async function runS3Comparison(options: S3ComparisonOptions): Promise<S3F
         await Deno.remove(target, { recursive: true }).catch(() => {});
         try {
           const cmd = c.prepare(run);
-          const m = await measure({ ...cmd, cwd: options.repo }, options.gnuTime);
+          const m = await measure({ cwd: options.repo, ...cmd }, options.gnuTime);
           const problem = m.code !== 0
             ? `exit code ${m.code}: ${m.stderr.trim().split("\n").slice(-2).join(" / ")}`
             : await c.check(m, run);
