@@ -176,13 +176,21 @@ export function taskPermissions(): string[] {
 /** The repository root. */
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
-/** Runs `main.ts` in a child process with the tasks' permissions. */
+/**
+ * Runs `main.ts` in a child process with the permissions of the deno.json
+ * task `task` (`materialize` by default).
+ */
 export async function runProcess(
   args: string[],
-  options: { env?: Record<string, string>; clearEnv?: boolean; cwd?: string } = {},
+  options: { env?: Record<string, string>; clearEnv?: boolean; cwd?: string; task?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command("deno", {
-    args: ["run", ...taskPermissions(), `${REPO}/main.ts`, ...args],
+    args: [
+      "run",
+      ...taskPermissionFlags(options.task ?? "materialize"),
+      `${REPO}/main.ts`,
+      ...args,
+    ],
     env: { NO_COLOR: "1", AWS_EC2_METADATA_DISABLED: "true", ...options.env },
     clearEnv: options.clearEnv,
     cwd: options.cwd,

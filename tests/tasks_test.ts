@@ -6,23 +6,13 @@
 
 import assert from "node:assert/strict";
 import { TaskFlagsError, taskPermissionFlags } from "../scripts/task_flags.ts";
-import { csv, REPO, row, withTempDir, writeObjects } from "./_helpers.ts";
+import { csv, REPO, row, runProcess, withTempDir, writeObjects } from "./_helpers.ts";
 
 const config = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`));
 
-async function runTask(task: string, args: string[]) {
-  const output = await new Deno.Command("deno", {
-    args: ["run", ...taskPermissionFlags(task), `${REPO}/main.ts`, task, ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+/** `main.ts TASK ARGS` with only the deno.json task's own permissions. */
+function runTask(task: string, args: string[]) {
+  return runProcess([task, ...args], { task });
 }
 
 Deno.test("deno.json is at most 8,000 bytes and grants env access by wildcard", async () => {
