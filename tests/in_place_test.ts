@@ -392,3 +392,29 @@ Deno.test("a tampered cache entry never reads outside the folder: one line, exit
     }
   });
 });
+
+Deno.test("--copy-objects: a bad value in a profile or on the flag is a one-line usage error", async () => {
+  await withTempDir(async (dir) => {
+    const root = `${dir}/b`;
+    await writeObjects(root, { "2021/01/30/a.csv": csv(row("a", "2021-01-30 01:00:00", "1")) });
+    const config = `${dir}/pipeline.config.json`;
+    await Deno.writeTextFile(
+      config,
+      JSON.stringify({ profiles: { default: { copyObjects: "yes" } } }),
+    );
+    const hint = "run with --help for the flags";
+    const profile = await runCli([...materializeArgs(root, `${dir}/c`), "--config", config]);
+    assert.equal(profile.code, 2);
+    assert.deepEqual(profile.stderr.trim().split("\n"), [
+      `usage error: config ${config}: profiles.default.copyObjects: Invalid input: expected boolean, received string`,
+      hint,
+    ]);
+    const flag = await runCli([...materializeArgs(root, `${dir}/c`), "--copy-objects=maybe"]);
+    assert.equal(flag.code, 2);
+    assert.deepEqual(flag.stderr.trim().split("\n"), [
+      "usage error: Option '--copy-objects' does not take an argument",
+      hint,
+    ]);
+    await assert.rejects(Deno.stat(`${dir}/c`), Deno.errors.NotFound);
+  });
+});
