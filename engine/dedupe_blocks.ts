@@ -187,7 +187,6 @@ export function blockRun(
 /** Scratch kept by each thread between blocks. */
 const scratch = {
   table: createDedupeTable(),
-  builders: new Map<number, SegmentBuilder>(),
   out: new Uint32Array(0),
 };
 
@@ -236,8 +235,14 @@ export function dedupeBlock(block: DedupeBlock): DedupeBlockResult {
   const { index, first, kept, bucketBits, layout } = block;
   const count = block.runs.length === 0 ? 0 : block.runs[0].starts.length - 1;
   const filter = new KeyFilter(block.filter);
-  let builder = scratch.builders.get(bucketBits);
-  if (!builder) scratch.builders.set(bucketBits, builder = new SegmentBuilder(bucketBits));
+  // The block's buckets: bucket and partition are both top bits of the
+  // first lane, one of them the finer.
+  const scale = 2 ** (bucketBits - Math.log2(block.partitions));
+  const lo = Math.floor(first * scale);
+  const builder = new SegmentBuilder(bucketBits, {
+    from: lo,
+    to: Math.max(lo + 1, Math.ceil((first + count) * scale)),
+  });
   // Room for every record of the block, kept or not.
   const most = block.runs.reduce((n, run) => n + run.records.length, 0);
   if (scratch.out.length < most) scratch.out = new Uint32Array(most);
@@ -248,10 +253,6 @@ export function dedupeBlock(block: DedupeBlock): DedupeBlockResult {
     duplicates += dedupePartition(runs, kept, scratch.table);
     words += builder.sortKept(runs, kept, filter, out.subarray(words)).length;
   }
-  // The buckets of the block's partitions: bucket and partition are both
-  // top bits of the first lane, one of them the finer.
-  const scale = 2 ** (bucketBits - Math.log2(block.partitions));
-  const lo = Math.floor(first * scale);
   const counts = builder.takeCounts(lo, Math.ceil((first + count) * scale));
 
   // Where this block starts, once the one before it is sorted; then where

@@ -19,6 +19,7 @@
 
 import { idWords, UUID_KEY } from "./id_key.ts";
 import { RECORD_HEADER_WORDS } from "./key_partitions.ts";
+import { writtenBuffer } from "./written_buffer.ts";
 import type { RecordRun } from "./dedupe.ts";
 
 /**
@@ -70,16 +71,39 @@ function bucketOf(h0: number, bits: number): number {
 export class SegmentBuilder {
   /** Bucket bits. */
   readonly bits: number;
+  /** The first bucket counted. */
+  #from: number;
+  /** Words per bucket, from bucket `#from` on. */
   #counts: Float64Array;
   #scratch = { run: new Uint32Array(0), at: new Uint32Array(0), bucket: new Uint32Array(0) };
-  /** Words per bucket of the chunk being sorted (zero between chunks). */
-  #chunkCounts: Float64Array;
+  /** Words per bucket of the chunk being sorted (zero between chunks), made when first needed. */
+  #chunkCounts = new Float64Array(0);
 
-  /** A builder of a segment with `bits` bucket bits. */
-  constructor(bits: number) {
+  /**
+   * A builder of a segment with `bits` bucket bits, counting the buckets
+   * `buckets.from` to `buckets.to` (exclusive; all by default): a builder
+   * of one block of a segment needs only that block's counts.
+   */
+  constructor(bits: number, buckets?: { from: number; to: number }) {
     this.bits = bits;
-    this.#counts = new Float64Array(2 ** bits);
-    this.#chunkCounts = new Float64Array(2 ** bits);
+    this.#from = buckets?.from ?? 0;
+    const to = buckets?.to ?? 2 ** bits;
+    if (!(0 <= this.#from && this.#from <= to && to <= 2 ** bits)) {
+      throw new RangeError(`buckets ${this.#from} to ${to} are not within 2^${bits}`);
+    }
+    // Counts are added to, a read first: see `written_buffer.ts`.
+    this.#counts = new Float64Array(writtenBuffer(8 * (to - this.#from)));
+  }
+
+  /** Throws unless buckets `lo` to `hi` (inclusive) are counted here. */
+  #check(lo: number, hi: number): void {
+    if (lo < this.#from || hi >= this.#from + this.#counts.length) {
+      throw new RangeError(
+        `records of buckets ${lo} to ${hi}, outside the builder's ${this.#from} to ${
+          this.#from + this.#counts.length - 1
+        }`,
+      );
+    }
   }
 
   /** The records of one chunk, sorted by bucket (stable); counted for the index. */
@@ -93,11 +117,12 @@ export class SegmentBuilder {
       n++;
     }
     if (n === 0) return records;
+    this.#check(lo, hi);
     const starts = new Float64Array(hi - lo + 2);
     for (let i = 0; i < records.length; i += RECORD_HEADER_WORDS + idWords(records[i + 5])) {
       const words = RECORD_HEADER_WORDS + idWords(records[i + 5]);
       starts[bucketOf(records[i], bits) - lo + 1] += words;
-      this.#counts[bucketOf(records[i], bits)] += words;
+      this.#counts[bucketOf(records[i], bits) - this.#from] += words;
     }
     if (lo === hi) return records;
     for (let b = 1; b < starts.length; b++) starts[b] += starts[b - 1];
@@ -138,7 +163,10 @@ export class SegmentBuilder {
       };
     }
     const { run: runOf, at: atOf, bucket: bucketOfRecord } = this.#scratch;
-    const chunkCounts = this.#chunkCounts;
+    if (this.#chunkCounts.length !== this.#counts.length) {
+      this.#chunkCounts = new Float64Array(writtenBuffer(8 * this.#counts.length));
+    }
+    const chunkCounts = this.#chunkCounts, from = this.#from;
     n = 0;
     for (let r = 0; r < runs.length; r++) {
       const { records, rowOffset } = runs[r];
@@ -155,13 +183,18 @@ export class SegmentBuilder {
           bucketOfRecord[n] = b;
           n++;
           words += size;
-          chunkCounts[b] += size;
+          chunkCounts[b - from] += size;
           filter.addSlot(h0, records[i + 2]);
         }
         i += size;
       }
     }
+    if (n > 0 && (lo < from || hi >= from + chunkCounts.length)) {
+      chunkCounts.fill(0); // left as between chunks
+      this.#check(lo, hi);
+    }
     if (into !== undefined && into.length < words) {
+      chunkCounts.fill(0);
       throw new RangeError(`${words} words of kept records, room for ${into.length}`);
     }
     const out = into?.subarray(0, words) ?? new Uint32Array(words);
@@ -171,9 +204,9 @@ export class SegmentBuilder {
     let at = 0;
     for (let b = lo; b <= hi; b++) {
       starts[b - lo] = at;
-      at += chunkCounts[b];
-      this.#counts[b] += chunkCounts[b];
-      chunkCounts[b] = 0;
+      at += chunkCounts[b - from];
+      this.#counts[b - from] += chunkCounts[b - from];
+      chunkCounts[b - from] = 0;
     }
     for (let k = 0; k < n; k++) {
       const { records, rowOffset } = runs[runOf[k]];
@@ -208,17 +241,18 @@ export class SegmentBuilder {
    * {@linkcode SegmentBuilder.addCounts} when chunks are sorted elsewhere.
    */
   takeCounts(lo: number, end: number): Float64Array {
-    const counts = this.#counts.slice(lo, end);
-    this.#counts.fill(0, lo, end);
+    const counts = this.#counts.slice(lo - this.#from, end - this.#from);
+    this.#counts.fill(0, lo - this.#from, end - this.#from);
     return counts;
   }
 
   /** Adds words per bucket from bucket `lo` on (see {@linkcode SegmentBuilder.takeCounts}). */
   addCounts(lo: number, counts: Float64Array): void {
-    for (let b = 0; b < counts.length; b++) this.#counts[lo + b] += counts[b];
+    const at = lo - this.#from;
+    for (let b = 0; b < counts.length; b++) this.#counts[at + b] += counts[b];
   }
 
-  /** Word offsets of each bucket, and the end. */
+  /** Word offsets of each bucket counted here, and the end. */
   index(): Float64Array {
     const index = new Float64Array(this.#counts.length + 1);
     for (let b = 0; b < this.#counts.length; b++) index[b + 1] = index[b] + this.#counts[b];
@@ -370,9 +404,8 @@ export class KeyFilter {
   static sized(keys: number, maxBytes: number, options?: { shared?: boolean }): KeyFilter {
     let bytes = 1024;
     while (bytes * 8 < keys * 16 && bytes * 2 <= maxBytes) bytes *= 2;
-    return new KeyFilter(
-      new Uint8Array(options?.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)),
-    );
+    // Setting a slot reads its byte first: see `written_buffer.ts`.
+    return new KeyFilter(new Uint8Array(writtenBuffer(bytes, options)));
   }
 
   /** Sets the slot of a key by its first and third hash lanes. */

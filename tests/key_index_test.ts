@@ -90,3 +90,35 @@ Deno.test("a segment finds its keys by lanes and bytes, and reads chunks back wh
     }
   });
 });
+
+Deno.test("a builder of a range of buckets counts them as a whole one does, and refuses others", () => {
+  const rng = new Rng(5);
+  const records = makeRecords(rng, 2000);
+  const bits = 10;
+  // The records of buckets 256 to 511: the top two bits of the first lane are 01.
+  const inRange = records.filter((r) => r[0] >>> 30 === 1);
+  const all = concat(inRange);
+  const kept = new Uint8Array(records.length).fill(1);
+  const runs = [{ records: all, rowOffset: 0 }];
+  const whole = new SegmentBuilder(bits);
+  const part = new SegmentBuilder(bits, { from: 256, to: 512 });
+  const a = whole.sortKept(runs, kept, KeyFilter.sized(2000, 1 << 16));
+  const b = part.sortKept(runs, kept, KeyFilter.sized(2000, 1 << 16));
+  assert.deepEqual(b, a);
+  assert.deepEqual(part.takeCounts(256, 512), whole.takeCounts(256, 512));
+  assert.ok(part.takeCounts(256, 512).some((n) => n > 0) === false); // taken: none left
+
+  // A record of bucket 0 is outside: refused with the buckets named, and
+  // the builder is as it was, so the next chunk is counted right.
+  const outside = concat([...records.filter((r) => r[0] >>> 30 === 0).slice(0, 1), inRange[0]]);
+  assert.throws(
+    () => part.sortKept([{ records: outside, rowOffset: 0 }], kept, KeyFilter.sized(2000, 1 << 16)),
+    (e: unknown) => e instanceof RangeError && /outside the builder's 256 to 511/.test(e.message),
+  );
+  const again = part.sortKept(runs, kept, KeyFilter.sized(2000, 1 << 16));
+  assert.deepEqual(again, a);
+  const fresh = new SegmentBuilder(bits, { from: 256, to: 512 });
+  fresh.sortKept(runs, kept, KeyFilter.sized(2000, 1 << 16));
+  assert.deepEqual(part.takeCounts(256, 512), fresh.takeCounts(256, 512));
+  assert.throws(() => new SegmentBuilder(bits, { from: 600, to: 2000 }), RangeError);
+});
