@@ -194,6 +194,8 @@ const MEMORY_PER_RECORD_BYTE = 1.1;
  * runtime itself.
  */
 const RECORD_SHARE = 0.7;
+/** Bytes a row of the hour and campaign columns a task keeps in memory. */
+const COLUMN_BYTES = 5;
 /** Below this many bytes a day is parsed on the calling thread. */
 const SMALL_DAY_BYTES = 4 * 1024 * 1024;
 /** Below this many bytes a day of one object is parsed on the calling thread. */
@@ -372,7 +374,9 @@ export class DayScanner {
     const budget = this.#options.memoryBudget;
     const sample = await sampleRows(first);
     const estimatedRows = this.#totalBytes / sample.rowBytes;
-    const recordBytes = estimatedRows * sample.recordBytes;
+    // With the records, each row's hour and campaign stay in memory until
+    // written (see `scan_task.ts`).
+    const recordBytes = estimatedRows * (sample.recordBytes + COLUMN_BYTES);
     // The rest of the budget: the kept flags and hours (2 bytes a row), the
     // parsers' buffers and the runtime itself.
     const spill = recordBytes * MEMORY_PER_RECORD_BYTE > budget * RECORD_SHARE;
@@ -627,7 +631,7 @@ export class DayScanner {
     const copied = append ? [] : base?.files.hours ?? [];
     const firstRow = append ? baseRows : 0;
     const hoursStream = concatFiles(
-      [...copied, ...results.map((r) => r.hoursFile)],
+      [...copied, ...results.map((r) => r.hours)],
       (chunk, row) => {
         hours.set(new Int8Array(chunk.buffer, chunk.byteOffset, chunk.length), firstRow + row);
         return chunk;
@@ -635,7 +639,7 @@ export class DayScanner {
     );
     const shift = copied.length;
     const campaignsStream = concatFiles(
-      [...(append ? [] : base?.files.campaigns ?? []), ...results.map((r) => r.campaignsFile)],
+      [...(append ? [] : base?.files.campaigns ?? []), ...results.map((r) => r.campaigns)],
       (chunk, _row, file) => {
         if (file < shift) return chunk; // the base's, already in the day's dictionary
         const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 4);
@@ -737,19 +741,36 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
   return await scanner.finish(objects, output);
 }
 
-/** Streams files one after another through `map` (chunks aligned to `unit` bytes). */
+/**
+ * Streams files, or pieces kept in memory, one after another through `map`
+ * (chunks aligned to `unit` bytes).
+ */
 function concatFiles(
-  paths: string[],
+  sources: (string | Uint8Array)[],
   map: (chunk: Uint8Array, firstRow: number, file: number) => Uint8Array,
   unit = 1,
 ): ReadableStream<Uint8Array> {
   let file = 0;
   let handle: Deno.FsFile | null = null;
   let row = 0;
+  const take = (chunk: Uint8Array, name: string): Uint8Array => {
+    if (chunk.length % unit !== 0) throw new Error(`${name} is not a whole number of rows`);
+    const mapped = map(chunk, row, file);
+    row += chunk.length / unit;
+    return mapped;
+  };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      while (file < paths.length) {
-        handle ??= await Deno.open(paths[file]);
+      while (file < sources.length) {
+        const source = sources[file];
+        if (typeof source !== "string") {
+          // Kept in memory: one piece.
+          if (source.length > 0) controller.enqueue(take(source, `column ${file}`));
+          file++;
+          if (source.length > 0) return;
+          continue;
+        }
+        handle ??= await Deno.open(source);
         const buffer = new Uint8Array(1 << 20);
         let filled = 0;
         while (filled < buffer.length) {
@@ -758,10 +779,7 @@ function concatFiles(
           filled += n;
         }
         if (filled > 0) {
-          if (filled % unit !== 0) throw new Error(`${paths[file]} is not a whole number of rows`);
-          const chunk = map(buffer.subarray(0, filled), row, file);
-          row += filled / unit;
-          controller.enqueue(chunk);
+          controller.enqueue(take(buffer.subarray(0, filled), source));
           return;
         }
         handle.close();

@@ -83,10 +83,13 @@ export interface ScanTaskResult {
   records: Uint32Array[];
   /** Paths of spilled records per partition (spill mode), else empty. */
   spilled: string[];
-  /** File of one hour byte per row. */
-  hoursFile: string;
-  /** File of one 32-bit little-endian campaign index per row. */
-  campaignsFile: string;
+  /**
+   * One hour byte per row: in memory (memory mode, where the records are
+   * too), else the path of a file in the scratch folder.
+   */
+  hours: Uint8Array | string;
+  /** One 32-bit little-endian campaign index per row, as `hours` is kept. */
+  campaigns: Uint8Array | string;
   /** The failure, lines counted from the task's start. */
   error?:
     | { kind: "data"; detail: InvalidRow }
@@ -188,6 +191,17 @@ class Appender {
   }
 }
 
+/** The pieces' bytes, one after another, in one new buffer. */
+function joinBytes(pieces: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(pieces.reduce((n, piece) => n + piece.length, 0));
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
+}
+
 function asBytes(view: ArrayBufferView): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
@@ -217,8 +231,8 @@ export async function runScanTask(
     invalid: [],
     records: [],
     spilled: [],
-    hoursFile: `${base}.hours`,
-    campaignsFile: `${base}.campaigns`,
+    hours: task.spill ? `${base}.hours` : new Uint8Array(0),
+    campaigns: task.spill ? `${base}.campaigns` : new Uint8Array(0),
   };
   let hoursOut: Appender | null = null;
   let campaignsOut: Appender | null = null;
@@ -231,8 +245,15 @@ export async function runScanTask(
       task.scratch,
       () => Deno.mkdir(task.scratch, { recursive: true }),
     );
-    const hours = hoursOut = await Appender.open(result.hoursFile);
-    const campaigns = campaignsOut = await Appender.open(result.campaignsFile);
+    // Spilling, the columns go to scratch files as the records do; else
+    // they stay in memory, one piece a block, joined at the end.
+    const hours = hoursOut = typeof result.hours === "string"
+      ? await Appender.open(result.hours)
+      : null;
+    const campaigns = campaignsOut = typeof result.campaigns === "string"
+      ? await Appender.open(result.campaigns)
+      : null;
+    const kept: { hours: Uint8Array[]; campaigns: Uint8Array[] } = { hours: [], campaigns: [] };
     const scan = createImpressionScan(
       {
         key: task.key,
@@ -255,8 +276,10 @@ export async function runScanTask(
     );
     const drain = async () => {
       for (const [hoursBlock, campaignsBlock] of pending.splice(0)) {
-        await hours.write(hoursBlock);
-        await campaigns.write(campaignsBlock);
+        if (hours) await hours.write(hoursBlock);
+        else kept.hours.push(hoursBlock);
+        if (campaigns) await campaigns.write(campaignsBlock);
+        else kept.campaigns.push(campaignsBlock);
       }
       if (task.spill && partitions.words >= SPILL_WORDS) spill();
     };
@@ -287,6 +310,8 @@ export async function runScanTask(
       result.spilled = spillOut.map((_, p) => (spillOut[p] ? `${base}.p${p}` : ""));
     } else {
       result.records = partitions.take({ shared: true });
+      result.hours = joinBytes(kept.hours);
+      result.campaigns = joinBytes(kept.campaigns);
     }
     result.rows = summary.rows;
     result.lines = summary.lines;

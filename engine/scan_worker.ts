@@ -28,8 +28,11 @@ self.onmessage = async (event: MessageEvent<ScanTask | DedupeBlock>) => {
     }
   });
   // The partitions are views of one buffer: transfer it once, unless it is
-  // shared (then posting it shares it).
-  const buffers = new Set(result.records.map((r) => r.buffer));
+  // shared (then posting it shares it). The columns kept in memory move too.
+  const buffers = new Set<ArrayBufferLike>(result.records.map((r) => r.buffer));
+  for (const column of [result.hours, result.campaigns]) {
+    if (typeof column !== "string") buffers.add(column.buffer);
+  }
   self.postMessage(
     { type: "result", result },
     [...buffers].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer),
