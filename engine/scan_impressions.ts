@@ -157,6 +157,8 @@ export function epochDay(date: string): number {
 }
 
 const QUOTE = 0x22;
+/** Slots of a scan's cache of recent campaigns by number (a power of two). */
+const RECENT_CAMPAIGNS = 1024;
 
 function isBlank(b: number): boolean {
   return b === 0x20 || b === 0x09;
@@ -236,6 +238,11 @@ export function createImpressionScan(
   const campaignIds: string[] = [];
   const byText = new Map<string, number>();
   const byNumber = new Map<number, number>();
+  // The campaigns last seen by number, direct-mapped by their low bits: a
+  // day has a few hundred campaigns, and a look here costs a quarter of a
+  // Map's for a number that large (not a small integer).
+  const recentValues = new Float64Array(RECENT_CAMPAIGNS).fill(NaN);
+  const recentIndexes = new Int32Array(RECENT_CAMPAIGNS);
   let header: string[] | null = options.columns ? options.columns.names : null;
   let idColumn = options.columns?.id ?? 0;
   let datetimeColumn = options.columns?.datetime ?? 0;
@@ -311,10 +318,17 @@ export function createImpressionScan(
     const words = kernel.parsedWords, floats = kernel.parsedFloats;
     const w = row * 16;
     const value = floats[row * 8 + 6];
-    let campaign = byNumber.get(value);
-    if (campaign === undefined) {
-      campaign = campaignIndex(String(value));
-      byNumber.set(value, campaign);
+    const slot = (value >>> 0) & (RECENT_CAMPAIGNS - 1);
+    let campaign: number;
+    if (recentValues[slot] === value) campaign = recentIndexes[slot];
+    else {
+      let index = byNumber.get(value);
+      if (index === undefined) {
+        index = campaignIndex(String(value));
+        byNumber.set(value, index);
+      }
+      recentValues[slot] = value;
+      recentIndexes[slot] = campaign = index;
     }
     const word = keyStarts[filled];
     if (((word + 4) << 2) > keyBytes.length) growKeys(word, UUID_BYTES);

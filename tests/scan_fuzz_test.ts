@@ -349,3 +349,23 @@ Deno.test("scanImpressions() handles 10 MB fields in 64 KiB chunks", async (t) =
     assert.ok(performance.now() - started < 5_000);
   });
 });
+
+Deno.test("campaigns whose numbers share low bits keep their own ids on the kernel's path", async () => {
+  // 1, 1025 and 2^32 + 1 fall in one slot of the scan's recent-campaign
+  // cache; alternating them makes every look a miss that must not reuse
+  // another campaign's index.
+  const campaigns = ["1", "1025", "4294967297", "1", "1", "1025", "4294967297", "4294967297"];
+  const lines = ["IMPRESSION_ID,IMPRESSION_DATETIME,CAMPAIGN_ID"];
+  for (let i = 0; i < 4000; i++) {
+    const id = `${pad(i, 8)}-0000-4000-8000-000000000000`;
+    lines.push(`${id},2021-01-30 12:00:00,${campaigns[i % campaigns.length]}`);
+  }
+  const scan = await scanImpressions([encoder.encode(lines.join("\n") + "\n")], {
+    key: KEY,
+    date: DATE,
+  });
+  assert.equal(scan.rows, 4000);
+  for (let r = 0; r < scan.rows; r++) {
+    assert.equal(scan.campaignIds[scan.campaigns[r]], campaigns[r % campaigns.length], `row ${r}`);
+  }
+});
