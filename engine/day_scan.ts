@@ -605,6 +605,11 @@ export class DayScanner {
       });
       writeSegment = () => output.writeStream(`${keysName}.bin`, keys);
     }
+    // After a base whose segments stay, the cached columns and kept flags
+    // are only the new rows' (the base's files stay too); otherwise all rows'.
+    const append = base !== undefined && !merge;
+    const names = options.rowFiles ??
+      { hours: "hours.bin", campaigns: "campaigns.bin", kept: "kept.bin" };
     const writeKeys = async (): Promise<number> => {
       let bytes: number;
       try {
@@ -612,20 +617,20 @@ export class DayScanner {
       } finally {
         for (const s of segments) s.file.close();
       }
-      await output.writeFile(`${keysName}.index`, new Uint8Array(builder.index().buffer));
-      await output.writeStream(
-        options.filterName ?? "dedupe/filter-0.bin",
-        ReadableStream.from([filter.bytes]),
-      );
+      // The kept flags are final once the segment is: the three smaller
+      // files are written side by side.
+      await settled<unknown>([
+        output.writeFile(`${keysName}.index`, new Uint8Array(builder.index().buffer)),
+        output.writeStream(
+          options.filterName ?? "dedupe/filter-0.bin",
+          ReadableStream.from([filter.bytes]),
+        ),
+        output.writeFile(names.kept, append ? kept.subarray(baseRows) : kept),
+      ]);
       return bytes;
     };
 
-    // The cached columns, in row order, written while the key segment is:
-    // after a base whose segments stay, only the new rows' (the base's files
-    // stay too); otherwise all rows.
-    const append = base !== undefined && !merge;
-    const names = options.rowFiles ??
-      { hours: "hours.bin", campaigns: "campaigns.bin", kept: "kept.bin" };
+    // The cached columns, in row order, written while the key segment is.
     const hours = new Int8Array(rows); // kept in memory too: downstream counts read it
     if (base) readChunks(base.files.hours, new Uint8Array(hours.buffer, 0, baseRows));
     const copied = append ? [] : base?.files.hours ?? [];
@@ -658,7 +663,6 @@ export class DayScanner {
         return 0;
       })(),
     ]);
-    await output.writeFile(names.kept, append ? kept.subarray(baseRows) : kept);
     return {
       rows,
       campaignIds,
