@@ -31,7 +31,7 @@
  * @module
  */
 
-import { createDedupeTable, dedupePartition, type RecordRun } from "./dedupe.ts";
+import { createDedupeTable, type RecordRun } from "./dedupe.ts";
 import { KeyFilter, REGION_BITS, SegmentBuilder } from "./key_index.ts";
 import { LocalIoError, localIoError, type LocalIoProblem } from "../resources/local_io.ts";
 
@@ -250,8 +250,9 @@ export function dedupeBlock(block: DedupeBlock): DedupeBlockResult {
   let duplicates = 0, words = 0;
   for (let k = 0; k < count; k++) {
     const runs = partitionRuns(block, k);
-    duplicates += dedupePartition(runs, kept, scratch.table);
-    words += builder.sortKept(runs, kept, filter, out.subarray(words)).length;
+    const sorted = builder.dedupeSorted(runs, kept, filter, out.subarray(words), scratch.table);
+    duplicates += sorted.duplicates;
+    words += sorted.words;
   }
   const counts = builder.takeCounts(lo, Math.ceil((first + count) * scale));
 

@@ -20,7 +20,7 @@
 import { idWords, UUID_KEY } from "./id_key.ts";
 import { RECORD_HEADER_WORDS } from "./key_partitions.ts";
 import { writtenBuffer } from "./written_buffer.ts";
-import type { RecordRun } from "./dedupe.ts";
+import { dedupePartition, type RecordRun } from "./dedupe.ts";
 
 /**
  * A filter's regions: the first lane's top bits. Blocks of partitions that
@@ -29,6 +29,11 @@ import type { RecordRun } from "./dedupe.ts";
 export const REGION_BITS = 8;
 /** The fewest bucket bits: a chunk of 1/256 of the keys is a whole number of buckets. */
 export const MIN_BUCKET_BITS = 8;
+/**
+ * Records of a bucket that {@linkcode SegmentBuilder.dedupeSorted} compares
+ * one with another; a larger bucket goes through a hash table.
+ */
+export const BUCKET_SCAN_RECORDS = 64;
 /** The most bucket bits (an index of 32 MiB). */
 const MAX_BUCKET_BITS = 22;
 
@@ -78,6 +83,8 @@ export class SegmentBuilder {
   #scratch = { run: new Uint32Array(0), at: new Uint32Array(0), bucket: new Uint32Array(0) };
   /** Words per bucket of the chunk being sorted (zero between chunks), made when first needed. */
   #chunkCounts = new Float64Array(0);
+  /** {@linkcode SegmentBuilder.dedupeSorted}'s buffers, kept between partitions. */
+  #sorting = { records: new Uint32Array(0), starts: new Int32Array(0), ends: new Int32Array(0) };
 
   /**
    * A builder of a segment with `bits` bucket bits, counting the buckets
@@ -233,6 +240,147 @@ export class SegmentBuilder {
       }
     }
     return out;
+  }
+
+  /**
+   * Deduplicates one partition's runs (given in row order) and writes the
+   * kept rows' records, each with its day row number, sorted by bucket at
+   * the start of `into`: what {@linkcode dedupePartition} and then
+   * {@linkcode SegmentBuilder.sortKept} give, the first row of each key
+   * marked in `kept`, added to `filter` and counted for the index.
+   *
+   * It sorts every record by bucket first (stably, so in row order within
+   * a bucket). Equal keys share a bucket, so each record is compared with
+   * the few kept before it in its bucket, with no hash table and no second
+   * look at `kept`. A bucket of more than {@linkcode BUCKET_SCAN_RECORDS}
+   * records (ids made to share their hashes' top bits) goes through a hash
+   * table instead. Returns the words written and the duplicates dropped.
+   */
+  dedupeSorted(
+    runs: readonly RecordRun[],
+    kept: Uint8Array,
+    filter: KeyFilter,
+    into: Uint32Array,
+    table: { slots: Uint32Array },
+  ): { words: number; duplicates: number } {
+    const shift = 32 - this.bits, from = this.#from;
+    let lo = Infinity, hi = -1, total = 0;
+    for (const { records } of runs) {
+      for (let i = 0; i < records.length;) {
+        const length = records[i + 5];
+        const b = records[i] >>> shift;
+        if (b < lo) lo = b;
+        if (b > hi) hi = b;
+        i += RECORD_HEADER_WORDS + (length === UUID_KEY ? 4 : (length + 3) >>> 2);
+      }
+      total += records.length;
+    }
+    if (hi < 0) return { words: 0, duplicates: 0 };
+    this.#check(lo, hi);
+    if (into.length < total) {
+      throw new RangeError(`${total} words of records, room for ${into.length}`);
+    }
+    const sorting = this.#sorting;
+    if (sorting.records.length < total) sorting.records = new Uint32Array(total);
+    if (sorting.starts.length < hi - lo + 1) {
+      sorting.starts = new Int32Array(hi - lo + 1);
+      sorting.ends = new Int32Array(hi - lo + 1);
+    }
+    const sorted = sorting.records, starts = sorting.starts, ends = sorting.ends;
+    starts.fill(0, 0, hi - lo + 1);
+    for (const { records } of runs) {
+      for (let i = 0; i < records.length;) {
+        const length = records[i + 5];
+        const size = RECORD_HEADER_WORDS + (length === UUID_KEY ? 4 : (length + 3) >>> 2);
+        starts[(records[i] >>> shift) - lo] += size;
+        i += size;
+      }
+    }
+    let at = 0;
+    for (let b = 0; b <= hi - lo; b++) {
+      const words = starts[b];
+      starts[b] = ends[b] = at;
+      at += words;
+    }
+    // Every record to its bucket, with its day row number.
+    for (const { records, rowOffset } of runs) {
+      for (let i = 0; i < records.length;) {
+        const b = (records[i] >>> shift) - lo;
+        const to = ends[b];
+        const length = records[i + 5];
+        sorted[to] = records[i];
+        sorted[to + 1] = records[i + 1];
+        sorted[to + 2] = records[i + 2];
+        sorted[to + 3] = records[i + 3];
+        sorted[to + 4] = rowOffset + records[i + 4];
+        sorted[to + 5] = length;
+        if (length === UUID_KEY) {
+          sorted[to + 6] = records[i + 6];
+          sorted[to + 7] = records[i + 7];
+          sorted[to + 8] = records[i + 8];
+          sorted[to + 9] = records[i + 9];
+          ends[b] = to + 10;
+          i += 10;
+        } else {
+          const size = RECORD_HEADER_WORDS + ((length + 3) >>> 2);
+          for (let w = RECORD_HEADER_WORDS; w < size; w++) sorted[to + w] = records[i + w];
+          ends[b] = to + size;
+          i += size;
+        }
+      }
+    }
+    // Each bucket's first row of each key, in row order.
+    let out = 0, duplicates = 0;
+    for (let b = 0; b <= hi - lo; b++) {
+      const start = starts[b], end = ends[b], first = out;
+      if (end - start > BUCKET_SCAN_RECORDS * (RECORD_HEADER_WORDS + 4)) {
+        const records = sorted.subarray(start, end);
+        duplicates += dedupePartition([{ records, rowOffset: 0 }], kept, table);
+        for (let j = 0; j < records.length;) {
+          const size = RECORD_HEADER_WORDS + idWords(records[j + 5]);
+          if (kept[records[j + 4]] === 1) {
+            into.set(records.subarray(j, j + size), out);
+            filter.addSlot(records[j], records[j + 2]);
+            out += size;
+          }
+          j += size;
+        }
+      } else {
+        for (let j = start; j < end;) {
+          const h0 = sorted[j], h1 = sorted[j + 1], h2 = sorted[j + 2], h3 = sorted[j + 3];
+          const length = sorted[j + 5];
+          const size = RECORD_HEADER_WORDS + (length === UUID_KEY ? 4 : (length + 3) >>> 2);
+          let seen = false;
+          for (let m = first; m < out;) {
+            const other = into[m + 5];
+            if (
+              into[m] === h0 && into[m + 1] === h1 && into[m + 2] === h2 && into[m + 3] === h3 &&
+              other === length
+            ) {
+              seen = true;
+              for (let w = RECORD_HEADER_WORDS; w < size; w++) {
+                if (into[m + w] !== sorted[j + w]) {
+                  seen = false;
+                  break;
+                }
+              }
+              if (seen) break;
+            }
+            m += RECORD_HEADER_WORDS + (other === UUID_KEY ? 4 : (other + 3) >>> 2);
+          }
+          if (seen) duplicates++;
+          else {
+            for (let w = 0; w < size; w++) into[out + w] = sorted[j + w];
+            kept[sorted[j + 4]] = 1;
+            filter.addSlot(h0, h2);
+            out += size;
+          }
+          j += size;
+        }
+      }
+      this.#counts[lo + b - from] += out - first;
+    }
+    return { words: out, duplicates };
   }
 
   /**

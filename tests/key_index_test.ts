@@ -13,6 +13,7 @@ import {
   SegmentBuilder,
 } from "../engine/key_index.ts";
 import { UUID_KEY } from "../engine/id_key.ts";
+import { createDedupeTable, dedupePartition } from "../engine/dedupe.ts";
 import { Rng } from "./_rng.ts";
 import { withTempDir } from "./_helpers.ts";
 
@@ -121,4 +122,46 @@ Deno.test("a builder of a range of buckets counts them as a whole one does, and 
   fresh.sortKept(runs, kept, KeyFilter.sized(2000, 1 << 16));
   assert.deepEqual(part.takeCounts(256, 512), fresh.takeCounts(256, 512));
   assert.throws(() => new SegmentBuilder(bits, { from: 600, to: 2000 }), RangeError);
+});
+
+Deno.test("dedupeSorted keeps what a hash table then a sort keep, in small buckets and in a flooded one", async (t) => {
+  const rng = new Rng(9);
+  const base = makeRecords(rng, 700);
+  for (const flooded of [false, true]) {
+    await t.step(flooded ? "one bucket of every record" : "random buckets", () => {
+      // Rows drawn from the keys with repeats; flooded, every first lane has the same top bits.
+      const rows: Uint32Array[] = [];
+      for (let r = 0; r < 3000; r++) {
+        const record = base[rng.int(base.length)].slice();
+        if (flooded) record[0] = (record[0] & 0x000fffff) | 0x12300000;
+        record[4] = r;
+        rows.push(record);
+      }
+      const all = concat(rows);
+      // Two runs in row order: the first 1000 rows at offset 0, the rest after them.
+      const cut = rows.slice(0, 1000).reduce((n, r) => n + r.length, 0);
+      const runs = [
+        { records: all.subarray(0, cut), rowOffset: 0 },
+        { records: all.subarray(cut), rowOffset: 0 },
+      ];
+      const bits = 12;
+      const wantKept = new Uint8Array(3000);
+      const want = new SegmentBuilder(bits);
+      const wantFilter = KeyFilter.sized(3000, 1 << 16);
+      const wantDuplicates = dedupePartition(runs, wantKept, createDedupeTable());
+      const wantRecords = want.sortKept(runs, wantKept, wantFilter);
+
+      const kept = new Uint8Array(3000);
+      const got = new SegmentBuilder(bits);
+      const filter = KeyFilter.sized(3000, 1 << 16);
+      const into = new Uint32Array(all.length);
+      const result = got.dedupeSorted(runs, kept, filter, into, createDedupeTable());
+      assert.equal(result.duplicates, wantDuplicates);
+      assert.ok(result.duplicates > 1000);
+      assert.deepEqual([...into.subarray(0, result.words)], [...wantRecords]);
+      assert.deepEqual([...kept], [...wantKept]);
+      assert.deepEqual([...filter.bytes], [...wantFilter.bytes]);
+      assert.deepEqual([...got.index()], [...want.index()]);
+    });
+  }
 });
