@@ -104,8 +104,8 @@ export interface CsvScanner {
   /**
    * With the fast path on (see {@linkcode CsvScanner.limitFields}), hands
    * each quote-free line whose required fields the kernel parsed whole (see
-   * `CsvKernel.parse`) to `handler.onRow` instead of `onRecord`; every other
-   * line still goes to `onRecord`. `null` turns this off.
+   * `CsvKernel.parse`) to `handler.onRows` instead of `onRecord`; every
+   * other line still goes to `onRecord`. `null` turns this off.
    */
   fastRows(handler: FastRowHandler | null): void;
 }
@@ -114,8 +114,13 @@ export interface CsvScanner {
 export interface FastRowHandler {
   /** The required fields and the field count a line must have. */
   fields: KernelFields;
-  /** Called for row `row` of the kernel's last parse, in line order among all records. */
-  onRow(kernel: CsvKernel, row: number): void;
+  /**
+   * Takes rows `from` on of the kernel's last parse, in line order among
+   * all records, up to the first one the kernel did not parse whole (see
+   * {@linkcode CsvKernel.parsed}) or `to`; returns the row it stopped at.
+   * One call a run of rows, not one a row: most rows take this path.
+   */
+  onRows(kernel: CsvKernel, from: number, to: number): number;
 }
 
 /** Options for {@linkcode createCsvScanner}. */
@@ -400,10 +405,11 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
       const rows = k.scan(pos, n, limit);
       if (fast !== null) k.parse(rows, fast.fields);
       for (let row = 0; row < rows; row++) {
-        if (fast !== null && k.parsed(row)) {
-          fast.onRow(k, row);
-          line++;
-          continue;
+        if (fast !== null) {
+          const next = fast.onRows(k, row, rows);
+          line += next - row;
+          row = next;
+          if (row === rows) break;
         }
         const lineEnd = k.rowEnd(row);
         const count = k.rowFields(row);

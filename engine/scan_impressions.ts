@@ -310,40 +310,47 @@ export function createImpressionScan(
   }
 
   /**
-   * A row the WebAssembly kernel parsed whole (see `csv_kernel.wat`): a
-   * lowercase UUID id, a plain datetime and campaign, the right field count;
-   * it did here what `onRecord` does for such a row, hash included.
+   * The rows from `from` on that the WebAssembly kernel parsed whole (see
+   * `csv_kernel.wat`: a lowercase UUID id, a plain datetime and campaign,
+   * the right field count), up to the first it did not, or `to`; returns
+   * where it stopped. For each it does what `onRecord` does for such a
+   * row, hash included.
    */
-  function onFastRow(kernel: CsvKernel, row: number): void {
+  function onFastRows(kernel: CsvKernel, from: number, to: number): number {
     const words = kernel.parsedWords, floats = kernel.parsedFloats;
-    const w = row * 16;
-    const value = floats[row * 8 + 6];
-    const slot = (value >>> 0) & (RECENT_CAMPAIGNS - 1);
-    let campaign: number;
-    if (recentValues[slot] === value) campaign = recentIndexes[slot];
-    else {
-      let index = byNumber.get(value);
-      if (index === undefined) {
-        index = campaignIndex(String(value));
-        byNumber.set(value, index);
+    let row = from;
+    for (; row < to; row++) {
+      const w = row * 16;
+      if (words[w] !== 1) break;
+      const value = floats[row * 8 + 6];
+      const slot = (value >>> 0) & (RECENT_CAMPAIGNS - 1);
+      let campaign: number;
+      if (recentValues[slot] === value) campaign = recentIndexes[slot];
+      else {
+        let index = byNumber.get(value);
+        if (index === undefined) {
+          index = campaignIndex(String(value));
+          byNumber.set(value, index);
+        }
+        recentValues[slot] = value;
+        recentIndexes[slot] = campaign = index;
       }
-      recentValues[slot] = value;
-      recentIndexes[slot] = campaign = index;
+      const word = keyStarts[filled];
+      if (((word + 4) << 2) > keyBytes.length) growKeys(word, UUID_BYTES);
+      keys[word] = words[w + 5];
+      keys[word + 1] = words[w + 6];
+      keys[word + 2] = words[w + 7];
+      keys[word + 3] = words[w + 8];
+      keyLengths[filled] = UUID_KEY;
+      keyStarts[filled + 1] = word + UUID_BYTES / 4;
+      const h = filled * 4;
+      hashes[h] = words[w + 1];
+      hashes[h + 1] = words[w + 2];
+      hashes[h + 2] = words[w + 3];
+      hashes[h + 3] = words[w + 4];
+      endRow(floats[row * 8 + 5], campaign);
     }
-    const word = keyStarts[filled];
-    if (((word + 4) << 2) > keyBytes.length) growKeys(word, UUID_BYTES);
-    keys[word] = words[w + 5];
-    keys[word + 1] = words[w + 6];
-    keys[word + 2] = words[w + 7];
-    keys[word + 3] = words[w + 8];
-    keyLengths[filled] = UUID_KEY;
-    keyStarts[filled + 1] = word + UUID_BYTES / 4;
-    const h = filled * 4;
-    hashes[h] = words[w + 1];
-    hashes[h + 1] = words[w + 2];
-    hashes[h + 2] = words[w + 3];
-    hashes[h + 3] = words[w + 4];
-    endRow(floats[row * 8 + 5], campaign);
+    return row;
   }
 
   /**
@@ -497,7 +504,7 @@ export function createImpressionScan(
         campaign: campaignColumn,
         count: fieldCount,
       },
-      onRow: onFastRow,
+      onRows: onFastRows,
     });
   }
   if (options.columns) readOnlyRequiredFields();

@@ -201,7 +201,12 @@ Deno.test("the rows after the header of a first chunk go through the kernel, not
         scanner.limitFields(3);
         scanner.fastRows({
           fields: { id: 0, datetime: 1, campaign: 2, count: 3 },
-          onRow: () => fast++,
+          onRows(kernel, from, to) {
+            let row = from;
+            while (row < to && kernel.parsed(row)) row++;
+            fast += row - from;
+            return row;
+          },
         });
       },
     });
