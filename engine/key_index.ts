@@ -84,7 +84,7 @@ export class SegmentBuilder {
   /** Words per bucket of the chunk being sorted (zero between chunks), made when first needed. */
   #chunkCounts = new Float64Array(0);
   /** {@linkcode SegmentBuilder.dedupeSorted}'s buffers, kept between partitions. */
-  #sorting = { records: new Uint32Array(0), starts: new Int32Array(0), ends: new Int32Array(0) };
+  #sorting = { starts: new Int32Array(0), ends: new Int32Array(0) };
 
   /**
    * A builder of a segment with `bits` bucket bits, counting the buckets
@@ -249,10 +249,11 @@ export class SegmentBuilder {
    * {@linkcode SegmentBuilder.sortKept} give, the first row of each key
    * marked in `kept`, added to `filter` and counted for the index.
    *
-   * It sorts every record by bucket first (stably, so in row order within
-   * a bucket). Equal keys share a bucket, so each record is compared with
-   * the few kept before it in its bucket, with no hash table and no second
-   * look at `kept`. A bucket of more than {@linkcode BUCKET_SCAN_RECORDS}
+   * It sorts every record by bucket into `into` first (stably, so in row
+   * order within a bucket), then moves each kept record down over the
+   * dropped ones. Equal keys share a bucket, so each record is compared
+   * with the few kept before it in its bucket, with no hash table and no
+   * second look at `kept`. `into` needs room for every record. A bucket of more than {@linkcode BUCKET_SCAN_RECORDS}
    * records (ids made to share their hashes' top bits) goes through a hash
    * table instead. Returns the words written and the duplicates dropped.
    */
@@ -281,12 +282,13 @@ export class SegmentBuilder {
       throw new RangeError(`${total} words of records, room for ${into.length}`);
     }
     const sorting = this.#sorting;
-    if (sorting.records.length < total) sorting.records = new Uint32Array(total);
     if (sorting.starts.length < hi - lo + 1) {
       sorting.starts = new Int32Array(hi - lo + 1);
       sorting.ends = new Int32Array(hi - lo + 1);
     }
-    const sorted = sorting.records, starts = sorting.starts, ends = sorting.ends;
+    // Every record goes to its bucket in `into`; the kept ones are then
+    // moved down over the dropped ones (never past where they are read).
+    const sorted = into, starts = sorting.starts, ends = sorting.ends;
     starts.fill(0, 0, hi - lo + 1);
     for (const { records } of runs) {
       for (let i = 0; i < records.length;) {
@@ -334,13 +336,16 @@ export class SegmentBuilder {
     for (let b = 0; b <= hi - lo; b++) {
       const start = starts[b], end = ends[b], first = out;
       if (end - start > BUCKET_SCAN_RECORDS * (RECORD_HEADER_WORDS + 4)) {
-        const records = sorted.subarray(start, end);
-        duplicates += dedupePartition([{ records, rowOffset: 0 }], kept, table);
-        for (let j = 0; j < records.length;) {
-          const size = RECORD_HEADER_WORDS + idWords(records[j + 5]);
-          if (kept[records[j + 4]] === 1) {
-            into.set(records.subarray(j, j + size), out);
-            filter.addSlot(records[j], records[j + 2]);
+        duplicates += dedupePartition(
+          [{ records: sorted.subarray(start, end), rowOffset: 0 }],
+          kept,
+          table,
+        );
+        for (let j = start; j < end;) {
+          const size = RECORD_HEADER_WORDS + idWords(sorted[j + 5]);
+          if (kept[sorted[j + 4]] === 1) {
+            filter.addSlot(sorted[j], sorted[j + 2]);
+            into.copyWithin(out, j, j + size);
             out += size;
           }
           j += size;
@@ -370,8 +375,8 @@ export class SegmentBuilder {
           }
           if (seen) duplicates++;
           else {
-            for (let w = 0; w < size; w++) into[out + w] = sorted[j + w];
-            kept[sorted[j + 4]] = 1;
+            kept[sorted[j + 4]] = 1; // before the move, which may write over it
+            if (out !== j) { for (let w = 0; w < size; w++) into[out + w] = sorted[j + w]; }
             filter.addSlot(h0, h2);
             out += size;
           }
