@@ -319,36 +319,54 @@ export function createImpressionScan(
   function onFastRows(kernel: CsvKernel, from: number, to: number): number {
     const words = kernel.parsedWords, floats = kernel.parsedFloats;
     let row = from;
-    for (; row < to; row++) {
-      const w = row * 16;
-      if (words[w] !== 1) break;
-      const value = floats[row * 8 + 6];
-      const slot = (value >>> 0) & (RECENT_CAMPAIGNS - 1);
-      let campaign: number;
-      if (recentValues[slot] === value) campaign = recentIndexes[slot];
-      else {
-        let index = byNumber.get(value);
-        if (index === undefined) {
-          index = campaignIndex(String(value));
-          byNumber.set(value, index);
-        }
-        recentValues[slot] = value;
-        recentIndexes[slot] = campaign = index;
+    while (row < to) {
+      // The rows that fit in the block; the scan's state in locals meanwhile.
+      const last = Math.min(to, row + capacity - filled);
+      let at = filled, word = keyStarts[at];
+      if (((word + 4 * (last - row)) << 2) > keyBytes.length) {
+        growKeys(word, UUID_BYTES * (last - row));
       }
-      const word = keyStarts[filled];
-      if (((word + 4) << 2) > keyBytes.length) growKeys(word, UUID_BYTES);
-      keys[word] = words[w + 5];
-      keys[word + 1] = words[w + 6];
-      keys[word + 2] = words[w + 7];
-      keys[word + 3] = words[w + 8];
-      keyLengths[filled] = UUID_KEY;
-      keyStarts[filled + 1] = word + UUID_BYTES / 4;
-      const h = filled * 4;
-      hashes[h] = words[w + 1];
-      hashes[h + 1] = words[w + 2];
-      hashes[h + 2] = words[w + 3];
-      hashes[h + 3] = words[w + 4];
-      endRow(floats[row * 8 + 5], campaign);
+      const ids = keys;
+      for (; row < last; row++) {
+        const w = row * 16;
+        if (words[w] !== 1) break;
+        const value = floats[row * 8 + 6];
+        const slot = (value >>> 0) & (RECENT_CAMPAIGNS - 1);
+        let campaign: number;
+        if (recentValues[slot] === value) campaign = recentIndexes[slot];
+        else {
+          let index = byNumber.get(value);
+          if (index === undefined) {
+            index = campaignIndex(String(value));
+            byNumber.set(value, index);
+          }
+          recentValues[slot] = value;
+          recentIndexes[slot] = campaign = index;
+        }
+        ids[word] = words[w + 5];
+        ids[word + 1] = words[w + 6];
+        ids[word + 2] = words[w + 7];
+        ids[word + 3] = words[w + 8];
+        word += UUID_BYTES / 4;
+        keyLengths[at] = UUID_KEY;
+        keyStarts[at + 1] = word;
+        const h = at * 4;
+        hashes[h] = words[w + 1];
+        hashes[h + 1] = words[w + 2];
+        hashes[h + 2] = words[w + 3];
+        hashes[h + 3] = words[w + 4];
+        // As endRow does.
+        const offset = floats[row * 8 + 5] - dayStart;
+        hours[at] = offset >= 0 && offset < SECONDS_PER_DAY
+          ? Math.floor(offset / 3600)
+          : OTHER_DATE;
+        campaigns[at] = campaign;
+        at++;
+      }
+      rows += at - filled;
+      filled = at;
+      if (filled === capacity) flush();
+      if (row < last) break; // a row the kernel left to JS
     }
     return row;
   }

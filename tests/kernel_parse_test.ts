@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { CsvKernel } from "../engine/csv_kernel.ts";
-import { type InvalidRow, scanImpressions } from "../engine/scan_impressions.ts";
+import {
+  createImpressionScan,
+  type InvalidRow,
+  scanImpressions,
+} from "../engine/scan_impressions.ts";
 import { Rng } from "./_rng.ts";
 
 const encoder = new TextEncoder();
@@ -166,4 +170,56 @@ Deno.test("the kernel takes a plain row and leaves the rest to JS", () => {
   assert.equal(kernel.parsedWords[5] >>> 0, 0x6f1c2a9e);
   assert.equal(kernel.parsedFloats[4 * 8 + 5], Date.UTC(2024, 1, 29, 23, 59, 59) / 1000);
   assert.equal(kernel.parsedWords[4 * 16 + 9], 123_456_789);
+});
+
+Deno.test("blocks of a few rows hold what one block holds, whichever path each row took", async () => {
+  const rng = new Rng(11);
+  const lines = ["IMPRESSION_ID,IMPRESSION_DATETIME,CAMPAIGN_ID"];
+  for (let r = 0; r < 3000; r++) {
+    lines.push([randomId(rng), randomDatetime(rng), randomCampaign(rng)].join(","));
+  }
+  const bytes = encoder.encode(lines.join("\n") + "\n");
+  const options = { key: "k.csv", date: "2021-01-30", onInvalid: () => {} };
+  const whole = await scanImpressions([bytes], options);
+  for (const blockRows of [1, 7, 64]) {
+    const hashes: number[] = [],
+      hours: number[] = [],
+      campaigns: number[] = [],
+      keys: number[] = [];
+    const firstRows: number[] = [];
+    const scan = createImpressionScan(options, {
+      blockRows,
+      onBlock(block) {
+        assert.ok(block.rows <= blockRows);
+        firstRows.push(block.firstRow);
+        hashes.push(...block.hashes);
+        hours.push(...block.hours);
+        campaigns.push(...block.campaigns);
+        for (let r = 0; r < block.rows; r++) {
+          keys.push(
+            block.keyLengths[r],
+            ...block.keys.subarray(block.keyStarts[r], block.keyStarts[r + 1]),
+          );
+        }
+      },
+    });
+    scan.push(bytes);
+    const summary = scan.finish();
+    assert.equal(summary.rows, whole.rows);
+    assert.deepEqual(firstRows, firstRows.map((_, i) => i * blockRows));
+    assert.deepEqual(hashes, [...whole.hashes], `blocks of ${blockRows}`);
+    assert.deepEqual(hours, [...whole.hours]);
+    assert.deepEqual(
+      campaigns.map((c) => summary.campaignIds[c]),
+      [...whole.campaigns].map((c) => whole.campaignIds[c]),
+    );
+    const wholeKeys: number[] = [];
+    for (let r = 0; r < whole.rows; r++) {
+      wholeKeys.push(
+        whole.keyLengths[r],
+        ...whole.keys.subarray(whole.keyStarts[r], whole.keyStarts[r + 1]),
+      );
+    }
+    assert.deepEqual(keys, wholeKeys);
+  }
 });
