@@ -11,7 +11,7 @@
  * @module
  */
 
-import { idWords } from "./id_key.ts";
+import { idWords, UUID_KEY } from "./id_key.ts";
 import { INVALID_ROW, type RowBlock } from "./scan_impressions.ts";
 
 /** 32-bit words of a record before the id: four hash lanes, row, id length word. */
@@ -64,11 +64,12 @@ export class KeyPartitions {
   /** Number of partitions (a power of two). */
   readonly count: number;
   #bits: number;
-  /** Filled chunks, then the one being filled. */
+  /** Filled chunks, and the words used in each. */
   #chunks: Uint32Array[] = [];
-  /** Words used in each chunk up to the current one. */
   #used: number[] = [];
-  #current = -1;
+  /** The chunk being filled, and its words used. */
+  #buffer: Uint32Array = new Uint32Array(0);
+  #at = 0;
   #length = 0;
   #counts: Int32Array;
 
@@ -87,22 +88,67 @@ export class KeyPartitions {
     return this.#length;
   }
 
+  /** Closes the current chunk and starts one with room for `words` more. */
+  #next(words: number): Uint32Array {
+    if (this.#buffer.length > 0) {
+      this.#chunks.push(this.#buffer);
+      this.#used.push(this.#at);
+    }
+    this.#buffer = chunkOf(words);
+    this.#at = 0;
+    return this.#buffer;
+  }
+
+  /**
+   * Appends the record of one row, after those appended before: its hash
+   * lanes, row number, id length word and the id's words at `ids[at..]`.
+   */
+  append(
+    h0: number,
+    h1: number,
+    h2: number,
+    h3: number,
+    row: number,
+    lengthWord: number,
+    ids: Uint32Array,
+    at: number,
+  ): void {
+    const words = lengthWord === UUID_KEY ? 4 : (lengthWord + 3) >>> 2;
+    const size = RECORD_HEADER_WORDS + words;
+    let buffer = this.#buffer, i = this.#at;
+    if (i + size > buffer.length) {
+      buffer = this.#next(size);
+      i = 0;
+    }
+    this.#counts[partitionOf(h0, this.#bits)] += size;
+    buffer[i] = h0;
+    buffer[i + 1] = h1;
+    buffer[i + 2] = h2;
+    buffer[i + 3] = h3;
+    buffer[i + 4] = row;
+    buffer[i + 5] = lengthWord;
+    if (words === 4) {
+      buffer[i + 6] = ids[at];
+      buffer[i + 7] = ids[at + 1];
+      buffer[i + 8] = ids[at + 2];
+      buffer[i + 9] = ids[at + 3];
+    } else if (words < 16) {
+      for (let w = 0; w < words; w++) buffer[i + 6 + w] = ids[at + w];
+    } else buffer.set(ids.subarray(at, at + words), i + 6);
+    this.#at = i + size;
+    this.#length += size;
+  }
+
   /** Adds the valid rows of a block; `rowBase` is added to its row numbers. */
   add(block: RowBlock, rowBase: number): void {
     const { hashes, hours, rows, keys, keyStarts, keyLengths } = block;
     const bits = this.#bits;
     // Room for the whole block in the current chunk, else a new one.
     const need = rows * RECORD_HEADER_WORDS + keyStarts[rows];
-    if (
-      this.#current < 0 || this.#used[this.#current] + need > this.#chunks[this.#current].length
-    ) {
-      this.#current++;
-      this.#used[this.#current] = 0;
-      this.#chunks[this.#current] = chunkOf(need);
-    }
-    const buffer = this.#chunks[this.#current], counts = this.#counts;
+    const buffer = this.#at + need > this.#buffer.length ? this.#next(need) : this.#buffer;
+    const counts = this.#counts;
     const base = rowBase + block.firstRow;
-    const first = this.#used[this.#current];
+    const first = this.#at;
     let at = first;
     for (let r = 0; r < rows; r++) {
       if (hours[r] === INVALID_ROW) continue;
@@ -126,7 +172,7 @@ export class KeyPartitions {
       } else buffer.set(keys.subarray(k, k + words), at);
       at += words;
     }
-    this.#used[this.#current] = at;
+    this.#at = at;
     this.#length += at - first;
   }
 
@@ -149,14 +195,20 @@ export class KeyPartitions {
       views.push(out.subarray(start, start + counts[p]));
       start += counts[p];
     }
-    for (let c = 0; c <= this.#current; c++) {
+    if (this.#buffer.length > 0) {
+      this.#chunks.push(this.#buffer);
+      this.#used.push(this.#at);
+      this.#buffer = new Uint32Array(0);
+    }
+    for (let c = 0; c < this.#chunks.length; c++) {
       const records = this.#chunks[c];
       this.#place(records, this.#used[c], out, next);
       if (spareChunks.length < MAX_SPARE_CHUNKS) spareChunks.push(records);
     }
     this.#chunks = [];
+    this.#used = [];
+    this.#at = 0;
     this.#length = 0;
-    this.#current = -1;
     counts.fill(0);
     return views;
   }

@@ -86,6 +86,39 @@ export interface RowBlock {
   keyLengths: Uint32Array;
 }
 
+/**
+ * Takes each valid row's key record as the row is scanned (see
+ * `key_partitions.ts`): hash lanes, row number within the scan, id length
+ * word and the id's words at `ids[at..]`.
+ */
+export interface RecordSink {
+  /** Takes one row's record. */
+  append(
+    h0: number,
+    h1: number,
+    h2: number,
+    h3: number,
+    row: number,
+    lengthWord: number,
+    ids: Uint32Array,
+    at: number,
+  ): void;
+}
+
+/** Where a scan's rows go; see {@linkcode createImpressionScan}. */
+export interface ScanOutput {
+  /** Rows a block holds at most. */
+  blockRows: number;
+  /** Receives each block; its arrays are reused afterwards. */
+  onBlock: (block: RowBlock) => void;
+  /**
+   * Takes each valid row's key record as it is scanned. A block's `hashes`,
+   * `keys` and `keyLengths` are then not to be read: rows the WebAssembly
+   * kernel parsed whole skip them.
+   */
+  records?: RecordSink;
+}
+
 /** What a whole scan saw. */
 export interface ScanSummary {
   /** Object key. */
@@ -224,11 +257,12 @@ export interface ImpressionScan {
  */
 export function createImpressionScan(
   options: ScanOptions,
-  output: { blockRows: number; onBlock: (block: RowBlock) => void },
+  output: ScanOutput,
 ): ImpressionScan {
   const { key, onInvalid } = options;
   const dayStart = epochDay(options.date) * SECONDS_PER_DAY;
   const capacity = Math.max(1, output.blockRows);
+  const sink = output.records ?? null;
   const arrays = blockArrays(capacity);
   const { hashes, hours, campaigns, keyStarts, keyLengths } = arrays;
   // The block's ids, each from a word boundary and zero-padded to a whole
@@ -318,15 +352,17 @@ export function createImpressionScan(
    */
   function onFastRows(kernel: CsvKernel, from: number, to: number): number {
     const words = kernel.parsedWords, floats = kernel.parsedFloats;
+    const unsigned = new Uint32Array(words.buffer, words.byteOffset, words.length);
     let row = from;
     while (row < to) {
       // The rows that fit in the block; the scan's state in locals meanwhile.
       const last = Math.min(to, row + capacity - filled);
       let at = filled, word = keyStarts[at];
-      if (((word + 4 * (last - row)) << 2) > keyBytes.length) {
+      if (sink === null && ((word + 4 * (last - row)) << 2) > keyBytes.length) {
         growKeys(word, UUID_BYTES * (last - row));
       }
       const ids = keys;
+      const firstRow = rows - filled; // the block's first row in the scan
       for (; row < last; row++) {
         const w = row * 16;
         if (words[w] !== 1) break;
@@ -343,18 +379,33 @@ export function createImpressionScan(
           recentValues[slot] = value;
           recentIndexes[slot] = campaign = index;
         }
-        ids[word] = words[w + 5];
-        ids[word + 1] = words[w + 6];
-        ids[word + 2] = words[w + 7];
-        ids[word + 3] = words[w + 8];
-        word += UUID_BYTES / 4;
-        keyLengths[at] = UUID_KEY;
-        keyStarts[at + 1] = word;
-        const h = at * 4;
-        hashes[h] = words[w + 1];
-        hashes[h + 1] = words[w + 2];
-        hashes[h + 2] = words[w + 3];
-        hashes[h + 3] = words[w + 4];
+        if (sink !== null) {
+          // Straight from the kernel's words: hash lanes at 1, id at 5.
+          sink.append(
+            unsigned[w + 1],
+            unsigned[w + 2],
+            unsigned[w + 3],
+            unsigned[w + 4],
+            firstRow + at,
+            UUID_KEY,
+            unsigned,
+            w + 5,
+          );
+          keyStarts[at + 1] = word;
+        } else {
+          ids[word] = words[w + 5];
+          ids[word + 1] = words[w + 6];
+          ids[word + 2] = words[w + 7];
+          ids[word + 3] = words[w + 8];
+          word += UUID_BYTES / 4;
+          keyLengths[at] = UUID_KEY;
+          keyStarts[at + 1] = word;
+          const h = at * 4;
+          hashes[h] = words[w + 1];
+          hashes[h + 1] = words[w + 2];
+          hashes[h + 2] = words[w + 3];
+          hashes[h + 3] = words[w + 4];
+        }
         // As endRow does.
         const offset = floats[row * 8 + 5] - dayStart;
         hours[at] = offset >= 0 && offset < SECONDS_PER_DAY
@@ -376,6 +427,19 @@ export function createImpressionScan(
    * {@linkcode OTHER_DATE}) from its instant's seconds, and its campaign.
    */
   function endRow(seconds: number, campaign: number): void {
+    if (sink !== null) {
+      const h = filled * 4;
+      sink.append(
+        hashes[h],
+        hashes[h + 1],
+        hashes[h + 2],
+        hashes[h + 3],
+        rows,
+        keyLengths[filled],
+        keys,
+        keyStarts[filled],
+      );
+    }
     const offset = seconds - dayStart;
     hours[filled] = offset >= 0 && offset < SECONDS_PER_DAY
       ? Math.floor(offset / 3600)

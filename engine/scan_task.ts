@@ -268,8 +268,8 @@ export async function runScanTask(
       },
       {
         blockRows: BLOCK_ROWS,
+        records: partitions,
         onBlock(block) {
-          partitions.add(block, 0);
           pending.push([asBytes(block.hours).slice(), asBytes(block.campaigns).slice()]);
         },
       },

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { CsvKernel } from "../engine/csv_kernel.ts";
+import { KeyPartitions } from "../engine/key_partitions.ts";
 import {
   createImpressionScan,
   type InvalidRow,
@@ -221,5 +222,38 @@ Deno.test("blocks of a few rows hold what one block holds, whichever path each r
       );
     }
     assert.deepEqual(keys, wholeKeys);
+  }
+});
+
+Deno.test("key records a scan appends as it goes are those of its blocks", async () => {
+  const rng = new Rng(12);
+  const lines = ["IMPRESSION_ID,IMPRESSION_DATETIME,CAMPAIGN_ID"];
+  for (let r = 0; r < 3000; r++) {
+    lines.push([randomId(rng), randomDatetime(rng), randomCampaign(rng)].join(","));
+  }
+  const bytes = encoder.encode(lines.join("\n") + "\n");
+  let invalid = 0;
+  const options = { key: "k.csv", date: "2021-01-30", onInvalid: () => invalid++ };
+  for (const blockRows of [7, 1 << 16]) {
+    const fromBlocks = new KeyPartitions(16);
+    const scan = createImpressionScan(options, {
+      blockRows,
+      onBlock: (block) => fromBlocks.add(block, 0),
+    });
+    scan.push(bytes);
+    scan.finish();
+    const appended = new KeyPartitions(16);
+    const hours: number[] = [];
+    const direct = createImpressionScan(options, {
+      blockRows,
+      records: appended,
+      onBlock: (block) => hours.push(...block.hours),
+    });
+    direct.push(bytes);
+    direct.finish();
+    assert.ok(invalid > 100, "some rows are invalid");
+    assert.equal(appended.words, fromBlocks.words);
+    assert.deepEqual(appended.take().map((p) => [...p]), fromBlocks.take().map((p) => [...p]));
+    assert.equal(hours.length, 3000);
   }
 });
