@@ -203,6 +203,8 @@ const ONE_TASK_INLINE_BYTES = 64 * 1024 * 1024;
 
 /** The smallest row size assumed when estimating rows from bytes. */
 const MIN_ROW_BYTES = 24;
+/** Bytes of an object's start that {@linkcode sampleRows} measures. */
+const SAMPLE_BYTES = 64 * 1024;
 /** The id length assumed when there is nothing to measure. */
 const DEFAULT_ID_BYTES = 40;
 
@@ -215,15 +217,16 @@ interface RowSample {
 }
 
 /**
- * Bytes per row and per key record, measured on the first 256 KiB of a
- * plain object; 60 and a 40-byte id when there is nothing to measure.
+ * Bytes per row and per key record, measured on the first 64 KiB of a
+ * plain object (some hundreds of rows, read byte by byte before any parse
+ * task starts); 60 and a 40-byte id when there is nothing to measure.
  */
 async function sampleRows(object: DayObject): Promise<RowSample> {
   const guess = { rowBytes: 60, recordBytes: recordWords(DEFAULT_ID_BYTES) * 4 };
   if (object.gzip || object.size === 0 || object.header.length === 0) return guess;
   const file = await Deno.open(object.path);
   try {
-    const buffer = new Uint8Array(256 * 1024);
+    const buffer = new Uint8Array(SAMPLE_BYTES);
     const n = (await file.read(buffer)) ?? 0;
     let id: number;
     try {
