@@ -234,6 +234,144 @@ export interface ImpressionScan {
   finish(): ScanSummary;
 }
 
+/** A scan's campaign dictionary, shared by its slow and fast paths. */
+interface CampaignDictionary {
+  /** Campaign ids by index. */
+  ids: string[];
+  /** Index by id text. */
+  byText: Map<string, number>;
+  /** Index by number, for campaigns given as plain numbers. */
+  byNumber: Map<number, number>;
+}
+
+/**
+ * Takes a scan's rows that the WebAssembly kernel parsed whole (see
+ * `csv_kernel.wat`: a lowercase UUID id, a plain datetime and campaign, the
+ * right field count) into its block, doing for each what the scan's
+ * `onRecord` does for such a row, hash included.
+ *
+ * It is a class, not one more closure of {@linkcode createImpressionScan}:
+ * V8 optimizes a function object by object, so a closure made per scan
+ * (per parse task) was compiled again for every task, and again each time
+ * it left an inner loop it had been compiled in the middle of, some 0.4 s
+ * of compiling on a 10M-row day. A method is one function object a thread.
+ */
+class FastRowWriter {
+  /** The block's id words (replaced when the scan grows them). */
+  keys: Uint32Array;
+  /** After {@linkcode FastRowWriter.take}: the block's next row. */
+  at = 0;
+  readonly #arrays: BlockArrays;
+  readonly #sink: RecordSink | null;
+  readonly #dayStart: number;
+  readonly #campaigns: CampaignDictionary;
+  // The campaigns last seen by number, direct-mapped by their low bits: a
+  // day has a few hundred campaigns, and a look here costs a quarter of a
+  // Map's for a number that large (not a small integer).
+  readonly #recentValues = new Float64Array(RECENT_CAMPAIGNS).fill(NaN);
+  readonly #recentIndexes = new Int32Array(RECENT_CAMPAIGNS);
+
+  constructor(
+    arrays: BlockArrays,
+    sink: RecordSink | null,
+    dayStart: number,
+    campaigns: CampaignDictionary,
+  ) {
+    this.#arrays = arrays;
+    this.keys = arrays.keys;
+    this.#sink = sink;
+    this.#dayStart = dayStart;
+    this.#campaigns = campaigns;
+  }
+
+  /**
+   * Takes the kernel's parsed rows `row` to `last` (exclusive) into the
+   * block from its row `at` and id word `word` on, up to the first row the
+   * kernel did not parse whole; returns the row it stopped at, with the
+   * block's next row in {@linkcode FastRowWriter.at}. `firstRow` is the
+   * block's first row in the scan; without a sink, `keys` must have room
+   * for the rows' ids.
+   */
+  take(
+    kernel: CsvKernel,
+    row: number,
+    last: number,
+    at: number,
+    word: number,
+    firstRow: number,
+  ): number {
+    const words = kernel.parsedWords, floats = kernel.parsedFloats;
+    const unsigned = new Uint32Array(words.buffer, words.byteOffset, words.length);
+    const { hashes, hours, campaigns, keyStarts, keyLengths } = this.#arrays;
+    const ids = this.keys, sink = this.#sink, dayStart = this.#dayStart;
+    const recentValues = this.#recentValues, recentIndexes = this.#recentIndexes;
+    for (; row < last; row++) {
+      const w = row * 16;
+      if (words[w] !== 1) break;
+      const value = floats[row * 8 + 6];
+      const slot = (value >>> 0) & (RECENT_CAMPAIGNS - 1);
+      let campaign: number;
+      if (recentValues[slot] === value) campaign = recentIndexes[slot];
+      else {
+        campaign = this.#campaign(value);
+        recentValues[slot] = value;
+        recentIndexes[slot] = campaign;
+      }
+      if (sink !== null) {
+        // Straight from the kernel's words: hash lanes at 1, id at 5.
+        sink.append(
+          unsigned[w + 1],
+          unsigned[w + 2],
+          unsigned[w + 3],
+          unsigned[w + 4],
+          firstRow + at,
+          UUID_KEY,
+          unsigned,
+          w + 5,
+        );
+        keyStarts[at + 1] = word;
+      } else {
+        ids[word] = unsigned[w + 5];
+        ids[word + 1] = unsigned[w + 6];
+        ids[word + 2] = unsigned[w + 7];
+        ids[word + 3] = unsigned[w + 8];
+        word += UUID_BYTES / 4;
+        keyLengths[at] = UUID_KEY;
+        keyStarts[at + 1] = word;
+        const h = at * 4;
+        hashes[h] = unsigned[w + 1];
+        hashes[h + 1] = unsigned[w + 2];
+        hashes[h + 2] = unsigned[w + 3];
+        hashes[h + 3] = unsigned[w + 4];
+      }
+      // As the scan's endRow does.
+      const offset = floats[row * 8 + 5] - dayStart;
+      hours[at] = offset >= 0 && offset < SECONDS_PER_DAY ? Math.floor(offset / 3600) : OTHER_DATE;
+      campaigns[at] = campaign;
+      at++;
+    }
+    this.at = at;
+    return row;
+  }
+
+  /** The index of the campaign numbered `value`, added to the dictionary if new. */
+  #campaign(value: number): number {
+    const dictionary = this.#campaigns;
+    let index = dictionary.byNumber.get(value);
+    if (index === undefined) {
+      const id = String(value);
+      index = dictionary.byText.get(id);
+      if (index === undefined) {
+        index = dictionary.ids.length;
+        dictionary.ids.push(id);
+        dictionary.byText.set(id, index);
+      }
+      dictionary.byNumber.set(value, index);
+    }
+    return index;
+  }
+}
+
 /**
  * Creates a scanner for one object (or one byte range of it, starting at a
  * line): feed it chunks with `push`; every `blockRows` rows, and at
@@ -272,11 +410,7 @@ export function createImpressionScan(
   const campaignIds: string[] = [];
   const byText = new Map<string, number>();
   const byNumber = new Map<number, number>();
-  // The campaigns last seen by number, direct-mapped by their low bits: a
-  // day has a few hundred campaigns, and a look here costs a quarter of a
-  // Map's for a number that large (not a small integer).
-  const recentValues = new Float64Array(RECENT_CAMPAIGNS).fill(NaN);
-  const recentIndexes = new Int32Array(RECENT_CAMPAIGNS);
+  const fast = new FastRowWriter(arrays, sink, dayStart, { ids: campaignIds, byText, byNumber });
   let header: string[] | null = options.columns ? options.columns.names : null;
   let idColumn = options.columns?.id ?? 0;
   let datetimeColumn = options.columns?.datetime ?? 0;
@@ -351,73 +485,21 @@ export function createImpressionScan(
    * row, hash included.
    */
   function onFastRows(kernel: CsvKernel, from: number, to: number): number {
-    const words = kernel.parsedWords, floats = kernel.parsedFloats;
-    const unsigned = new Uint32Array(words.buffer, words.byteOffset, words.length);
     let row = from;
     while (row < to) {
-      // The rows that fit in the block; the scan's state in locals meanwhile.
+      // The rows that fit in the block.
       const last = Math.min(to, row + capacity - filled);
-      let at = filled, word = keyStarts[at];
+      const word = keyStarts[filled];
       if (sink === null && ((word + 4 * (last - row)) << 2) > keyBytes.length) {
         growKeys(word, UUID_BYTES * (last - row));
       }
-      const ids = keys;
-      const firstRow = rows - filled; // the block's first row in the scan
-      for (; row < last; row++) {
-        const w = row * 16;
-        if (words[w] !== 1) break;
-        const value = floats[row * 8 + 6];
-        const slot = (value >>> 0) & (RECENT_CAMPAIGNS - 1);
-        let campaign: number;
-        if (recentValues[slot] === value) campaign = recentIndexes[slot];
-        else {
-          let index = byNumber.get(value);
-          if (index === undefined) {
-            index = campaignIndex(String(value));
-            byNumber.set(value, index);
-          }
-          recentValues[slot] = value;
-          recentIndexes[slot] = campaign = index;
-        }
-        if (sink !== null) {
-          // Straight from the kernel's words: hash lanes at 1, id at 5.
-          sink.append(
-            unsigned[w + 1],
-            unsigned[w + 2],
-            unsigned[w + 3],
-            unsigned[w + 4],
-            firstRow + at,
-            UUID_KEY,
-            unsigned,
-            w + 5,
-          );
-          keyStarts[at + 1] = word;
-        } else {
-          ids[word] = words[w + 5];
-          ids[word + 1] = words[w + 6];
-          ids[word + 2] = words[w + 7];
-          ids[word + 3] = words[w + 8];
-          word += UUID_BYTES / 4;
-          keyLengths[at] = UUID_KEY;
-          keyStarts[at + 1] = word;
-          const h = at * 4;
-          hashes[h] = words[w + 1];
-          hashes[h + 1] = words[w + 2];
-          hashes[h + 2] = words[w + 3];
-          hashes[h + 3] = words[w + 4];
-        }
-        // As endRow does.
-        const offset = floats[row * 8 + 5] - dayStart;
-        hours[at] = offset >= 0 && offset < SECONDS_PER_DAY
-          ? Math.floor(offset / 3600)
-          : OTHER_DATE;
-        campaigns[at] = campaign;
-        at++;
-      }
-      rows += at - filled;
-      filled = at;
+      fast.keys = keys;
+      const stop = fast.take(kernel, row, last, filled, word, rows - filled);
+      rows += fast.at - filled;
+      filled = fast.at;
       if (filled === capacity) flush();
-      if (row < last) break; // a row the kernel left to JS
+      if (stop < last) return stop; // a row the kernel left to JS
+      row = stop;
     }
     return row;
   }
