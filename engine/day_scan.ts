@@ -639,19 +639,27 @@ export class DayScanner {
     const copied = append ? [] : base?.files.hours ?? [];
     const firstRow = append ? baseRows : 0;
     const hoursStream = concatFiles(
-      [...copied, ...results.map((r) => r.hours)],
+      [...copied, ...results.flatMap((r) => columnSources(r.hours))],
       (chunk, row) => {
         hours.set(new Int8Array(chunk.buffer, chunk.byteOffset, chunk.length), firstRow + row);
         return chunk;
       },
     );
-    const shift = copied.length;
+    // Each source's remap into the day's dictionary; none for the base's,
+    // already in it.
+    const baseCampaigns = append ? [] : base?.files.campaigns ?? [];
+    const sourceRemaps = [
+      ...baseCampaigns.map(() => null),
+      ...results.flatMap((r, i) =>
+        typeof r.campaigns === "string" ? [remaps[i]] : r.campaigns.map(() => remaps[i])
+      ),
+    ];
     const campaignsStream = concatFiles(
-      [...(append ? [] : base?.files.campaigns ?? []), ...results.map((r) => r.campaigns)],
+      [...baseCampaigns, ...results.flatMap((r) => columnSources(r.campaigns))],
       (chunk, _row, file) => {
-        if (file < shift) return chunk; // the base's, already in the day's dictionary
+        const remap = sourceRemaps[file];
+        if (remap === null) return chunk;
         const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 4);
-        const remap = remaps[file - shift];
         for (let i = 0; i < words.length; i++) words[i] = remap[words[i]] ?? 0;
         return chunk;
       },
@@ -746,6 +754,11 @@ export async function scanDay(options: DayScanOptions): Promise<DayScan> {
   const { objects, output, ...rest } = options;
   const scanner = await DayScanner.open({ ...rest, listing: objects });
   return await scanner.finish(objects, output);
+}
+
+/** A task's column as {@linkcode concatFiles} sources: its file, or its pieces in memory. */
+function columnSources(column: Uint8Array[] | string): (string | Uint8Array)[] {
+  return typeof column === "string" ? [column] : column;
 }
 
 /**

@@ -85,11 +85,12 @@ export interface ScanTaskResult {
   spilled: string[];
   /**
    * One hour byte per row: in memory (memory mode, where the records are
-   * too), else the path of a file in the scratch folder.
+   * too) as a piece a block of rows, else the path of a file in the
+   * scratch folder.
    */
-  hours: Uint8Array | string;
+  hours: Uint8Array[] | string;
   /** One 32-bit little-endian campaign index per row, as `hours` is kept. */
-  campaigns: Uint8Array | string;
+  campaigns: Uint8Array[] | string;
   /** The failure, lines counted from the task's start. */
   error?:
     | { kind: "data"; detail: InvalidRow }
@@ -191,17 +192,6 @@ class Appender {
   }
 }
 
-/** The pieces' bytes, one after another, in one new buffer. */
-function joinBytes(pieces: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(pieces.reduce((n, piece) => n + piece.length, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
-}
-
 function asBytes(view: ArrayBufferView): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
@@ -231,8 +221,8 @@ export async function runScanTask(
     invalid: [],
     records: [],
     spilled: [],
-    hours: task.spill ? `${base}.hours` : new Uint8Array(0),
-    campaigns: task.spill ? `${base}.campaigns` : new Uint8Array(0),
+    hours: task.spill ? `${base}.hours` : [],
+    campaigns: task.spill ? `${base}.campaigns` : [],
   };
   let hoursOut: Appender | null = null;
   let campaignsOut: Appender | null = null;
@@ -310,8 +300,8 @@ export async function runScanTask(
       result.spilled = spillOut.map((_, p) => (spillOut[p] ? `${base}.p${p}` : ""));
     } else {
       result.records = partitions.take({ shared: true });
-      result.hours = joinBytes(kept.hours);
-      result.campaigns = joinBytes(kept.campaigns);
+      result.hours = kept.hours;
+      result.campaigns = kept.campaigns;
     }
     result.rows = summary.rows;
     result.lines = summary.lines;

@@ -31,7 +31,7 @@ self.onmessage = async (event: MessageEvent<ScanTask | DedupeBlock>) => {
   // shared (then posting it shares it). The columns kept in memory move too.
   const buffers = new Set<ArrayBufferLike>(result.records.map((r) => r.buffer));
   for (const column of [result.hours, result.campaigns]) {
-    if (typeof column !== "string") buffers.add(column.buffer);
+    if (typeof column !== "string") { for (const piece of column) buffers.add(piece.buffer); }
   }
   self.postMessage(
     { type: "result", result },
