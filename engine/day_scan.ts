@@ -585,6 +585,7 @@ export class DayScanner {
       index: s.index,
     }));
     const keysName = options.keysName ?? "dedupe/keys-0";
+    const filterName = options.filterName ?? "dedupe/filter-0.bin";
     const day: SegmentDay = {
       partitions,
       results,
@@ -596,7 +597,8 @@ export class DayScanner {
     };
     let writeSegment: () => Promise<number>;
     if (inBlocks) {
-      writeSegment = () => segmentInBlocks(this.#pool, { ...day, output, name: `${keysName}.bin` });
+      writeSegment = () =>
+        segmentInBlocks(this.#pool, { ...day, output, name: `${keysName}.bin`, filterName });
     } else {
       const keys = segmentOneByOne({
         ...day,
@@ -624,8 +626,9 @@ export class DayScanner {
       // files are written side by side.
       await settled<unknown>([
         output.writeFile(`${keysName}.index`, new Uint8Array(builder.index().buffer)),
-        output.writeStream(
-          options.filterName ?? "dedupe/filter-0.bin",
+        // The blocks wrote the filter as they went.
+        inBlocks ? Promise.resolve(0) : output.writeStream(
+          filterName,
           ReadableStream.from([filter.bytes]),
         ),
         output.writeFile(names.kept, append ? kept.subarray(baseRows) : kept),

@@ -103,6 +103,14 @@ export interface DedupeBlock {
   file: string;
   /** The file's name in messages. */
   name: string;
+  /**
+   * The key filter's file being written (it exists, at its full size):
+   * the block writes the bytes of its regions there. None to leave that
+   * to the caller.
+   */
+  filterFile?: string;
+  /** That file's name in messages. */
+  filterName?: string;
   /** Where blocks start in the file. */
   layout: SegmentLayout;
 }
@@ -268,10 +276,19 @@ export function dedupeBlock(block: DedupeBlock): DedupeBlockResult {
   layout.words[index + 1] = BigInt(start + words);
   Atomics.store(ready, index + 1, 1);
   Atomics.notify(ready, index + 1);
+  let writing = block.name;
   try {
     writeAt(block.file, start * 4, new Uint8Array(out.buffer, 0, words * 4));
+    if (block.filterFile !== undefined && count > 0) {
+      // The filter regions the block's partitions cover are its alone.
+      writing = block.filterName ?? block.filterFile;
+      const regionBytes = block.filter.length >>> REGION_BITS;
+      const from = ((first << REGION_BITS) / block.partitions) * regionBytes;
+      const to = (((first + count) << REGION_BITS) / block.partitions) * regionBytes;
+      writeAt(block.filterFile, from, block.filter.subarray(from, to));
+    }
   } catch (error) {
-    const local = localIoError(error, "write", block.name);
+    const local = localIoError(error, "write", writing);
     if (local instanceof LocalIoError) return { duplicates, lo, counts, error: local.problem };
     throw error;
   }

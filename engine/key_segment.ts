@@ -123,12 +123,15 @@ export interface InBlocksOptions extends SegmentDay {
   output: RowFileSink;
   /** Its name in `output`. */
   name: string;
+  /** The key filter's name in `output`: the blocks write it too, each its regions. */
+  filterName: string;
 }
 
 /**
  * Deduplicates a whole day in memory in blocks of partitions on the
  * workers of `pool`, which write the key segment `name`, each block at its
- * place (see `dedupe_blocks.ts`). Returns the segment's size.
+ * place (see `dedupe_blocks.ts`), and the key filter `filterName`, each
+ * block its regions. Returns the segment's size.
  *
  * @example
  * ```ts
@@ -142,8 +145,25 @@ export async function segmentInBlocks(pool: ScanPool, day: InBlocksOptions): Pro
   const { partitions, results, rowOffset, kept, filter, builder } = day;
   const starts = blockStarts(partitions);
   const layout = segmentLayout(starts.length);
-  return await day.output.writeFileWith(day.name, async (temporary, path) => {
-    await withLocalIo("create", path, () => Deno.writeFile(temporary, new Uint8Array(0)));
+  let size = 0;
+  await day.output.writeFileWith(day.filterName, async (filterFile, filterName) => {
+    await withLocalIo("create", filterName, async () => {
+      await Deno.writeFile(filterFile, new Uint8Array(0));
+      await Deno.truncate(filterFile, filter.bytes.length);
+    });
+    size = await day.output.writeFileWith(day.name, async (temporary, path) => {
+      await withLocalIo("create", path, () => Deno.writeFile(temporary, new Uint8Array(0)));
+      await runBlocks(temporary, path, filterFile, filterName);
+    });
+  });
+  return size;
+
+  async function runBlocks(
+    temporary: string,
+    path: string,
+    filterFile: string,
+    filterName: string,
+  ): Promise<void> {
     const blocks = starts.map((first, index) => {
       const count = (starts[index + 1] ?? partitions) - first;
       const block = pool.dedupe({
@@ -157,6 +177,8 @@ export async function segmentInBlocks(pool: ScanPool, day: InBlocksOptions): Pro
         bucketBits: builder.bits,
         file: temporary,
         name: path,
+        filterFile,
+        filterName,
         layout,
       });
       // A failed block: those after it must not wait for it.
@@ -169,7 +191,7 @@ export async function segmentInBlocks(pool: ScanPool, day: InBlocksOptions): Pro
       day.onDuplicates(duplicates);
       builder.addCounts(lo, counts);
     }
-  });
+  }
 }
 
 /**

@@ -110,6 +110,8 @@ for (
     const builder = new SegmentBuilder(bits);
     const pool = new ScanPool(2);
     const file = await Deno.makeTempFile();
+    const filterFile = await Deno.makeTempFile();
+    await Deno.truncate(filterFile, filter.bytes.length);
     try {
       const starts = blockStarts(partitions);
       const layout = segmentLayout(starts.length);
@@ -127,6 +129,8 @@ for (
           bucketBits: bits,
           file,
           name: "keys.bin",
+          filterFile,
+          filterName: "filter.bin",
           layout,
         })
       ));
@@ -143,9 +147,15 @@ for (
       assert.equal(Number(layout.words[starts.length]), want.records.length);
       assert.deepEqual([...builder.index()], want.index);
       assert.deepEqual([...filter.bytes], [...want.filter]);
+      // Each block wrote its regions of the filter's file. (Found by the
+      // first byte that differs: a diff of a megabyte would not end.)
+      const written = await Deno.readFile(filterFile);
+      assert.equal(written.length, want.filter.length);
+      assert.equal(written.findIndex((b, i) => b !== want.filter[i]), -1, "filter file bytes");
     } finally {
       await pool.close();
       await Deno.remove(file);
+      await Deno.remove(filterFile);
     }
   });
 }
