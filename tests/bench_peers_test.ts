@@ -108,13 +108,13 @@ Deno.test("bench/profile.ts puts samples in phases by the first matching frame f
     samples: [2, 2],
     timeDeltas: [100, 7000],
   };
-  // root → onmessage → dedupeBlock → sortKept; dedupeBlock → writeAt → writeSync → op_write_sync
+  // root → onmessage → dedupeBlock → dedupeSorted; dedupeBlock → writeAt → writeSync → op_write_sync
   const blocks = {
     nodes: [
       frame(1, "(root)", "", [2]),
       frame(2, "self.onmessage", "file:///x/engine/scan_worker.ts", [3]),
       frame(3, "dedupeBlock", "file:///x/engine/dedupe_blocks.ts", [4, 5]),
-      frame(4, "sortKept", "file:///x/engine/key_index.ts"),
+      frame(4, "dedupeSorted", "file:///x/engine/key_index.ts"),
       frame(5, "writeAt", "file:///x/engine/dedupe_blocks.ts", [6]),
       frame(6, "writeSync", "ext:deno_io/12_io.js", [7]),
       frame(7, "op_write_sync", ""),
@@ -126,7 +126,11 @@ Deno.test("bench/profile.ts puts samples in phases by the first matching frame f
   };
   const result = attribute({ main, "worker-1": worker, "worker-2": blocks }, 1_000_500, 1_000_000);
   assert.equal(result.phases["key segment: written (workers)"].cpuSeconds, 0.002);
-  assert.equal(result.phases["key segment: kept records sorted (workers)"].cpuSeconds, 0.002);
+  assert.equal(
+    result.phases["dedupe in blocks: sorted by bucket, first of each key kept (workers)"]
+      .cpuSeconds,
+    0.002,
+  );
   // The first main-thread sample (at 0.1 ms) is before the run started: start-up.
   assert.equal(
     result.phases["start-up (Deno, modules, run lock, creating workers)"].cpuSeconds,
