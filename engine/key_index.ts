@@ -217,27 +217,8 @@ export class SegmentBuilder {
     }
     for (let k = 0; k < n; k++) {
       const { records, rowOffset } = runs[runOf[k]];
-      const i = atOf[k];
       const b = bucketOfRecord[k] - lo;
-      const to = starts[b];
-      const length = records[i + 5];
-      out[to] = records[i];
-      out[to + 1] = records[i + 1];
-      out[to + 2] = records[i + 2];
-      out[to + 3] = records[i + 3];
-      out[to + 4] = rowOffset + records[i + 4];
-      out[to + 5] = length;
-      if (length === UUID_KEY) {
-        out[to + 6] = records[i + 6];
-        out[to + 7] = records[i + 7];
-        out[to + 8] = records[i + 8];
-        out[to + 9] = records[i + 9];
-        starts[b] = to + 10;
-      } else {
-        const size = RECORD_HEADER_WORDS + ((length + 3) >>> 2);
-        for (let w = RECORD_HEADER_WORDS; w < size; w++) out[to + w] = records[i + w];
-        starts[b] = to + size;
-      }
+      starts[b] += copyRecord(records, atOf[k], rowOffset, out, starts[b]);
     }
     return out;
   }
@@ -308,27 +289,9 @@ export class SegmentBuilder {
     for (const { records, rowOffset } of runs) {
       for (let i = 0; i < records.length;) {
         const b = (records[i] >>> shift) - lo;
-        const to = ends[b];
-        const length = records[i + 5];
-        sorted[to] = records[i];
-        sorted[to + 1] = records[i + 1];
-        sorted[to + 2] = records[i + 2];
-        sorted[to + 3] = records[i + 3];
-        sorted[to + 4] = rowOffset + records[i + 4];
-        sorted[to + 5] = length;
-        if (length === UUID_KEY) {
-          sorted[to + 6] = records[i + 6];
-          sorted[to + 7] = records[i + 7];
-          sorted[to + 8] = records[i + 8];
-          sorted[to + 9] = records[i + 9];
-          ends[b] = to + 10;
-          i += 10;
-        } else {
-          const size = RECORD_HEADER_WORDS + ((length + 3) >>> 2);
-          for (let w = RECORD_HEADER_WORDS; w < size; w++) sorted[to + w] = records[i + w];
-          ends[b] = to + size;
-          i += size;
-        }
+        const size = copyRecord(records, i, rowOffset, sorted, ends[b]);
+        ends[b] += size;
+        i += size;
       }
     }
     // Each bucket's first row of each key, in row order.
@@ -411,6 +374,36 @@ export class SegmentBuilder {
     for (let b = 0; b < this.#counts.length; b++) index[b + 1] = index[b] + this.#counts[b];
     return index;
   }
+}
+
+/**
+ * Copies the record at `records[i]` to `out[to]` with `rowOffset` added to
+ * its row number (the day's row number); returns its words.
+ */
+function copyRecord(
+  records: Uint32Array,
+  i: number,
+  rowOffset: number,
+  out: Uint32Array,
+  to: number,
+): number {
+  const length = records[i + 5];
+  out[to] = records[i];
+  out[to + 1] = records[i + 1];
+  out[to + 2] = records[i + 2];
+  out[to + 3] = records[i + 3];
+  out[to + 4] = rowOffset + records[i + 4];
+  out[to + 5] = length;
+  if (length === UUID_KEY) {
+    out[to + 6] = records[i + 6];
+    out[to + 7] = records[i + 7];
+    out[to + 8] = records[i + 8];
+    out[to + 9] = records[i + 9];
+    return 10;
+  }
+  const size = RECORD_HEADER_WORDS + ((length + 3) >>> 2);
+  for (let w = RECORD_HEADER_WORDS; w < size; w++) out[to + w] = records[i + w];
+  return size;
 }
 
 /** An open segment: its file and index. */

@@ -12,7 +12,7 @@
  */
 
 import { idWords, UUID_KEY } from "./id_key.ts";
-import { INVALID_ROW, type RowBlock } from "./scan_impressions.ts";
+import { INVALID_ROW, type RecordSink, type RowBlock } from "./scan_impressions.ts";
 
 /** 32-bit words of a record before the id: four hash lanes, row, id length word. */
 export const RECORD_HEADER_WORDS = 6;
@@ -60,7 +60,7 @@ export function partitionOf(h0: number, bits: number): number {
  * // partitions.add(block, 0); ... const records = partitions.take();
  * ```
  */
-export class KeyPartitions {
+export class KeyPartitions implements RecordSink {
   /** Number of partitions (a power of two). */
   readonly count: number;
   #bits: number;
