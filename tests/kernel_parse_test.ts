@@ -230,7 +230,7 @@ Deno.test("blocks of a few rows hold what one block holds, whichever path each r
   }
 });
 
-Deno.test("key records a scan appends as it goes are those of its blocks", async () => {
+Deno.test("key records a scan appends as it goes are those of its blocks", () => {
   const bytes = mixedRows(12);
   let invalid = 0;
   const options = { key: "k.csv", date: "2021-01-30", onInvalid: () => invalid++ };
