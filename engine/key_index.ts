@@ -230,13 +230,15 @@ export class SegmentBuilder {
    * {@linkcode SegmentBuilder.sortKept} give, the first row of each key
    * marked in `kept`, added to `filter` and counted for the index.
    *
-   * It sorts every record by bucket into `into` first (stably, so in row
-   * order within a bucket), then moves each kept record down over the
-   * dropped ones. Equal keys share a bucket, so each record is compared
-   * with the few kept before it in its bucket, with no hash table and no
-   * second look at `kept`. `into` needs room for every record. A bucket of more than {@linkcode BUCKET_SCAN_RECORDS}
-   * records (ids made to share their hashes' top bits) goes through a hash
-   * table instead. Returns the words written and the duplicates dropped.
+   * It puts each record in its bucket in `into` (stably, so in row order
+   * within a bucket), and a record whose key one put there before it has
+   * is dropped on the way: equal keys share a bucket, so each record is
+   * compared with the few kept before it there, with no hash table and no
+   * second look at `kept`. The buckets' kept records are then moved down
+   * together. A bucket of more than {@linkcode BUCKET_SCAN_RECORDS}
+   * records (ids made to share their hashes' top bits) takes them all and
+   * goes through a hash table instead. `into` needs room for every record.
+   * Returns the words written and the duplicates dropped.
    */
   dedupeSorted(
     runs: readonly RecordRun[],
@@ -263,13 +265,11 @@ export class SegmentBuilder {
       throw new RangeError(`${total} words of records, room for ${into.length}`);
     }
     const sorting = this.#sorting;
-    if (sorting.starts.length < hi - lo + 1) {
-      sorting.starts = new Int32Array(hi - lo + 1);
-      sorting.ends = new Int32Array(hi - lo + 1);
+    if (sorting.starts.length < hi - lo + 2) {
+      sorting.starts = new Int32Array(hi - lo + 2);
+      sorting.ends = new Int32Array(hi - lo + 2);
     }
-    // Every record goes to its bucket in `into`; the kept ones are then
-    // moved down over the dropped ones (never past where they are read).
-    const sorted = into, starts = sorting.starts, ends = sorting.ends;
+    const starts = sorting.starts, ends = sorting.ends;
     starts.fill(0, 0, hi - lo + 1);
     for (const { records } of runs) {
       for (let i = 0; i < records.length;) {
@@ -285,66 +285,54 @@ export class SegmentBuilder {
       starts[b] = ends[b] = at;
       at += words;
     }
-    // Every record to its bucket, with its day row number.
+    starts[hi - lo + 1] = at;
+    // Every record to its bucket in `into`, with its day row number. Records
+    // come in row order, so in a bucket of a few the first row of a key is
+    // the one that finds no record of its key there yet: the others are
+    // dropped on the way. A large bucket takes them all, for the hash table.
+    const large = BUCKET_SCAN_RECORDS * (RECORD_HEADER_WORDS + 4);
+    let duplicates = 0;
     for (const { records, rowOffset } of runs) {
       for (let i = 0; i < records.length;) {
         const b = (records[i] >>> shift) - lo;
-        const size = copyRecord(records, i, rowOffset, sorted, ends[b]);
-        ends[b] += size;
+        const start = starts[b], end = ends[b];
+        const length = records[i + 5];
+        const size = RECORD_HEADER_WORDS + (length === UUID_KEY ? 4 : (length + 3) >>> 2);
+        if (starts[b + 1] - start > large) {
+          ends[b] = end + copyRecord(records, i, rowOffset, into, end);
+        } else if (holdsRecordKey(into, start, end, records, i, size)) duplicates++;
+        else {
+          copyRecord(records, i, rowOffset, into, end);
+          kept[rowOffset + records[i + 4]] = 1;
+          filter.addSlot(records[i], records[i + 2]);
+          ends[b] = end + size;
+        }
         i += size;
       }
     }
-    // Each bucket's first row of each key, in row order.
-    let out = 0, duplicates = 0;
+    // The buckets' kept records moved down together, in bucket order; a
+    // large bucket's first rows of each key found through the hash table.
+    let out = 0;
     for (let b = 0; b <= hi - lo; b++) {
       const start = starts[b], end = ends[b], first = out;
-      if (end - start > BUCKET_SCAN_RECORDS * (RECORD_HEADER_WORDS + 4)) {
+      if (starts[b + 1] - start > large) {
         duplicates += dedupePartition(
-          [{ records: sorted.subarray(start, end), rowOffset: 0 }],
+          [{ records: into.subarray(start, end), rowOffset: 0 }],
           kept,
           table,
         );
         for (let j = start; j < end;) {
-          const size = RECORD_HEADER_WORDS + idWords(sorted[j + 5]);
-          if (kept[sorted[j + 4]] === 1) {
-            filter.addSlot(sorted[j], sorted[j + 2]);
+          const size = RECORD_HEADER_WORDS + idWords(into[j + 5]);
+          if (kept[into[j + 4]] === 1) {
+            filter.addSlot(into[j], into[j + 2]);
             into.copyWithin(out, j, j + size);
             out += size;
           }
           j += size;
         }
       } else {
-        for (let j = start; j < end;) {
-          const h0 = sorted[j], h1 = sorted[j + 1], h2 = sorted[j + 2], h3 = sorted[j + 3];
-          const length = sorted[j + 5];
-          const size = RECORD_HEADER_WORDS + (length === UUID_KEY ? 4 : (length + 3) >>> 2);
-          let seen = false;
-          for (let m = first; m < out;) {
-            const other = into[m + 5];
-            if (
-              into[m] === h0 && into[m + 1] === h1 && into[m + 2] === h2 && into[m + 3] === h3 &&
-              other === length
-            ) {
-              seen = true;
-              for (let w = RECORD_HEADER_WORDS; w < size; w++) {
-                if (into[m + w] !== sorted[j + w]) {
-                  seen = false;
-                  break;
-                }
-              }
-              if (seen) break;
-            }
-            m += RECORD_HEADER_WORDS + (other === UUID_KEY ? 4 : (other + 3) >>> 2);
-          }
-          if (seen) duplicates++;
-          else {
-            kept[sorted[j + 4]] = 1; // before the move, which may write over it
-            if (out !== j) { for (let w = 0; w < size; w++) into[out + w] = sorted[j + w]; }
-            filter.addSlot(h0, h2);
-            out += size;
-          }
-          j += size;
-        }
+        if (out !== start) into.copyWithin(out, start, end);
+        out += end - start;
       }
       this.#counts[lo + b - from] += out - first;
     }
@@ -404,6 +392,37 @@ function copyRecord(
   const size = RECORD_HEADER_WORDS + ((length + 3) >>> 2);
   for (let w = RECORD_HEADER_WORDS; w < size; w++) out[to + w] = records[i + w];
   return size;
+}
+
+/**
+ * Whether one of the records in `into[start:end]` has the key of the
+ * record at `records[i]` (of `size` words): the same hash lanes and id.
+ */
+function holdsRecordKey(
+  into: Uint32Array,
+  start: number,
+  end: number,
+  records: Uint32Array,
+  i: number,
+  size: number,
+): boolean {
+  const h0 = records[i], h1 = records[i + 1], h2 = records[i + 2], h3 = records[i + 3];
+  const length = records[i + 5];
+  for (let m = start; m < end;) {
+    const other = into[m + 5];
+    if (
+      into[m] === h0 && into[m + 1] === h1 && into[m + 2] === h2 && into[m + 3] === h3 &&
+      other === length
+    ) {
+      let same = true;
+      for (let w = RECORD_HEADER_WORDS; w < size && same; w++) {
+        same = into[m + w] === records[i + w];
+      }
+      if (same) return true;
+    }
+    m += RECORD_HEADER_WORDS + (other === UUID_KEY ? 4 : (other + 3) >>> 2);
+  }
+  return false;
 }
 
 /** An open segment: its file and index. */
