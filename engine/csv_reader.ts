@@ -228,13 +228,9 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
   }
 
   /**
-   * Scans the complete records in `bytes`; returns the offset where an
-   * incomplete record starts (or `bytes.length`). With `final`, the end of
-   * the buffer ends the last record.
-   */
-  /**
    * Scans `bytes` from the start, reporting complete records; returns where
-   * the first incomplete one starts. With `untilKernel`, it also stops
+   * the first incomplete one starts (or `bytes.length`). With `final`, the
+   * end of the buffer ends the last record. With `untilKernel`, it also stops
    * right after a record that switched the kernel on (the header, once the
    * caller says which fields it reads), setting `stoppedForKernel`, so that
    * the rest of the chunk goes through the kernel.
@@ -506,21 +502,19 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
         pushPiece(chunk.subarray(at));
         return;
       }
-      if (at < chunk.length) {
-        // Copy: the caller may reuse its chunk buffer.
-        pending = chunk.slice(at);
-        pendingChunks = [pending];
-        pendingLength = pending.length;
-      }
+      keepRest(chunk, at);
       return;
     }
-    const rest = scan(kernel.load(chunk), false, true);
-    if (rest < chunk.length) {
-      // Copy: the caller may reuse its chunk buffer.
-      pending = chunk.slice(rest);
-      pendingChunks = [pending];
-      pendingLength = pending.length;
-    }
+    keepRest(chunk, scan(kernel.load(chunk), false, true));
+  }
+
+  /** Keeps the incomplete record from `at` on, if any, for the next chunk. */
+  function keepRest(chunk: Uint8Array, at: number): void {
+    if (at >= chunk.length) return;
+    // Copy: the caller may reuse its chunk buffer.
+    pending = chunk.slice(at);
+    pendingChunks = [pending];
+    pendingLength = pending.length;
   }
 
   return {

@@ -656,9 +656,7 @@ export class DayScanner {
     const baseCampaigns = append ? [] : base?.files.campaigns ?? [];
     const sourceRemaps = [
       ...baseCampaigns.map(() => null),
-      ...results.flatMap((r, i) =>
-        typeof r.campaigns === "string" ? [remaps[i]] : r.campaigns.map(() => remaps[i])
-      ),
+      ...results.flatMap((r, i) => columnSources(r.campaigns).map(() => remaps[i])),
     ];
     const campaignsStream = concatFiles(
       [...baseCampaigns, ...results.flatMap((r) => columnSources(r.campaigns))],

@@ -17,7 +17,7 @@
  */
 
 import { idWords } from "./id_key.ts";
-import { RECORD_HEADER_WORDS } from "./key_partitions.ts";
+import { copyRecord, RECORD_HEADER_WORDS } from "./key_partitions.ts";
 
 /** A run of one partition's records, in row order. */
 export interface RecordRun {
@@ -46,6 +46,22 @@ const SLOT_WORDS = 6;
  */
 export function createDedupeTable(): { slots: Uint32Array } {
   return { slots: new Uint32Array(0) };
+}
+
+/**
+ * Whether the records at `a` in `x` and `b` in `y` have one key: the same
+ * four hash lanes and the same id bytes.
+ *
+ * @example
+ * ```ts
+ * import { sameKey } from "./dedupe.ts";
+ * const records = new Uint32Array([1, 2, 3, 4, 0, 1, 0x61, 1, 2, 3, 4, 9, 1, 0x61]);
+ * sameKey(records, 0, records, 7); // true: rows 0 and 9, one key
+ * ```
+ */
+export function sameKey(x: Uint32Array, a: number, y: Uint32Array, b: number): boolean {
+  return x[a] === y[b] && x[a + 1] === y[b + 1] && x[a + 2] === y[b + 2] &&
+    x[a + 3] === y[b + 3] && sameId(x, a, y, b);
 }
 
 /** Whether the ids of the records at `a` in `x` and `b` in `y` are the same bytes. */
@@ -206,11 +222,7 @@ export function keptRecords(runs: readonly RecordRun[], kept: Uint8Array): Uint3
     for (let i = 0; i < records.length;) {
       const n = RECORD_HEADER_WORDS + idWords(records[i + 5]);
       const row = rowOffset + records[i + 4];
-      if (kept[row] === 1) {
-        for (let k = 0; k < n; k++) out[at + k] = records[i + k];
-        out[at + 4] = row;
-        at += n;
-      }
+      if (kept[row] === 1) at += copyRecord(records, i, rowOffset, out, at);
       i += n;
     }
   }

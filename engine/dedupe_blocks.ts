@@ -3,10 +3,9 @@
  * blocks of partitions that run on several threads at once.
  *
  * A block is a run of consecutive hash partitions. Whichever thread takes
- * it deduplicates each of its partitions in processing order
- * ({@linkcode dedupePartition}) and, while the partition's records are
- * still in the CPU cache, sorts its kept rows' records into segment order
- * ({@linkcode SegmentBuilder.sortKept}) in a buffer the thread reuses:
+ * it deduplicates each of its partitions in processing order and puts its
+ * kept rows' records in segment order in one go
+ * ({@linkcode SegmentBuilder.dedupeSorted}), in a buffer the thread reuses:
  * exactly what one thread going through every partition would do. The
  * block's records then go to the segment file right after the previous
  * block's: a block learns where from the shared {@linkcode SegmentLayout},
@@ -246,11 +245,8 @@ export function dedupeBlock(block: DedupeBlock): DedupeBlockResult {
   // The block's buckets: bucket and partition are both top bits of the
   // first lane, one of them the finer.
   const scale = 2 ** (bucketBits - Math.log2(block.partitions));
-  const lo = Math.floor(first * scale);
-  const builder = new SegmentBuilder(bucketBits, {
-    from: lo,
-    to: Math.max(lo + 1, Math.ceil((first + count) * scale)),
-  });
+  const lo = Math.floor(first * scale), end = Math.ceil((first + count) * scale);
+  const builder = new SegmentBuilder(bucketBits, { from: lo, to: end });
   // Room for every record of the block, kept or not.
   const most = block.runs.reduce((n, run) => n + run.records.length, 0);
   if (scratch.out.length < most) scratch.out = new Uint32Array(most);
@@ -262,7 +258,7 @@ export function dedupeBlock(block: DedupeBlock): DedupeBlockResult {
     duplicates += sorted.duplicates;
     words += sorted.words;
   }
-  const counts = builder.takeCounts(lo, Math.ceil((first + count) * scale));
+  const counts = builder.takeCounts(lo, end);
 
   // Where this block starts, once the one before it is sorted; then where
   // the next one starts.

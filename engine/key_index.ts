@@ -18,9 +18,9 @@
  */
 
 import { idWords, UUID_KEY } from "./id_key.ts";
-import { RECORD_HEADER_WORDS } from "./key_partitions.ts";
+import { copyRecord, RECORD_HEADER_WORDS, recordWords } from "./key_partitions.ts";
 import { writtenBuffer } from "./written_buffer.ts";
-import { dedupePartition, type RecordRun } from "./dedupe.ts";
+import { dedupePartition, type RecordRun, sameKey } from "./dedupe.ts";
 
 /**
  * A filter's regions: the first lane's top bits. Blocks of partitions that
@@ -251,11 +251,10 @@ export class SegmentBuilder {
     let lo = Infinity, hi = -1, total = 0;
     for (const { records } of runs) {
       for (let i = 0; i < records.length;) {
-        const length = records[i + 5];
         const b = records[i] >>> shift;
         if (b < lo) lo = b;
         if (b > hi) hi = b;
-        i += RECORD_HEADER_WORDS + (length === UUID_KEY ? 4 : (length + 3) >>> 2);
+        i += recordWords(records[i + 5]);
       }
       total += records.length;
     }
@@ -273,8 +272,7 @@ export class SegmentBuilder {
     starts.fill(0, 0, hi - lo + 1);
     for (const { records } of runs) {
       for (let i = 0; i < records.length;) {
-        const length = records[i + 5];
-        const size = RECORD_HEADER_WORDS + (length === UUID_KEY ? 4 : (length + 3) >>> 2);
+        const size = recordWords(records[i + 5]);
         starts[(records[i] >>> shift) - lo] += size;
         i += size;
       }
@@ -296,11 +294,10 @@ export class SegmentBuilder {
       for (let i = 0; i < records.length;) {
         const b = (records[i] >>> shift) - lo;
         const start = starts[b], end = ends[b];
-        const length = records[i + 5];
-        const size = RECORD_HEADER_WORDS + (length === UUID_KEY ? 4 : (length + 3) >>> 2);
+        const size = recordWords(records[i + 5]);
         if (starts[b + 1] - start > large) {
           ends[b] = end + copyRecord(records, i, rowOffset, into, end);
-        } else if (holdsRecordKey(into, start, end, records, i, size)) duplicates++;
+        } else if (holdsKeyIn(into, start, end, records, i)) duplicates++;
         else {
           copyRecord(records, i, rowOffset, into, end);
           kept[rowOffset + records[i + 4]] = 1;
@@ -322,7 +319,7 @@ export class SegmentBuilder {
           table,
         );
         for (let j = start; j < end;) {
-          const size = RECORD_HEADER_WORDS + idWords(into[j + 5]);
+          const size = recordWords(into[j + 5]);
           if (kept[into[j + 4]] === 1) {
             filter.addSlot(into[j], into[j + 2]);
             into.copyWithin(out, j, j + size);
@@ -365,62 +362,18 @@ export class SegmentBuilder {
 }
 
 /**
- * Copies the record at `records[i]` to `out[to]` with `rowOffset` added to
- * its row number (the day's row number); returns its words.
+ * Whether one of the records in `region[start:end]` has the key of the
+ * record at `records[i]`: the same hash lanes and id (see `dedupe.ts`).
  */
-function copyRecord(
-  records: Uint32Array,
-  i: number,
-  rowOffset: number,
-  out: Uint32Array,
-  to: number,
-): number {
-  const length = records[i + 5];
-  out[to] = records[i];
-  out[to + 1] = records[i + 1];
-  out[to + 2] = records[i + 2];
-  out[to + 3] = records[i + 3];
-  out[to + 4] = rowOffset + records[i + 4];
-  out[to + 5] = length;
-  if (length === UUID_KEY) {
-    out[to + 6] = records[i + 6];
-    out[to + 7] = records[i + 7];
-    out[to + 8] = records[i + 8];
-    out[to + 9] = records[i + 9];
-    return 10;
-  }
-  const size = RECORD_HEADER_WORDS + ((length + 3) >>> 2);
-  for (let w = RECORD_HEADER_WORDS; w < size; w++) out[to + w] = records[i + w];
-  return size;
-}
-
-/**
- * Whether one of the records in `into[start:end]` has the key of the
- * record at `records[i]` (of `size` words): the same hash lanes and id.
- */
-function holdsRecordKey(
-  into: Uint32Array,
+function holdsKeyIn(
+  region: Uint32Array,
   start: number,
   end: number,
   records: Uint32Array,
   i: number,
-  size: number,
 ): boolean {
-  const h0 = records[i], h1 = records[i + 1], h2 = records[i + 2], h3 = records[i + 3];
-  const length = records[i + 5];
-  for (let m = start; m < end;) {
-    const other = into[m + 5];
-    if (
-      into[m] === h0 && into[m + 1] === h1 && into[m + 2] === h2 && into[m + 3] === h3 &&
-      other === length
-    ) {
-      let same = true;
-      for (let w = RECORD_HEADER_WORDS; w < size && same; w++) {
-        same = into[m + w] === records[i + w];
-      }
-      if (same) return true;
-    }
-    m += RECORD_HEADER_WORDS + (other === UUID_KEY ? 4 : (other + 3) >>> 2);
+  for (let m = start; m < end; m += recordWords(region[m + 5])) {
+    if (sameKey(region, m, records, i)) return true;
   }
   return false;
 }
@@ -508,20 +461,7 @@ export function readChunk(segment: Segment, chunk: number, chunkBits: number): U
 export function holdsKey(segment: Segment, records: Uint32Array, i: number): boolean {
   const b = bucketOf(records[i], bitsOf(segment));
   const bucket = readWords(segment.file, segment.index[b], segment.index[b + 1]);
-  const length = records[i + 5], words = idWords(length);
-  for (let j = 0; j < bucket.length; j += RECORD_HEADER_WORDS + idWords(bucket[j + 5])) {
-    if (
-      bucket[j] !== records[i] || bucket[j + 1] !== records[i + 1] ||
-      bucket[j + 2] !== records[i + 2] || bucket[j + 3] !== records[i + 3] ||
-      bucket[j + 5] !== length
-    ) continue;
-    let same = true;
-    for (let k = 0; k < words && same; k++) {
-      same = bucket[j + RECORD_HEADER_WORDS + k] === records[i + RECORD_HEADER_WORDS + k];
-    }
-    if (same) return true;
-  }
-  return false;
+  return holdsKeyIn(bucket, 0, bucket.length, records, i);
 }
 
 /**

@@ -22,6 +22,44 @@ export function recordWords(lengthWord: number): number {
   return RECORD_HEADER_WORDS + idWords(lengthWord);
 }
 
+/**
+ * Copies the record at `records[i]` to `out[to]` with `rowOffset` added to
+ * its row number (the day's row number); returns its words.
+ *
+ * @example
+ * ```ts
+ * import { copyRecord } from "./key_partitions.ts";
+ * const out = new Uint32Array(7);
+ * copyRecord(new Uint32Array([1, 2, 3, 4, 5, 1, 0x61]), 0, 100, out, 0); // 7
+ * // out[4] is 105
+ * ```
+ */
+export function copyRecord(
+  records: Uint32Array,
+  i: number,
+  rowOffset: number,
+  out: Uint32Array,
+  to: number,
+): number {
+  const length = records[i + 5];
+  out[to] = records[i];
+  out[to + 1] = records[i + 1];
+  out[to + 2] = records[i + 2];
+  out[to + 3] = records[i + 3];
+  out[to + 4] = rowOffset + records[i + 4];
+  out[to + 5] = length;
+  if (length === UUID_KEY) {
+    out[to + 6] = records[i + 6];
+    out[to + 7] = records[i + 7];
+    out[to + 8] = records[i + 8];
+    out[to + 9] = records[i + 9];
+    return 10;
+  }
+  const size = RECORD_HEADER_WORDS + ((length + 3) >>> 2);
+  for (let w = RECORD_HEADER_WORDS; w < size; w++) out[to + w] = records[i + w];
+  return size;
+}
+
 /** Words of a chunk of appended records (4 MiB). */
 const CHUNK_WORDS = 1 << 20;
 
@@ -88,14 +126,19 @@ export class KeyPartitions implements RecordSink {
     return this.#length;
   }
 
+  /** Puts the chunk being filled with the filled ones. */
+  #close(): void {
+    if (this.#buffer.length === 0) return;
+    this.#chunks.push(this.#buffer);
+    this.#used.push(this.#at);
+    this.#buffer = new Uint32Array(0);
+    this.#at = 0;
+  }
+
   /** Closes the current chunk and starts one with room for `words` more. */
   #next(words: number): Uint32Array {
-    if (this.#buffer.length > 0) {
-      this.#chunks.push(this.#buffer);
-      this.#used.push(this.#at);
-    }
+    this.#close();
     this.#buffer = chunkOf(words);
-    this.#at = 0;
     return this.#buffer;
   }
 
@@ -113,7 +156,7 @@ export class KeyPartitions implements RecordSink {
     ids: Uint32Array,
     at: number,
   ): void {
-    const words = lengthWord === UUID_KEY ? 4 : (lengthWord + 3) >>> 2;
+    const words = idWords(lengthWord);
     const size = RECORD_HEADER_WORDS + words;
     let buffer = this.#buffer, i = this.#at;
     if (i + size > buffer.length) {
@@ -141,39 +184,22 @@ export class KeyPartitions implements RecordSink {
 
   /** Adds the valid rows of a block; `rowBase` is added to its row numbers. */
   add(block: RowBlock, rowBase: number): void {
-    const { hashes, hours, rows, keys, keyStarts, keyLengths } = block;
-    const bits = this.#bits;
-    // Room for the whole block in the current chunk, else a new one.
-    const need = rows * RECORD_HEADER_WORDS + keyStarts[rows];
-    const buffer = this.#at + need > this.#buffer.length ? this.#next(need) : this.#buffer;
-    const counts = this.#counts;
+    const { hashes, hours, keys, keyStarts, keyLengths } = block;
     const base = rowBase + block.firstRow;
-    const first = this.#at;
-    let at = first;
-    for (let r = 0; r < rows; r++) {
+    for (let r = 0; r < block.rows; r++) {
       if (hours[r] === INVALID_ROW) continue;
       const h = r * 4;
-      const k = keyStarts[r], words = keyStarts[r + 1] - k;
-      counts[partitionOf(hashes[h], bits)] += RECORD_HEADER_WORDS + words;
-      buffer[at++] = hashes[h];
-      buffer[at++] = hashes[h + 1];
-      buffer[at++] = hashes[h + 2];
-      buffer[at++] = hashes[h + 3];
-      buffer[at++] = base + r;
-      buffer[at++] = keyLengths[r];
-      if (words === 4) {
-        // A packed UUID, the usual case.
-        buffer[at] = keys[k];
-        buffer[at + 1] = keys[k + 1];
-        buffer[at + 2] = keys[k + 2];
-        buffer[at + 3] = keys[k + 3];
-      } else if (words < 16) {
-        for (let i = 0; i < words; i++) buffer[at + i] = keys[k + i];
-      } else buffer.set(keys.subarray(k, k + words), at);
-      at += words;
+      this.append(
+        hashes[h],
+        hashes[h + 1],
+        hashes[h + 2],
+        hashes[h + 3],
+        base + r,
+        keyLengths[r],
+        keys,
+        keyStarts[r],
+      );
     }
-    this.#at = at;
-    this.#length += at - first;
   }
 
   /**
@@ -195,11 +221,7 @@ export class KeyPartitions implements RecordSink {
       views.push(out.subarray(start, start + counts[p]));
       start += counts[p];
     }
-    if (this.#buffer.length > 0) {
-      this.#chunks.push(this.#buffer);
-      this.#used.push(this.#at);
-      this.#buffer = new Uint32Array(0);
-    }
+    this.#close();
     for (let c = 0; c < this.#chunks.length; c++) {
       const records = this.#chunks[c];
       this.#place(records, this.#used[c], out, next);
@@ -207,7 +229,6 @@ export class KeyPartitions implements RecordSink {
     }
     this.#chunks = [];
     this.#used = [];
-    this.#at = 0;
     this.#length = 0;
     counts.fill(0);
     return views;

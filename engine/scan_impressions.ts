@@ -234,14 +234,39 @@ export interface ImpressionScan {
   finish(): ScanSummary;
 }
 
-/** A scan's campaign dictionary, shared by its slow and fast paths. */
-interface CampaignDictionary {
+/** A scan's campaigns: each id once, by index, found by its text or its number. */
+class CampaignDictionary {
   /** Campaign ids by index. */
-  ids: string[];
-  /** Index by id text. */
-  byText: Map<string, number>;
-  /** Index by number, for campaigns given as plain numbers. */
-  byNumber: Map<number, number>;
+  readonly ids: string[] = [];
+  readonly #byText = new Map<string, number>();
+  readonly #byNumber = new Map<number, number>();
+
+  /** The index of campaign `id` (canonical), added if new. */
+  index(id: string): number {
+    let index = this.#byText.get(id);
+    if (index === undefined) {
+      index = this.ids.length;
+      this.ids.push(id);
+      this.#byText.set(id, index);
+    }
+    return index;
+  }
+
+  /** The index of the campaign written as the plain number `value`, added if new. */
+  indexOfNumber(value: number): number {
+    let index = this.#byNumber.get(value);
+    if (index === undefined) {
+      index = this.index(String(value));
+      this.#byNumber.set(value, index);
+    }
+    return index;
+  }
+}
+
+/** A row's UTC hour on the day starting at `dayStart` (seconds), or {@linkcode OTHER_DATE}. */
+function hourOf(seconds: number, dayStart: number): number {
+  const offset = seconds - dayStart;
+  return offset >= 0 && offset < SECONDS_PER_DAY ? Math.floor(offset / 3600) : OTHER_DATE;
 }
 
 /**
@@ -257,8 +282,6 @@ interface CampaignDictionary {
  * of compiling on a 10M-row day. A method is one function object a thread.
  */
 class FastRowWriter {
-  /** The block's id words (replaced when the scan grows them). */
-  keys: Uint32Array;
   /** After {@linkcode FastRowWriter.take}: the block's next row. */
   at = 0;
   readonly #arrays: BlockArrays;
@@ -278,7 +301,6 @@ class FastRowWriter {
     campaigns: CampaignDictionary,
   ) {
     this.#arrays = arrays;
-    this.keys = arrays.keys;
     this.#sink = sink;
     this.#dayStart = dayStart;
     this.#campaigns = campaigns;
@@ -289,8 +311,8 @@ class FastRowWriter {
    * block from its row `at` and id word `word` on, up to the first row the
    * kernel did not parse whole; returns the row it stopped at, with the
    * block's next row in {@linkcode FastRowWriter.at}. `firstRow` is the
-   * block's first row in the scan; without a sink, `keys` must have room
-   * for the rows' ids.
+   * block's first row in the scan; without a sink, the block's `keys` must
+   * have room for the rows' ids.
    */
   take(
     kernel: CsvKernel,
@@ -302,8 +324,8 @@ class FastRowWriter {
   ): number {
     const words = kernel.parsedWords, floats = kernel.parsedFloats;
     const unsigned = new Uint32Array(words.buffer, words.byteOffset, words.length);
-    const { hashes, hours, campaigns, keyStarts, keyLengths } = this.#arrays;
-    const ids = this.keys, sink = this.#sink, dayStart = this.#dayStart;
+    const { hashes, hours, campaigns, keyStarts, keyLengths, keys: ids } = this.#arrays;
+    const sink = this.#sink, dayStart = this.#dayStart;
     const recentValues = this.#recentValues, recentIndexes = this.#recentIndexes;
     for (; row < last; row++) {
       const w = row * 16;
@@ -313,7 +335,7 @@ class FastRowWriter {
       let campaign: number;
       if (recentValues[slot] === value) campaign = recentIndexes[slot];
       else {
-        campaign = this.#campaign(value);
+        campaign = this.#campaigns.indexOfNumber(value);
         recentValues[slot] = value;
         recentIndexes[slot] = campaign;
       }
@@ -344,31 +366,12 @@ class FastRowWriter {
         hashes[h + 2] = unsigned[w + 3];
         hashes[h + 3] = unsigned[w + 4];
       }
-      // As the scan's endRow does.
-      const offset = floats[row * 8 + 5] - dayStart;
-      hours[at] = offset >= 0 && offset < SECONDS_PER_DAY ? Math.floor(offset / 3600) : OTHER_DATE;
+      hours[at] = hourOf(floats[row * 8 + 5], dayStart);
       campaigns[at] = campaign;
       at++;
     }
     this.at = at;
     return row;
-  }
-
-  /** The index of the campaign numbered `value`, added to the dictionary if new. */
-  #campaign(value: number): number {
-    const dictionary = this.#campaigns;
-    let index = dictionary.byNumber.get(value);
-    if (index === undefined) {
-      const id = String(value);
-      index = dictionary.byText.get(id);
-      if (index === undefined) {
-        index = dictionary.ids.length;
-        dictionary.ids.push(id);
-        dictionary.byText.set(id, index);
-      }
-      dictionary.byNumber.set(value, index);
-    }
-    return index;
   }
 }
 
@@ -407,10 +410,9 @@ export function createImpressionScan(
   // word, so that key records copy and compare them a word at a time.
   let keys = arrays.keys;
   let keyBytes = new Uint8Array(keys.buffer);
-  const campaignIds: string[] = [];
-  const byText = new Map<string, number>();
-  const byNumber = new Map<number, number>();
-  const fast = new FastRowWriter(arrays, sink, dayStart, { ids: campaignIds, byText, byNumber });
+  const dictionary = new CampaignDictionary();
+  const campaignIds = dictionary.ids;
+  const fast = new FastRowWriter(arrays, sink, dayStart, dictionary);
   let header: string[] | null = options.columns ? options.columns.names : null;
   let idColumn = options.columns?.id ?? 0;
   let datetimeColumn = options.columns?.datetime ?? 0;
@@ -473,7 +475,7 @@ export function createImpressionScan(
   function growKeys(word: number, bytes: number): void {
     const grown = new Uint32Array(Math.max(keys.length * 2, word + (bytes >> 2) + 8));
     grown.set(keys.subarray(0, word));
-    keys = grown;
+    keys = arrays.keys = grown;
     keyBytes = new Uint8Array(grown.buffer);
   }
 
@@ -493,7 +495,6 @@ export function createImpressionScan(
       if (sink === null && ((word + 4 * (last - row)) << 2) > keyBytes.length) {
         growKeys(word, UUID_BYTES * (last - row));
       }
-      fast.keys = keys;
       const stop = fast.take(kernel, row, last, filled, word, rows - filled);
       rows += fast.at - filled;
       filled = fast.at;
@@ -522,23 +523,10 @@ export function createImpressionScan(
         keyStarts[filled],
       );
     }
-    const offset = seconds - dayStart;
-    hours[filled] = offset >= 0 && offset < SECONDS_PER_DAY
-      ? Math.floor(offset / 3600)
-      : OTHER_DATE;
+    hours[filled] = hourOf(seconds, dayStart);
     campaigns[filled] = campaign;
     rows++;
     if (++filled === capacity) flush();
-  }
-
-  function campaignIndex(id: string): number {
-    let index = byText.get(id);
-    if (index === undefined) {
-      index = campaignIds.length;
-      campaignIds.push(id);
-      byText.set(id, index);
-    }
-    return index;
   }
 
   function invalid(
@@ -632,14 +620,7 @@ export function createImpressionScan(
         }
         value = value * 10 + d;
       }
-      if (value >= 0) {
-        const known = byNumber.get(value);
-        if (known !== undefined) campaign = known;
-        else {
-          campaign = campaignIndex(String(value));
-          byNumber.set(value, campaign);
-        }
-      }
+      if (value >= 0) campaign = dictionary.indexOfNumber(value);
     }
     if (campaign < 0) {
       const text = fieldText(record, campaignColumn).trim();
@@ -647,7 +628,7 @@ export function createImpressionScan(
       if ("error" in parsed) {
         return invalid(record, campaignColumn, parsed.error, text);
       }
-      campaign = campaignIndex(parsed.id);
+      campaign = dictionary.index(parsed.id);
     }
     // The key is the id's value: its bytes after unquoting and trimming.
     const keyAt = keyStarts[filled];
@@ -709,7 +690,7 @@ export function createImpressionScan(
       }
       flush();
       // The blocks are handed out: the next scan of this thread may reuse them.
-      spareBlockArrays.push({ ...arrays, keys });
+      spareBlockArrays.push(arrays);
       return {
         key,
         header: options.columns ? [] : header ?? [],

@@ -212,6 +212,7 @@ export async function runScanTask(
   onProgress?: (bytes: number, rows: number) => void,
 ): Promise<ScanTaskResult> {
   const base = `${task.scratch}/t${task.id}`;
+  const hoursFile = `${base}.hours`, campaignsFile = `${base}.campaigns`;
   const result: ScanTaskResult = {
     id: task.id,
     rows: 0,
@@ -221,8 +222,8 @@ export async function runScanTask(
     invalid: [],
     records: [],
     spilled: [],
-    hours: task.spill ? `${base}.hours` : [],
-    campaigns: task.spill ? `${base}.campaigns` : [],
+    hours: task.spill ? hoursFile : [],
+    campaigns: task.spill ? campaignsFile : [],
   };
   let hoursOut: Appender | null = null;
   let campaignsOut: Appender | null = null;
@@ -236,14 +237,12 @@ export async function runScanTask(
       () => Deno.mkdir(task.scratch, { recursive: true }),
     );
     // Spilling, the columns go to scratch files as the records do; else
-    // they stay in memory, one piece a block, joined at the end.
-    const hours = hoursOut = typeof result.hours === "string"
-      ? await Appender.open(result.hours)
-      : null;
-    const campaigns = campaignsOut = typeof result.campaigns === "string"
-      ? await Appender.open(result.campaigns)
-      : null;
-    const kept: { hours: Uint8Array[]; campaigns: Uint8Array[] } = { hours: [], campaigns: [] };
+    // they stay in memory, one piece a block.
+    const hoursPieces: Uint8Array[] = [], campaignPieces: Uint8Array[] = [];
+    if (task.spill) {
+      hoursOut = await Appender.open(hoursFile);
+      campaignsOut = await Appender.open(campaignsFile);
+    }
     const scan = createImpressionScan(
       {
         key: task.key,
@@ -260,16 +259,16 @@ export async function runScanTask(
         blockRows: BLOCK_ROWS,
         records: partitions,
         onBlock(block) {
-          pending.push([asBytes(block.hours).slice(), asBytes(block.campaigns).slice()]);
+          const hours = asBytes(block.hours).slice(), campaigns = asBytes(block.campaigns).slice();
+          if (task.spill) pending.push([hours, campaigns]);
+          else hoursPieces.push(hours), campaignPieces.push(campaigns);
         },
       },
     );
     const drain = async () => {
       for (const [hoursBlock, campaignsBlock] of pending.splice(0)) {
-        if (hours) await hours.write(hoursBlock);
-        else kept.hours.push(hoursBlock);
-        if (campaigns) await campaigns.write(campaignsBlock);
-        else kept.campaigns.push(campaignsBlock);
+        await hoursOut!.write(hoursBlock);
+        await campaignsOut!.write(campaignsBlock);
       }
       if (task.spill && partitions.words >= SPILL_WORDS) spill();
     };
@@ -300,8 +299,8 @@ export async function runScanTask(
       result.spilled = spillOut.map((_, p) => (spillOut[p] ? `${base}.p${p}` : ""));
     } else {
       result.records = partitions.take({ shared: true });
-      result.hours = kept.hours;
-      result.campaigns = kept.campaigns;
+      result.hours = hoursPieces;
+      result.campaigns = campaignPieces;
     }
     result.rows = summary.rows;
     result.lines = summary.lines;
