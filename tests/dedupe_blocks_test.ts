@@ -209,6 +209,22 @@ Deno.test("a block's failed write comes back as a local I/O problem naming the f
   });
 });
 
+Deno.test("a block's failed filter write names the filter, after its part of the segment", async () => {
+  await withTempDir(async (dir) => {
+    const tasks = [taskRecords(new Rng(3), keyPool(new Rng(4), 100), 1000, 256)];
+    const segment = `${dir}/keys.tmp`;
+    await Deno.writeFile(segment, new Uint8Array(0));
+    const result = dedupeBlock({
+      ...blockOf(tasks, 0, segment),
+      filterFile: `${dir}/missing/filter.tmp`,
+      filterName: "dedupe/filter-0.bin",
+    });
+    assert.equal(result.error?.path, "dedupe/filter-0.bin");
+    assert.equal(result.error?.operation, "write");
+    assert.ok((await Deno.stat(segment)).size > 0, "the segment's part was written first");
+  });
+});
+
 Deno.test("a block after an abandoned one gives up instead of waiting", () => {
   const tasks = [taskRecords(new Rng(5), keyPool(new Rng(6), 100), 1000, 256)];
   const layout = segmentLayout(3);
