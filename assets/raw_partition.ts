@@ -313,16 +313,17 @@ export const rawPartition = defineAsset({
             finished++;
           }
         }
-        const read = { path, gzip, key: object.key, version: inPlace ? object.etag : undefined };
-        const header = await readHeader(readObjectFile({ ...read, chunkSize: 64 * 1024 }));
         const raw: RawObject = {
           ...object,
           file,
           path,
           gzip,
-          header,
+          header: [],
           inPlace: inPlace || undefined,
         };
+        raw.header = await readHeader(
+          readObjectFile({ ...rawObjectFile(raw), chunkSize: 64 * 1024 }),
+        );
         ctx.announce({ index, object: raw, listing: listing.objects } satisfies RawObjectReady);
         return raw;
       },

@@ -42,6 +42,18 @@ async function twinFolders(dir: string): Promise<{ bx: string; by: string }> {
   return { bx: `${dir}/bx`, by: `${dir}/by` };
 }
 
+/** Requires the folder's published counts and device counts to be these one rows. */
+async function assertPublished(folder: string, counts: string, devices: string): Promise<void> {
+  assert.equal(
+    await Deno.readTextFile(`${folder}/${COUNTS}`),
+    `CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT\n${counts}\n`,
+  );
+  assert.equal(
+    await Deno.readTextFile(`${folder}/${DEVICES}`),
+    `DEVICE_TYPE,IMPRESSION_HOUR,IMPRESSION_COUNT\n${devices}\n`,
+  );
+}
+
 async function etagOf(root: string): Promise<string> {
   for await (const o of (await openLocalBucket({ root })).list("2021/")) return o.etag;
   throw new Error("no object");
@@ -79,14 +91,7 @@ for (const copy of [false, true]) {
             ? /raw_partition: materialized .*objectsDownloaded=1 objectsReused=0 objectsReadInPlace=0/
             : /raw_partition: materialized .*objectsDownloaded=0 objectsReused=0 objectsReadInPlace=1/,
         );
-        assert.equal(
-          await Deno.readTextFile(`${by}/${COUNTS}`),
-          "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT\n2,2,1\n",
-        );
-        assert.equal(
-          await Deno.readTextFile(`${by}/${DEVICES}`),
-          "DEVICE_TYPE,IMPRESSION_HOUR,IMPRESSION_COUNT\nTablet,2,1\n",
-        );
+        await assertPublished(by, "2,2,1", "Tablet,2,1");
         const manifest = JSON.parse(
           await Deno.readTextFile(`${cache}/${DATE}/raw_partition/manifest.json`),
         );
@@ -106,14 +111,7 @@ for (const copy of [false, true]) {
         await Deno.remove(`${bx}/${COUNTS}`);
         const third = await run(bx);
         assert.equal(third.code, 0, third.stderr);
-        assert.equal(
-          await Deno.readTextFile(`${bx}/${COUNTS}`),
-          "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT\n1,1,1\n",
-        );
-        assert.equal(
-          await Deno.readTextFile(`${bx}/${DEVICES}`),
-          "DEVICE_TYPE,IMPRESSION_HOUR,IMPRESSION_COUNT\nMobile,1,1\n",
-        );
+        await assertPublished(bx, "1,1,1", "Mobile,1,1");
 
         // Another name of the same folder is the same bucket: nothing to redo.
         await Deno.symlink(bx, `${dir}/bx-link`);
