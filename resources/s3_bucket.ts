@@ -54,6 +54,44 @@ const TRANSIENT_CODES = new Set([
 ]);
 
 /**
+ * The pages of a `ListObjectsV2` listing of `uri`: `fetch` gets the page
+ * after `token` (none for the first). A page that says it is truncated but
+ * gives no token to go on, or a token already handed out (an endpoint that
+ * would make the listing skip objects or never end), fails with a
+ * `StorageError` naming `uri`, instead of a day listed short or a run that
+ * hangs.
+ *
+ * @example
+ * ```ts
+ * import { listingPages } from "./s3_bucket.ts";
+ * const pages = listingPages("s3://b/2021/", (token) =>
+ *   Promise.resolve({ IsTruncated: token === undefined, NextContinuationToken: "t1" }));
+ * for await (const page of pages) console.log(page.IsTruncated); // true, then false
+ * ```
+ */
+export async function* listingPages<
+  Page extends { IsTruncated?: boolean; NextContinuationToken?: string },
+>(uri: string, fetch: (token: string | undefined) => Promise<Page>): AsyncGenerator<Page> {
+  const seen = new Set<string>();
+  let token: string | undefined;
+  do {
+    const page = await fetch(token);
+    yield page;
+    if (!page.IsTruncated) return;
+    token = page.NextContinuationToken;
+    if (!token) {
+      throw new StorageError(`listing ${uri} is truncated but gives no continuation token`);
+    }
+    if (seen.has(token)) {
+      throw new StorageError(
+        `listing ${uri} does not advance: continuation token ${escapeText(token)} came back`,
+      );
+    }
+    seen.add(token);
+  } while (true);
+}
+
+/**
  * Turns an SDK failure into a one-line {@linkcode StorageError}.
  *
  * @example
@@ -188,26 +226,28 @@ export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
     uri: `s3://${name}`,
     identity: s3Identity(name, options.endpoint),
     async *list(prefix: string): AsyncIterable<ObjectInfo> {
-      let token: string | undefined;
-      do {
-        const page = await call("ListObjectsV2", prefix, () =>
-          client.send(
-            new sdk.ListObjectsV2Command({
-              Bucket: name,
-              Prefix: prefix,
-              ContinuationToken: token,
-              // A key may hold bytes that XML 1.0 cannot carry.
-              EncodingType: "url",
-            }),
-          ));
+      const pages = listingPages(
+        `s3://${name}/${escapeText(prefix)}`,
+        (token) =>
+          call("ListObjectsV2", prefix, () =>
+            client.send(
+              new sdk.ListObjectsV2Command({
+                Bucket: name,
+                Prefix: prefix,
+                ContinuationToken: token,
+                // A key may hold bytes that XML 1.0 cannot carry.
+                EncodingType: "url",
+              }),
+            )),
+      );
+      for await (const page of pages) {
         const encoded = page.EncodingType === "url";
         for (const object of page.Contents ?? []) {
           if (object.Key === undefined) continue;
           const key = encoded ? decodeListedKey(object.Key, name) : object.Key;
           yield { key, etag: unquote(object.ETag), size: object.Size ?? 0 };
         }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      }
     },
     async get(key, getOptions) {
       const response = await call("GetObject", key, () =>

@@ -11,7 +11,7 @@ import { createS3Client } from "./s3_client.ts";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { StorageError } from "./errors.ts";
 import { type RetryPolicy, withRetries } from "./retry.ts";
-import { storageError } from "./s3_bucket.ts";
+import { listingPages, storageError } from "./s3_bucket.ts";
 
 /** A conditional write lost: the object changed (or exists) since it was read. */
 export class PreconditionFailedError extends StorageError {
@@ -191,10 +191,9 @@ export async function openObjectStore(
       }
     });
   // Every page of a listing under `under` (with `delimiter`: folders too).
-  async function* pages(under: string, delimiter?: string) {
-    let token: string | undefined;
-    do {
-      const page = await call("ListObjectsV2", under, () =>
+  function pages(under: string, delimiter?: string) {
+    return listingPages(uriOf(under), (token) =>
+      call("ListObjectsV2", under, () =>
         client.send(
           new sdk.ListObjectsV2Command({
             Bucket: bucket,
@@ -202,10 +201,7 @@ export async function openObjectStore(
             Delimiter: delimiter,
             ContinuationToken: token,
           }),
-        ));
-      yield page;
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+        )));
   }
   return {
     uri: `s3://${bucket}${prefix ? `/${prefix}` : ""}`,

@@ -66,6 +66,45 @@ Deno.test("listing follows every page", async () => {
   assert.equal(mock.commandCalls(ListObjectsV2Command).length, 3);
 });
 
+Deno.test("a listing that would skip objects or never end fails naming it", async (t) => {
+  await t.step("a token handed out again", async () => {
+    const { client, mock } = newClient();
+    mock.on(ListObjectsV2Command, { ContinuationToken: undefined }).resolves({
+      IsTruncated: true,
+      NextContinuationToken: "t1",
+      Contents: [{ Key: "2021/01/30/a.csv", ETag: '"e1"', Size: 1 }],
+    });
+    mock.on(ListObjectsV2Command, { ContinuationToken: "t1" }).resolves({
+      IsTruncated: true,
+      NextContinuationToken: "t1",
+      Contents: [{ Key: "2021/01/30/b.csv", ETag: '"e2"', Size: 2 }],
+    });
+    const bucket = await openS3Bucket({ bucket: "imps", client });
+    await assert.rejects(
+      Array.fromAsync(bucket.list("2021/01/30/")),
+      (e) =>
+        e instanceof StorageError &&
+        e.message ===
+          "listing s3://imps/2021/01/30/ does not advance: continuation token t1 came back",
+    );
+    assert.equal(mock.commandCalls(ListObjectsV2Command).length, 2);
+  });
+  await t.step("truncated without a token", async () => {
+    const { client, mock } = newClient();
+    mock.on(ListObjectsV2Command).resolves({
+      IsTruncated: true,
+      Contents: [{ Key: "2021/01/30/a.csv", ETag: '"e1"', Size: 1 }],
+    });
+    const bucket = await openS3Bucket({ bucket: "imps", client });
+    await assert.rejects(
+      Array.fromAsync(bucket.list("2021/01/30/")),
+      (e) =>
+        e instanceof StorageError &&
+        e.message === "listing s3://imps/2021/01/30/ is truncated but gives no continuation token",
+    );
+  });
+});
+
 Deno.test("permanent errors fail at once with one clear line", async (t) => {
   await t.step("NoSuchBucket names the bucket", async () => {
     const { client, mock } = newClient();
