@@ -314,6 +314,39 @@ Deno.test("without the cached key records (a fresh machine's scratch), the run i
   });
 });
 
+Deno.test("a key state file cut short (another writer, a full disk) makes the run full, not wrong", async () => {
+  await withTempDir(async (dir) => {
+    const bucket = `${dir}/bucket`;
+    const args = (cache: string, initials: string) => materializeArgs(bucket, cache, initials);
+    await writeObjects(bucket, {
+      [`${DAY}/a.csv`]: csv(
+        row("x", "2021-01-30 01:00:00", "1"),
+        row("z", "2021-01-30 03:00:00", "2"),
+      ),
+    });
+    assert.equal((await runCli(args(`${dir}/cache`, "I"))).code, 0);
+    // The segment loses its last record's id word: a later x must still be found as a duplicate.
+    const segment = `${dir}/cache/${DATE}/deduped_impressions/dedupe/keys-0.bin`;
+    const size = (await Deno.stat(segment)).size;
+    await Deno.truncate(segment, size - 4);
+    await writeObjects(bucket, {
+      [`${DAY}/b.csv`]: csv(
+        row("x", "2021-01-30 01:00:00", "1"),
+        row("z", "2021-01-30 03:00:00", "2"),
+        row("y", "2021-01-30 02:00:00", "1"),
+      ),
+    });
+    const run = await runCli(args(`${dir}/cache`, "I"));
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((await recordedMetadata(`${dir}/cache`)).incremental, false);
+    assert.equal((await runCli(args(`${dir}/fresh`, "F"))).code, 0);
+    assert.equal(
+      (await outcome(bucket, `${dir}/cache`, "I")).csv,
+      (await outcome(bucket, `${dir}/fresh`, "F")).csv,
+    );
+  });
+});
+
 Deno.test("ids whose hashes collide with earlier objects' are told apart by their bytes", async () => {
   await withTempDir(async (dir) => {
     const bucket = `${dir}/bucket`;
