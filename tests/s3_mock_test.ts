@@ -40,22 +40,31 @@ function newClient() {
   return { client, mock: mockClient(client) };
 }
 
+/**
+ * Answers listings with one object per page: page `n` (its object
+ * `2021/01/30/<name>`, etag `e<n+1>`, size n+1) for the token `after`, and
+ * `next` as the page's continuation token (none: the last page).
+ */
+function mockPages(
+  mock: ReturnType<typeof newClient>["mock"],
+  pages: { after?: string; next?: string; name: string }[],
+): void {
+  for (const [n, { after, next, name }] of pages.entries()) {
+    mock.on(ListObjectsV2Command, { ContinuationToken: after }).resolves({
+      IsTruncated: next !== undefined,
+      NextContinuationToken: next,
+      Contents: [{ Key: `2021/01/30/${name}`, ETag: `"e${n + 1}"`, Size: n + 1 }],
+    });
+  }
+}
+
 Deno.test("listing follows every page", async () => {
   const { client, mock } = newClient();
-  mock.on(ListObjectsV2Command, { ContinuationToken: undefined }).resolves({
-    IsTruncated: true,
-    NextContinuationToken: "t1",
-    Contents: [{ Key: "2021/01/30/a.csv", ETag: '"e1"', Size: 1 }],
-  });
-  mock.on(ListObjectsV2Command, { ContinuationToken: "t1" }).resolves({
-    IsTruncated: true,
-    NextContinuationToken: "t2",
-    Contents: [{ Key: "2021/01/30/b.csv", ETag: '"e2"', Size: 2 }],
-  });
-  mock.on(ListObjectsV2Command, { ContinuationToken: "t2" }).resolves({
-    IsTruncated: false,
-    Contents: [{ Key: "2021/01/30/c.csv", ETag: '"e3"', Size: 3 }],
-  });
+  mockPages(mock, [
+    { next: "t1", name: "a.csv" },
+    { after: "t1", next: "t2", name: "b.csv" },
+    { after: "t2", name: "c.csv" },
+  ]);
   const bucket = await openS3Bucket({ bucket: "imps", client });
   const listed = await Array.fromAsync(bucket.list("2021/01/30/"));
   assert.deepEqual(listed, [
@@ -69,16 +78,7 @@ Deno.test("listing follows every page", async () => {
 Deno.test("a listing that would skip objects or never end fails naming it", async (t) => {
   await t.step("a token handed out again", async () => {
     const { client, mock } = newClient();
-    mock.on(ListObjectsV2Command, { ContinuationToken: undefined }).resolves({
-      IsTruncated: true,
-      NextContinuationToken: "t1",
-      Contents: [{ Key: "2021/01/30/a.csv", ETag: '"e1"', Size: 1 }],
-    });
-    mock.on(ListObjectsV2Command, { ContinuationToken: "t1" }).resolves({
-      IsTruncated: true,
-      NextContinuationToken: "t1",
-      Contents: [{ Key: "2021/01/30/b.csv", ETag: '"e2"', Size: 2 }],
-    });
+    mockPages(mock, [{ next: "t1", name: "a.csv" }, { after: "t1", next: "t1", name: "b.csv" }]);
     const bucket = await openS3Bucket({ bucket: "imps", client });
     await assert.rejects(
       Array.fromAsync(bucket.list("2021/01/30/")),
