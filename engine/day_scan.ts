@@ -22,7 +22,7 @@
  * @module
  */
 
-import { recordWords } from "./key_partitions.ts";
+import { recordWords } from "./key_record.ts";
 import { bucketBits, KeyFilter, type Segment, SegmentBuilder } from "./key_index.ts";
 import { type SegmentDay, segmentInBlocks, segmentOneByOne } from "./key_segment.ts";
 import { settled } from "./settled.ts";
@@ -212,7 +212,7 @@ const DEFAULT_ID_BYTES = 40;
 interface RowSample {
   /** Bytes per row (a third less than measured, for safety). */
   rowBytes: number;
-  /** Bytes of a row's key record (hashes, row, id; see `key_partitions.ts`). */
+  /** Bytes of a row's key record (see `key_record.ts`; a whole-second instant). */
   recordBytes: number;
 }
 

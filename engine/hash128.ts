@@ -11,15 +11,9 @@
  * chaining such pairs gives 2^k colliding ids, see `tests/_collisions.ts`).
  * For random ids the chance that two of n keys share all 128 bits is about
  * n² / 2^129, but for chosen ids it is 1. So deduplication uses the hash only
- * to find candidates: rows are one key only when their hashes match and
- * their ids are the same bytes, compared in full (`dedupe.ts`).
- *
- * The instant need not be compared: for a fixed id the state before the
- * last block is fixed, and the last block (each lane is a bijection of its
- * word once the earlier lanes are known) and the finalization (xors, adds
- * and `fmix`, each invertible) are bijections. So equal ids with equal
- * hashes have equal last blocks, that is equal instants (seconds as two
- * 32-bit words and nanoseconds). A change to this file must keep that true.
+ * to find candidates, by its first lane: rows are one key only when their
+ * ids are the same bytes and their instants the same, both kept in the key
+ * record and compared in full (`key_record.ts`).
  *
  * @module
  */

@@ -15,9 +15,10 @@
 
 /**
  * The length word of an id kept as a packed lowercase UUID: no raw id is
- * that long (4 GiB), so it never stands for a length.
+ * that long (2 GiB), so it never stands for a length. It fits in 31 bits,
+ * for a key record's header (`key_record.ts`).
  */
-export const UUID_KEY = 0xffff_ffff;
+export const UUID_KEY = 0x7fff_ffff;
 
 /** Bytes of a packed UUID. */
 export const UUID_BYTES = 16;

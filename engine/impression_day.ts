@@ -71,6 +71,8 @@ export function dedupeDay(
   let rows = 0;
   for (const scan of scans) rows += scan.rows;
   const hashes = new Uint32Array(rows * 4);
+  const seconds = new Float64Array(rows);
+  const nanos = new Uint32Array(rows);
   const hours = new Int8Array(rows);
   const campaigns = new Uint32Array(rows);
   const keys = new Uint32Array(scans.reduce((n, scan) => n + scan.keys.length, 0));
@@ -93,6 +95,8 @@ export function dedupeDay(
       remap[i] = index;
     });
     hashes.set(scan.hashes, offset * 4);
+    seconds.set(scan.seconds, offset);
+    nanos.set(scan.nanos, offset);
     hours.set(scan.hours, offset);
     keys.set(scan.keys, keyWords);
     for (let r = 0; r <= scan.rows; r++) keyStarts[offset + r] = keyWords + scan.keyStarts[r];
@@ -106,7 +110,7 @@ export function dedupeDay(
   }
   const partitions = new KeyPartitions(256);
   partitions.add(
-    { firstRow: 0, rows, hashes, hours, campaigns, keys, keyStarts, keyLengths },
+    { firstRow: 0, rows, hashes, seconds, nanos, hours, campaigns, keys, keyStarts, keyLengths },
     0,
   );
   const kept = new Uint8Array(rows);

@@ -2,7 +2,7 @@
  * The key records of a day's kept rows kept on disk, so that rows arriving
  * later can be deduplicated against them without reading them all.
  *
- * A segment is a file of key records (see `key_partitions.ts`) sorted by
+ * A segment is a file of key records (see `key_record.ts`) sorted by
  * bucket, the top `bits` bits of the first hash lane, with an index of
  * where each bucket starts (one float64 word offset per bucket, and the
  * end). Finding a key reads one bucket (a few records) at its offset.
@@ -10,17 +10,24 @@
  * A filter (one bit per slot) tells the keys certainly absent: only keys
  * whose bit is set are looked up. A key's slot is in the region of its
  * first lane's top 8 bits (so that keys taken a hash partition at a time
- * touch one small region, which stays in the CPU cache), at the place its
- * third lane (independent of the first) says. A set bit may be another key's (a false
- * positive costs one read); a key never added has no effect on correctness.
+ * touch one small region, which stays in the CPU cache), at the place a
+ * second hash of the record (`spreadOf`) says. A set bit may be another
+ * key's (a false positive costs one read); a key never added has no effect
+ * on correctness.
  *
  * @module
  */
 
-import { idWords, UUID_KEY } from "./id_key.ts";
-import { copyRecord, RECORD_HEADER_WORDS, recordWords } from "./key_partitions.ts";
+import {
+  copyRecord,
+  MIN_RECORD_WORDS,
+  recordWords,
+  sameKey,
+  spreadOf,
+  UUID_RECORD_WORDS,
+} from "./key_record.ts";
 import { writtenBuffer } from "./written_buffer.ts";
-import { dedupePartition, type RecordRun, sameKey } from "./dedupe.ts";
+import { dedupePartition, type RecordRun } from "./dedupe.ts";
 
 /**
  * A filter's regions: the first lane's top bits. Blocks of partitions that
@@ -69,8 +76,8 @@ function bucketOf(h0: number, bits: number): number {
  * ```ts
  * import { SegmentBuilder } from "./key_index.ts";
  * const builder = new SegmentBuilder(8);
- * const sorted = builder.sort(new Uint32Array([0x02000000, 2, 3, 4, 0, 1, 0x61]));
- * const index = builder.index(); // index[2] is 0, index[3] is 7
+ * const sorted = builder.sort(new Uint32Array([0x02000000, 0, 1, 0x61, 9]));
+ * const index = builder.index(); // index[2] is 0, index[3] is 5
  * ```
  */
 export class SegmentBuilder {
@@ -117,7 +124,7 @@ export class SegmentBuilder {
   sort(records: Uint32Array): Uint32Array {
     const bits = this.bits;
     let n = 0, lo = Infinity, hi = -1;
-    for (let i = 0; i < records.length; i += RECORD_HEADER_WORDS + idWords(records[i + 5])) {
+    for (let i = 0; i < records.length; i += recordWords(records[i + 2])) {
       const b = bucketOf(records[i], bits);
       if (b < lo) lo = b;
       if (b > hi) hi = b;
@@ -126,8 +133,8 @@ export class SegmentBuilder {
     if (n === 0) return records;
     this.#check(lo, hi);
     const starts = new Float64Array(hi - lo + 2);
-    for (let i = 0; i < records.length; i += RECORD_HEADER_WORDS + idWords(records[i + 5])) {
-      const words = RECORD_HEADER_WORDS + idWords(records[i + 5]);
+    for (let i = 0; i < records.length; i += recordWords(records[i + 2])) {
+      const words = recordWords(records[i + 2]);
       starts[bucketOf(records[i], bits) - lo + 1] += words;
       this.#counts[bucketOf(records[i], bits) - this.#from] += words;
     }
@@ -135,7 +142,7 @@ export class SegmentBuilder {
     for (let b = 1; b < starts.length; b++) starts[b] += starts[b - 1];
     const out = new Uint32Array(records.length);
     for (let i = 0; i < records.length;) {
-      const words = RECORD_HEADER_WORDS + idWords(records[i + 5]);
+      const words = recordWords(records[i + 2]);
       const b = bucketOf(records[i], bits) - lo;
       let at = starts[b];
       for (let k = 0; k < words; k++) out[at++] = records[i + k];
@@ -161,7 +168,7 @@ export class SegmentBuilder {
     const shift = 32 - this.bits;
     let n = 0, words = 0, lo = Infinity, hi = -1;
     for (const { records } of runs) n += records.length;
-    n = Math.ceil(n / RECORD_HEADER_WORDS); // at most this many records
+    n = Math.ceil(n / MIN_RECORD_WORDS); // at most this many records
     if (this.#scratch.at.length < n) {
       this.#scratch = {
         run: new Uint32Array(n),
@@ -178,9 +185,8 @@ export class SegmentBuilder {
     for (let r = 0; r < runs.length; r++) {
       const { records, rowOffset } = runs[r];
       for (let i = 0; i < records.length;) {
-        const length = records[i + 5];
-        const size = RECORD_HEADER_WORDS + (length === UUID_KEY ? 4 : (length + 3) >>> 2);
-        if (kept[rowOffset + records[i + 4]] === 1) {
+        const size = recordWords(records[i + 2]);
+        if (kept[rowOffset + records[i + 1]] === 1) {
           const h0 = records[i];
           const b = h0 >>> shift;
           if (b < lo) lo = b;
@@ -191,7 +197,7 @@ export class SegmentBuilder {
           n++;
           words += size;
           chunkCounts[b - from] += size;
-          filter.addSlot(h0, records[i + 2]);
+          filter.addSlot(h0, spreadOf(records, i));
         }
         i += size;
       }
@@ -254,7 +260,7 @@ export class SegmentBuilder {
         const b = records[i] >>> shift;
         if (b < lo) lo = b;
         if (b > hi) hi = b;
-        i += recordWords(records[i + 5]);
+        i += recordWords(records[i + 2]);
       }
       total += records.length;
     }
@@ -272,7 +278,7 @@ export class SegmentBuilder {
     starts.fill(0, 0, hi - lo + 1);
     for (const { records } of runs) {
       for (let i = 0; i < records.length;) {
-        const size = recordWords(records[i + 5]);
+        const size = recordWords(records[i + 2]);
         starts[(records[i] >>> shift) - lo] += size;
         i += size;
       }
@@ -288,20 +294,20 @@ export class SegmentBuilder {
     // come in row order, so in a bucket of a few the first row of a key is
     // the one that finds no record of its key there yet: the others are
     // dropped on the way. A large bucket takes them all, for the hash table.
-    const large = BUCKET_SCAN_RECORDS * (RECORD_HEADER_WORDS + 4);
+    const large = BUCKET_SCAN_RECORDS * UUID_RECORD_WORDS;
     let duplicates = 0;
     for (const { records, rowOffset } of runs) {
       for (let i = 0; i < records.length;) {
         const b = (records[i] >>> shift) - lo;
         const start = starts[b], end = ends[b];
-        const size = recordWords(records[i + 5]);
+        const size = recordWords(records[i + 2]);
         if (starts[b + 1] - start > large) {
           ends[b] = end + copyRecord(records, i, rowOffset, into, end);
         } else if (holdsKeyIn(into, start, end, records, i)) duplicates++;
         else {
           copyRecord(records, i, rowOffset, into, end);
-          kept[rowOffset + records[i + 4]] = 1;
-          filter.addSlot(records[i], records[i + 2]);
+          kept[rowOffset + records[i + 1]] = 1;
+          filter.addSlot(records[i], spreadOf(records, i));
           ends[b] = end + size;
         }
         i += size;
@@ -319,9 +325,9 @@ export class SegmentBuilder {
           table,
         );
         for (let j = start; j < end;) {
-          const size = recordWords(into[j + 5]);
-          if (kept[into[j + 4]] === 1) {
-            filter.addSlot(into[j], into[j + 2]);
+          const size = recordWords(into[j + 2]);
+          if (kept[into[j + 1]] === 1) {
+            filter.addSlot(into[j], spreadOf(into, j));
             into.copyWithin(out, j, j + size);
             out += size;
           }
@@ -363,7 +369,7 @@ export class SegmentBuilder {
 
 /**
  * Whether one of the records in `region[start:end]` has the key of the
- * record at `records[i]`: the same hash lanes and id (see `dedupe.ts`).
+ * record at `records[i]`: the same id and instant (see `key_record.ts`).
  */
 function holdsKeyIn(
   region: Uint32Array,
@@ -372,7 +378,7 @@ function holdsKeyIn(
   records: Uint32Array,
   i: number,
 ): boolean {
-  for (let m = start; m < end; m += recordWords(region[m + 5])) {
+  for (let m = start; m < end; m += recordWords(region[m + 2])) {
     if (sameKey(region, m, records, i)) return true;
   }
   return false;
@@ -430,13 +436,13 @@ export function readChunk(segment: Segment, chunk: number, chunkBits: number): U
   const bucket = chunk >>> (chunkBits - bits);
   const all = readWords(segment.file, segment.index[bucket], segment.index[bucket + 1]);
   let words = 0;
-  for (let i = 0; i < all.length; i += RECORD_HEADER_WORDS + idWords(all[i + 5])) {
-    if (all[i] >>> (32 - chunkBits) === chunk) words += RECORD_HEADER_WORDS + idWords(all[i + 5]);
+  for (let i = 0; i < all.length; i += recordWords(all[i + 2])) {
+    if (all[i] >>> (32 - chunkBits) === chunk) words += recordWords(all[i + 2]);
   }
   const out = new Uint32Array(words);
   let at = 0;
   for (let i = 0; i < all.length;) {
-    const n = RECORD_HEADER_WORDS + idWords(all[i + 5]);
+    const n = recordWords(all[i + 2]);
     if (all[i] >>> (32 - chunkBits) === chunk) {
       out.set(all.subarray(i, i + n), at);
       at += n;
@@ -448,7 +454,7 @@ export function readChunk(segment: Segment, chunk: number, chunkBits: number): U
 
 /**
  * Whether the segment holds the key of the record at `i` of `records`: the
- * same four hash lanes and the same id bytes.
+ * same id and instant (see `key_record.ts`).
  *
  * @example
  * ```ts
@@ -465,14 +471,14 @@ export function holdsKey(segment: Segment, records: Uint32Array, i: number): boo
 }
 
 /**
- * A one-bit-a-slot filter of keys, on the third hash lane.
+ * A one-bit-a-slot filter of keys.
  *
  * @example
  * ```ts
  * import { KeyFilter } from "./key_index.ts";
  * const filter = KeyFilter.sized(1000, 1 << 20);
- * filter.add(new Uint32Array([1, 2, 3, 4, 0, 1, 0x61]));
- * filter.mayHold(new Uint32Array([9, 9, 3, 9, 0, 1, 0x62]), 0); // true (slot 3 is set)
+ * filter.add(new Uint32Array([7, 0, 1, 0x61, 9])); // "a", row 0
+ * filter.mayHold(new Uint32Array([7, 5, 1, 0x61, 9]), 0); // true: "a" again, row 5
  * ```
  */
 export class KeyFilter {
@@ -493,12 +499,12 @@ export class KeyFilter {
     this.#shift = 32 - REGION_BITS - regionBits;
   }
 
-  #slot(h0: number, h2: number): number {
+  #slot(h0: number, spread: number): number {
     const shift = this.#shift;
     const region = shift >= 0
       ? (h0 >>> shift) & ~this.#mask
       : ((h0 >>> (32 - REGION_BITS)) * (this.#mask + 1));
-    return (region + (h2 & this.#mask)) >>> 0;
+    return (region + (spread & this.#mask)) >>> 0;
   }
 
   /**
@@ -513,22 +519,22 @@ export class KeyFilter {
     return new KeyFilter(new Uint8Array(writtenBuffer(bytes, options)));
   }
 
-  /** Sets the slot of a key by its first and third hash lanes. */
-  addSlot(h0: number, h2: number): void {
-    const slot = this.#slot(h0, h2);
+  /** Sets the slot of a key by its hash lane and its record's `spreadOf`. */
+  addSlot(h0: number, spread: number): void {
+    const slot = this.#slot(h0, spread);
     this.bytes[slot >>> 3] |= 1 << (slot & 7);
   }
 
   /** Sets the slots of every record's key. */
   add(records: Uint32Array): void {
-    for (let i = 0; i < records.length; i += RECORD_HEADER_WORDS + idWords(records[i + 5])) {
-      this.addSlot(records[i], records[i + 2]);
+    for (let i = 0; i < records.length; i += recordWords(records[i + 2])) {
+      this.addSlot(records[i], spreadOf(records, i));
     }
   }
 
   /** Whether the key of the record at `i` may have been added. */
   mayHold(records: Uint32Array, i: number): boolean {
-    const slot = this.#slot(records[i], records[i + 2]);
+    const slot = this.#slot(records[i], spreadOf(records, i));
     return (this.bytes[slot >>> 3] & (1 << (slot & 7))) !== 0;
   }
 }

@@ -1,64 +1,15 @@
 /**
  * Splits impression keys by hash into partitions, so that each partition
  * can be deduplicated in a table small enough for the CPU cache, or spilled
- * to disk and deduplicated one at a time when memory is short.
- *
- * A record is 32-bit words: the four hash lanes, the row number, the id's
- * byte length, then the id's bytes zero-padded to whole words, so that
- * deduplication can compare the keys themselves when hashes match. Within a
- * partition, records keep row order.
+ * to disk and deduplicated one at a time when memory is short. A key is a
+ * record of 32-bit words (see `key_record.ts`). Within a partition, records
+ * keep row order.
  *
  * @module
  */
 
-import { idWords, UUID_KEY } from "./id_key.ts";
+import { recordWords, UUID_RECORD_WORDS, writeRecord } from "./key_record.ts";
 import { INVALID_ROW, type RecordSink, type RowBlock } from "./scan_impressions.ts";
-
-/** 32-bit words of a record before the id: four hash lanes, row, id length word. */
-export const RECORD_HEADER_WORDS = 6;
-
-/** 32-bit words of the record of an id with length word `lengthWord`. */
-export function recordWords(lengthWord: number): number {
-  return RECORD_HEADER_WORDS + idWords(lengthWord);
-}
-
-/**
- * Copies the record at `records[i]` to `out[to]` with `rowOffset` added to
- * its row number (the day's row number); returns its words.
- *
- * @example
- * ```ts
- * import { copyRecord } from "./key_partitions.ts";
- * const out = new Uint32Array(7);
- * copyRecord(new Uint32Array([1, 2, 3, 4, 5, 1, 0x61]), 0, 100, out, 0); // 7
- * // out[4] is 105
- * ```
- */
-export function copyRecord(
-  records: Uint32Array,
-  i: number,
-  rowOffset: number,
-  out: Uint32Array,
-  to: number,
-): number {
-  const length = records[i + 5];
-  out[to] = records[i];
-  out[to + 1] = records[i + 1];
-  out[to + 2] = records[i + 2];
-  out[to + 3] = records[i + 3];
-  out[to + 4] = rowOffset + records[i + 4];
-  out[to + 5] = length;
-  if (length === UUID_KEY) {
-    out[to + 6] = records[i + 6];
-    out[to + 7] = records[i + 7];
-    out[to + 8] = records[i + 8];
-    out[to + 9] = records[i + 9];
-    return 10;
-  }
-  const size = RECORD_HEADER_WORDS + ((length + 3) >>> 2);
-  for (let w = RECORD_HEADER_WORDS; w < size; w++) out[to + w] = records[i + w];
-  return size;
-}
 
 /** Words of a chunk of appended records (4 MiB). */
 const CHUNK_WORDS = 1 << 20;
@@ -143,61 +94,46 @@ export class KeyPartitions implements RecordSink {
   }
 
   /**
-   * Appends the record of one row, after those appended before: its hash
-   * lanes, row number, id length word and the id's words at `ids[at..]`.
+   * Appends the record of one row, after those appended before (see
+   * `key_record.ts`): its hash lane, row number, the id of length word
+   * `lengthWord` at `ids[at..]` and its instant.
    */
   append(
     h0: number,
-    h1: number,
-    h2: number,
-    h3: number,
     row: number,
     lengthWord: number,
     ids: Uint32Array,
     at: number,
+    seconds: number,
+    nanos: number,
   ): void {
-    const words = idWords(lengthWord);
-    const size = RECORD_HEADER_WORDS + words;
+    // The most a record of this id takes: a long instant.
+    const most = recordWords(0x8000_0000 | lengthWord);
     let buffer = this.#buffer, i = this.#at;
-    if (i + size > buffer.length) {
-      buffer = this.#next(size);
+    if (i + most > buffer.length) {
+      buffer = this.#next(most);
       i = 0;
     }
+    const size = writeRecord(buffer, i, h0, row, lengthWord, ids, at, seconds, nanos);
     this.#counts[partitionOf(h0, this.#bits)] += size;
-    buffer[i] = h0;
-    buffer[i + 1] = h1;
-    buffer[i + 2] = h2;
-    buffer[i + 3] = h3;
-    buffer[i + 4] = row;
-    buffer[i + 5] = lengthWord;
-    if (words === 4) {
-      buffer[i + 6] = ids[at];
-      buffer[i + 7] = ids[at + 1];
-      buffer[i + 8] = ids[at + 2];
-      buffer[i + 9] = ids[at + 3];
-    } else if (words < 16) {
-      for (let w = 0; w < words; w++) buffer[i + 6 + w] = ids[at + w];
-    } else buffer.set(ids.subarray(at, at + words), i + 6);
     this.#at = i + size;
     this.#length += size;
   }
 
   /** Adds the valid rows of a block; `rowBase` is added to its row numbers. */
   add(block: RowBlock, rowBase: number): void {
-    const { hashes, hours, keys, keyStarts, keyLengths } = block;
+    const { hashes, hours, keys, keyStarts, keyLengths, seconds, nanos } = block;
     const base = rowBase + block.firstRow;
     for (let r = 0; r < block.rows; r++) {
       if (hours[r] === INVALID_ROW) continue;
-      const h = r * 4;
       this.append(
-        hashes[h],
-        hashes[h + 1],
-        hashes[h + 2],
-        hashes[h + 3],
+        hashes[r * 4],
         base + r,
         keyLengths[r],
         keys,
         keyStarts[r],
+        seconds[r],
+        nanos[r],
       );
     }
   }
@@ -238,13 +174,11 @@ export class KeyPartitions implements RecordSink {
   #place(records: Uint32Array, length: number, out: Uint32Array, next: Int32Array): void {
     const bits = this.#bits;
     for (let i = 0; i < length;) {
-      const words = RECORD_HEADER_WORDS + idWords(records[i + 5]);
+      const words = recordWords(records[i + 2]);
       const p = partitionOf(records[i], bits);
       let at = next[p];
       next[p] = at + words;
-      if (words === RECORD_HEADER_WORDS + 4) {
-        out[at++] = records[i++];
-        out[at++] = records[i++];
+      if (words === UUID_RECORD_WORDS) {
         out[at++] = records[i++];
         out[at++] = records[i++];
         out[at++] = records[i++];

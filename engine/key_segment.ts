@@ -15,7 +15,7 @@ import {
   keptRecords,
   type RecordRun,
 } from "./dedupe.ts";
-import { recordWords } from "./key_partitions.ts";
+import { recordWords } from "./key_record.ts";
 import { abandonLayout, blockRun, blockStarts, segmentLayout } from "./dedupe_blocks.ts";
 import {
   holdsKey,
@@ -231,8 +231,8 @@ function dropKnown(
 ): { duplicates: number; lookups: number } {
   let duplicates = 0, lookups = 0;
   for (const { records, rowOffset } of runs) {
-    for (let i = 0; i < records.length; i += recordWords(records[i + 5])) {
-      const row = rowOffset + records[i + 4];
+    for (let i = 0; i < records.length; i += recordWords(records[i + 2])) {
+      const row = rowOffset + records[i + 1];
       if (kept[row] !== 1 || !filter.mayHold(records, i)) continue;
       lookups++;
       if (segments.some((segment) => holdsKey(segment, records, i))) {

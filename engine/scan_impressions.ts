@@ -74,6 +74,10 @@ export interface RowBlock {
   rows: number;
   /** Four 32-bit hash lanes per row. */
   hashes: Uint32Array;
+  /** The instant's seconds since 1970-01-01 UTC per row. */
+  seconds: Float64Array;
+  /** The instant's nanoseconds per row. */
+  nanos: Uint32Array;
   /** UTC hour 0-23, {@linkcode OTHER_DATE} or {@linkcode INVALID_ROW}. */
   hours: Int8Array;
   /** Index into the scan's `campaignIds` per row. */
@@ -88,20 +92,19 @@ export interface RowBlock {
 
 /**
  * Takes each valid row's key record as the row is scanned (see
- * `key_partitions.ts`): hash lanes, row number within the scan, id length
- * word and the id's words at `ids[at..]`.
+ * `key_record.ts`): the hash's first lane, row number within the scan, the
+ * id's length word and words at `ids[at..]`, and the instant.
  */
 export interface RecordSink {
   /** Takes one row's record. */
   append(
     h0: number,
-    h1: number,
-    h2: number,
-    h3: number,
     row: number,
     lengthWord: number,
     ids: Uint32Array,
     at: number,
+    seconds: number,
+    nanos: number,
   ): void;
 }
 
@@ -113,7 +116,7 @@ export interface ScanOutput {
   onBlock: (block: RowBlock) => void;
   /**
    * Takes each valid row's key record as it is scanned. A block's `hashes`,
-   * `keys` and `keyLengths` are then not to be read: rows the WebAssembly
+   * `seconds`, `nanos`, `keys` and `keyLengths` are then not to be read: rows the WebAssembly
    * kernel parsed whole skip them.
    */
   records?: RecordSink;
@@ -141,6 +144,10 @@ export interface ScanSummary {
 export interface ObjectScan extends ScanSummary {
   /** Four 32-bit hash lanes per row. */
   hashes: Uint32Array;
+  /** The instant's seconds since 1970-01-01 UTC per row. */
+  seconds: Float64Array;
+  /** The instant's nanoseconds per row. */
+  nanos: Uint32Array;
   /** UTC hour 0-23, {@linkcode OTHER_DATE} or {@linkcode INVALID_ROW}. */
   hours: Int8Array;
   /** Index into `campaignIds` per row. */
@@ -216,6 +223,8 @@ function blockArrays(capacity: number): BlockArrays {
   return {
     capacity,
     hashes: new Uint32Array(capacity * 4),
+    seconds: new Float64Array(capacity),
+    nanos: new Uint32Array(capacity),
     hours: new Int8Array(capacity),
     campaigns: new Uint32Array(capacity),
     keys: new Uint32Array(capacity * 12),
@@ -324,7 +333,8 @@ class FastRowWriter {
   ): number {
     const words = kernel.parsedWords, floats = kernel.parsedFloats;
     const unsigned = new Uint32Array(words.buffer, words.byteOffset, words.length);
-    const { hashes, hours, campaigns, keyStarts, keyLengths, keys: ids } = this.#arrays;
+    const { hashes, seconds, nanos, hours, campaigns, keyStarts, keyLengths, keys: ids } =
+      this.#arrays;
     const sink = this.#sink, dayStart = this.#dayStart;
     const recentValues = this.#recentValues, recentIndexes = this.#recentIndexes;
     for (; row < last; row++) {
@@ -339,17 +349,18 @@ class FastRowWriter {
         recentValues[slot] = value;
         recentIndexes[slot] = campaign;
       }
+      const second = floats[row * 8 + 5];
       if (sink !== null) {
-        // Straight from the kernel's words: hash lanes at 1, id at 5.
+        // Straight from the kernel's words: hash lanes at 1, id at 5,
+        // nanoseconds at 9.
         sink.append(
           unsigned[w + 1],
-          unsigned[w + 2],
-          unsigned[w + 3],
-          unsigned[w + 4],
           firstRow + at,
           UUID_KEY,
           unsigned,
           w + 5,
+          second,
+          unsigned[w + 9],
         );
         keyStarts[at + 1] = word;
       } else {
@@ -365,8 +376,10 @@ class FastRowWriter {
         hashes[h + 1] = unsigned[w + 2];
         hashes[h + 2] = unsigned[w + 3];
         hashes[h + 3] = unsigned[w + 4];
+        seconds[at] = second;
+        nanos[at] = unsigned[w + 9];
       }
-      hours[at] = hourOf(floats[row * 8 + 5], dayStart);
+      hours[at] = hourOf(second, dayStart);
       campaigns[at] = campaign;
       at++;
     }
@@ -405,7 +418,7 @@ export function createImpressionScan(
   const capacity = Math.max(1, output.blockRows);
   const sink = output.records ?? null;
   const arrays = blockArrays(capacity);
-  const { hashes, hours, campaigns, keyStarts, keyLengths } = arrays;
+  const { hashes, seconds, nanos, hours, campaigns, keyStarts, keyLengths } = arrays;
   // The block's ids, each from a word boundary and zero-padded to a whole
   // word, so that key records copy and compare them a word at a time.
   let keys = arrays.keys;
@@ -429,6 +442,8 @@ export function createImpressionScan(
       firstRow: rows - filled,
       rows: filled,
       hashes: hashes.subarray(0, filled * 4),
+      seconds: seconds.subarray(0, filled),
+      nanos: nanos.subarray(0, filled),
       hours: hours.subarray(0, filled),
       campaigns: campaigns.subarray(0, filled),
       keys: keys.subarray(0, keyStarts[filled]),
@@ -506,24 +521,24 @@ export function createImpressionScan(
   }
 
   /**
-   * Ends the block's current row, whose key is in place: its UTC hour (or
-   * {@linkcode OTHER_DATE}) from its instant's seconds, and its campaign.
+   * Ends the block's current row, whose key is in place: its instant, its
+   * UTC hour (or {@linkcode OTHER_DATE}) and its campaign.
    */
-  function endRow(seconds: number, campaign: number): void {
+  function endRow(instant: Instant, campaign: number): void {
     if (sink !== null) {
-      const h = filled * 4;
       sink.append(
-        hashes[h],
-        hashes[h + 1],
-        hashes[h + 2],
-        hashes[h + 3],
+        hashes[filled * 4],
         rows,
         keyLengths[filled],
         keys,
         keyStarts[filled],
+        instant.seconds,
+        instant.nanos,
       );
     }
-    hours[filled] = hourOf(seconds, dayStart);
+    seconds[filled] = instant.seconds;
+    nanos[filled] = instant.nanos;
+    hours[filled] = hourOf(instant.seconds, dayStart);
     campaigns[filled] = campaign;
     rows++;
     if (++filled === capacity) flush();
@@ -550,6 +565,8 @@ export function createImpressionScan(
     onInvalid(detail);
     hours[filled] = INVALID_ROW;
     hashes.fill(0, filled * 4, filled * 4 + 4);
+    seconds[filled] = 0;
+    nanos[filled] = 0;
     campaigns[filled] = 0;
     keyLengths[filled] = 0;
     keyStarts[filled + 1] = keyStarts[filled];
@@ -589,7 +606,7 @@ export function createImpressionScan(
     }
     if (ie - is >= UUID_KEY) {
       // Its length would read as a packed UUID's (see id_key.ts).
-      return invalid(record, idColumn, "IMPRESSION_ID is 4 GiB or longer", "");
+      return invalid(record, idColumn, "IMPRESSION_ID is 2 GiB or longer", "");
     }
     // IMPRESSION_DATETIME, trimmed.
     let ds = starts[datetimeColumn], de = ends[datetimeColumn];
@@ -635,7 +652,7 @@ export function createImpressionScan(
     const lengthWord = putKey(buf, is, ie, (record.flags[idColumn] & FIELD_ESCAPED) !== 0);
     const keyLength = lengthWord === UUID_KEY ? UUID_BYTES : lengthWord;
     hashWords(keys, keyAt, keyLength, instant.seconds, instant.nanos, hashes, filled * 4);
-    endRow(instant.seconds, campaign);
+    endRow(instant, campaign);
   }
 
   const scanner = createCsvScanner({ onRecord, bom: options.columns === undefined });
@@ -730,6 +747,8 @@ export async function scanImpressions(
       blocks.push({
         ...b,
         hashes: b.hashes.slice(),
+        seconds: b.seconds.slice(),
+        nanos: b.nanos.slice(),
         hours: b.hours.slice(),
         campaigns: b.campaigns.slice(),
         keys: b.keys.slice(),
@@ -740,6 +759,8 @@ export async function scanImpressions(
   for await (const chunk of chunks) scan.push(chunk);
   const summary = scan.finish();
   const hashes = new Uint32Array(summary.rows * 4);
+  const seconds = new Float64Array(summary.rows);
+  const nanos = new Uint32Array(summary.rows);
   const hours = new Int8Array(summary.rows);
   const campaigns = new Uint32Array(summary.rows);
   const keys = new Uint32Array(blocks.reduce((n, b) => n + b.keys.length, 0));
@@ -748,6 +769,8 @@ export async function scanImpressions(
   let keyWords = 0;
   for (const block of blocks) {
     hashes.set(block.hashes, block.firstRow * 4);
+    seconds.set(block.seconds, block.firstRow);
+    nanos.set(block.nanos, block.firstRow);
     hours.set(block.hours, block.firstRow);
     campaigns.set(block.campaigns, block.firstRow);
     keys.set(block.keys, keyWords);
@@ -757,5 +780,5 @@ export async function scanImpressions(
     keyLengths.set(block.keyLengths, block.firstRow);
     keyWords += block.keys.length;
   }
-  return { ...summary, hashes, hours, campaigns, keys, keyStarts, keyLengths };
+  return { ...summary, hashes, seconds, nanos, hours, campaigns, keys, keyStarts, keyLengths };
 }

@@ -20,11 +20,14 @@ interface Key {
   hash: number[];
   length: number;
   id: number[];
+  seconds: number;
+  nanos: number;
 }
 
 /**
- * Keys to draw rows from: random ones, and pairs with the same four hash
- * lanes but different id bytes (which must stay two keys).
+ * Keys to draw rows from: random ones, some at instants with nanoseconds,
+ * and pairs with the same hash but different id bytes, or the same id and
+ * a different instant (which must stay two keys).
  */
 function keyPool(rng: Rng, size: number): Key[] {
   const keys: Key[] = [];
@@ -32,8 +35,12 @@ function keyPool(rng: Rng, size: number): Key[] {
     const hash = [0, 1, 2, 3].map(() => rng.int(2 ** 32));
     const length = rng.int(3) === 0 ? 1 + rng.int(30) : UUID_KEY;
     const id = Array.from({ length: idWords(length) }, () => rng.int(2 ** 32));
-    keys.push({ hash, length, id });
-    if (rng.int(10) === 0) keys.push({ hash, length, id: id.map((w) => w ^ 1) });
+    const seconds = 1_611_964_800 + rng.int(86_400);
+    const nanos = rng.int(8) === 0 ? rng.int(1_000_000_000) : 0;
+    keys.push({ hash, length, id, seconds, nanos });
+    if (rng.int(10) === 0) keys.push({ hash, length, id: id.map((w) => w ^ 1), seconds, nanos });
+    if (rng.int(10) === 0) keys.push({ hash, length, id, seconds, nanos: nanos + 1 });
+    if (rng.int(10) === 0) keys.push({ hash, length, id, seconds: seconds - 2 ** 32, nanos });
   }
   return keys;
 }
@@ -41,12 +48,16 @@ function keyPool(rng: Rng, size: number): Key[] {
 /** A parse task's records: `rows` rows drawn from `keys`, many of them repeats. */
 function taskRecords(rng: Rng, keys: Key[], rows: number, partitions: number): Uint32Array[] {
   const hashes = new Uint32Array(rows * 4);
+  const seconds = new Float64Array(rows);
+  const nanos = new Uint32Array(rows);
   const keyLengths = new Uint32Array(rows);
   const keyStarts = new Uint32Array(rows + 1);
   const words: number[] = [];
   for (let r = 0; r < rows; r++) {
     const key = keys[rng.int(keys.length)];
     hashes.set(key.hash, r * 4);
+    seconds[r] = key.seconds;
+    nanos[r] = key.nanos;
     keyLengths[r] = key.length;
     words.push(...key.id);
     keyStarts[r + 1] = words.length;
@@ -55,6 +66,8 @@ function taskRecords(rng: Rng, keys: Key[], rows: number, partitions: number): U
     firstRow: 0,
     rows,
     hashes,
+    seconds,
+    nanos,
     hours: new Int8Array(rows),
     campaigns: new Uint32Array(rows),
     keys: Uint32Array.from(words),

@@ -1,6 +1,6 @@
 /**
  * The key segments of `engine/key_index.ts`: written by bucket, a key is
- * found by its lanes and bytes (never by the lanes alone), chunks read back
+ * found by its id and instant (never by its hash alone), chunks read back
  * whole, and the filter never misses an added key.
  */
 
@@ -13,24 +13,27 @@ import {
   SegmentBuilder,
 } from "../engine/key_index.ts";
 import { UUID_KEY } from "../engine/id_key.ts";
+import { recordWords, writeRecord } from "../engine/key_record.ts";
 import { createDedupeTable, dedupePartition } from "../engine/dedupe.ts";
 import { Rng } from "./_rng.ts";
 import { withTempDir } from "./_helpers.ts";
 
-/** Records of `n` keys: random lanes, ids of 16 bytes (packed UUIDs) or 1 to 9 bytes. */
+/**
+ * Records of `n` keys: random hash lanes, ids of 16 bytes (packed UUIDs) or
+ * 1 to 9 bytes, at whole seconds or (one in five) with nanoseconds.
+ */
 function makeRecords(rng: Rng, n: number): Uint32Array[] {
   const out: Uint32Array[] = [];
   for (let k = 0; k < n; k++) {
-    const lanes = [0, 1, 2, 3].map(() => rng.next() >>> 0);
     const uuid = k % 3 !== 0;
     const length = uuid ? UUID_KEY : 1 + (k % 9);
     const words = uuid ? 4 : (length + 3) >>> 2;
-    const record = new Uint32Array(6 + words);
-    record.set(lanes, 0);
-    record[4] = k;
-    record[5] = length;
-    for (let w = 0; w < words; w++) record[6 + w] = rng.next() >>> 0;
-    out.push(record);
+    const id = Uint32Array.from({ length: words }, () => rng.next() >>> 0);
+    const seconds = 1_611_964_800 + rng.int(86_400);
+    const nanos = k % 5 === 0 ? 1 + rng.int(999_999_999) : 0;
+    const record = new Uint32Array(16);
+    const size = writeRecord(record, 0, rng.next() >>> 0, k, length, id, 0, seconds, nanos);
+    out.push(record.slice(0, size));
   }
   return out;
 }
@@ -63,12 +66,16 @@ Deno.test("a segment finds its keys by lanes and bytes, and reads chunks back wh
       for (const r of records) {
         assert.ok(filter.mayHold(r, 0));
         assert.ok(holdsKey(segment, r, 0));
-        // The same lanes with other id bytes, or another length, are another key.
+        // The same hash with other id bytes, another instant, or another
+        // length, is another key.
         const other = r.slice();
-        other[other.length - 1] ^= 1;
+        other[3] ^= 1;
         assert.equal(holdsKey(segment, other, 0), false);
+        const later = r.slice();
+        later[later.length - 1] += 1;
+        assert.equal(holdsKey(segment, later, 0), false);
         const shorter = r.slice();
-        shorter[5] = r[5] === UUID_KEY ? 16 : r[5] + 100;
+        shorter[2] = (r[2] & 0x7fffffff) === UUID_KEY ? r[2] - UUID_KEY + 16 : r[2] + 100;
         assert.equal(holdsKey(segment, shorter, 0), false);
       }
       for (const chunkBits of [8, 9, 12]) {
@@ -78,7 +85,7 @@ Deno.test("a segment finds its keys by lanes and bytes, and reads chunks back wh
           for (
             let i = 0;
             i < chunk.length;
-            i += chunk[i + 5] === UUID_KEY ? 10 : 6 + ((chunk[i + 5] + 3) >>> 2)
+            i += recordWords(chunk[i + 2])
           ) {
             assert.equal(chunk[i] >>> (32 - chunkBits), c);
           }
@@ -134,7 +141,7 @@ Deno.test("dedupeSorted keeps what a hash table then a sort keep, in small bucke
       for (let r = 0; r < 3000; r++) {
         const record = base[rng.int(base.length)].slice();
         if (flooded) record[0] = (record[0] & 0x000fffff) | 0x12300000;
-        record[4] = r;
+        record[1] = r;
         rows.push(record);
       }
       const all = concat(rows);

@@ -1,18 +1,31 @@
 import assert from "node:assert/strict";
-import { KeyPartitions, partitionOf, recordWords } from "../engine/key_partitions.ts";
+import { KeyPartitions, partitionOf } from "../engine/key_partitions.ts";
+import { recordHeader, recordWords } from "../engine/key_record.ts";
 import { idWords, UUID_KEY } from "../engine/id_key.ts";
 import { INVALID_ROW, type RowBlock } from "../engine/scan_impressions.ts";
 import { Rng } from "./_rng.ts";
 
+/** A random instant: mostly whole seconds of 2021, some with nanoseconds, before 1970 or after 2106. */
+function randomInstant(rng: Rng): [number, number] {
+  const kind = rng.int(10);
+  if (kind < 7) return [1_609_459_200 + rng.int(365 * 86_400), 0];
+  if (kind < 8) return [1_609_459_200 + rng.int(86_400), 1 + rng.int(999_999_999)];
+  if (kind < 9) return [-62_135_596_800 + rng.int(2 ** 31), rng.int(2)];
+  return [2 ** 32 + rng.int(2 ** 30), 0];
+}
+
 /** A block of `rows` rows with random hashes and ids of random lengths (some packed UUIDs). */
 function randomBlock(rng: Rng, firstRow: number, rows: number): RowBlock {
   const hashes = new Uint32Array(rows * 4);
+  const seconds = new Float64Array(rows);
+  const nanos = new Uint32Array(rows);
   const hours = new Int8Array(rows);
   const keyLengths = new Uint32Array(rows);
   const keyStarts = new Uint32Array(rows + 1);
   const words: number[] = [];
   for (let r = 0; r < rows; r++) {
     for (let i = 0; i < 4; i++) hashes[r * 4 + i] = rng.int(2 ** 32);
+    [seconds[r], nanos[r]] = randomInstant(rng);
     hours[r] = rng.int(20) === 0 ? INVALID_ROW : rng.int(24);
     const kind = rng.int(10);
     const length = hours[r] === INVALID_ROW
@@ -30,6 +43,8 @@ function randomBlock(rng: Rng, firstRow: number, rows: number): RowBlock {
     firstRow,
     rows,
     hashes,
+    seconds,
+    nanos,
     hours,
     campaigns: new Uint32Array(rows),
     keys: Uint32Array.from(words),
@@ -45,11 +60,20 @@ function expected(blocks: RowBlock[], count: number, rowBase: number): number[][
     for (let r = 0; r < b.rows; r++) {
       if (b.hours[r] === INVALID_ROW) continue;
       const p = partitionOf(b.hashes[r * 4], Math.log2(count));
+      const seconds = b.seconds[r], nanos = b.nanos[r];
+      const short = nanos === 0 && seconds >= 0 && seconds < 2 ** 32;
       out[p].push(
-        ...b.hashes.subarray(r * 4, r * 4 + 4),
+        b.hashes[r * 4],
         rowBase + b.firstRow + r,
-        b.keyLengths[r],
+        short ? b.keyLengths[r] : b.keyLengths[r] + 2 ** 31,
         ...b.keys.subarray(b.keyStarts[r], b.keyStarts[r + 1]),
+        // The instant: whole seconds in one word, else low and high words
+        // of the seconds (two's complement) and the nanoseconds.
+        ...(short ? [seconds] : [
+          ((seconds % 2 ** 32) + 2 ** 32) % 2 ** 32,
+          (Math.floor(seconds / 2 ** 32) + 2 ** 32) % 2 ** 32,
+          nanos,
+        ]),
       );
     }
   }
@@ -84,7 +108,11 @@ Deno.test("KeyPartitions hands out every valid row's record, by partition, in ro
   }
 });
 
-Deno.test("recordWords: a packed UUID's record is 10 words", () => {
-  assert.equal(recordWords(UUID_KEY), 10);
-  assert.equal(recordWords(5), 8);
+Deno.test("recordWords: a packed UUID's record at a whole second is 8 words, 10 with nanoseconds", () => {
+  assert.equal(recordWords(recordHeader(UUID_KEY, 1_611_965_702, 0)), 8);
+  assert.equal(recordWords(recordHeader(UUID_KEY, 1_611_965_702, 5)), 10);
+  assert.equal(recordWords(recordHeader(UUID_KEY, -1, 0)), 10);
+  assert.equal(recordWords(recordHeader(UUID_KEY, 2 ** 32, 0)), 10);
+  assert.equal(recordWords(recordHeader(UUID_KEY, 2 ** 32 - 1, 0)), 8);
+  assert.equal(recordWords(recordHeader(5, 0, 0)), 6);
 });
