@@ -14,7 +14,7 @@
  * @module
  */
 
-import { copyRecord, recordWords, sameKey, spreadOf } from "./key_record.ts";
+import { copyKey, keyWords, recordWords, sameKey, spreadOf } from "./key_record.ts";
 
 /** A run of one partition's records, in row order. */
 export interface RecordRun {
@@ -35,8 +35,8 @@ const SLOT_WORDS = 3;
  * import { createDedupeTable, dedupePartition } from "./dedupe.ts";
  * const table = createDedupeTable();
  * const kept = new Uint8Array(2);
- * // Two records of the id "ab" (2 bytes, one word) at one instant.
- * const records = new Uint32Array([7, 0, 2, 0x6261, 9, 7, 1, 2, 0x6261, 9]);
+ * // Two records of the id "ab" (2 bytes, one word) at one instant, rows 0 and 1.
+ * const records = new Uint32Array([7, 2, 0x6261, 9, 0, 7, 2, 0x6261, 9, 1]);
  * dedupePartition([{ records, rowOffset: 0 }], kept, table); // 1 duplicate
  * // kept is [1, 0]
  * ```
@@ -59,7 +59,7 @@ export function dedupePartition(
 
 /**
  * Like {@linkcode dedupePartition} for rows that come after `earlier`: the
- * records of rows kept before (distinct keys, all ahead of the runs in row
+ * keys (records without their row) of rows kept before (distinct keys, all ahead of the runs in row
  * order). A row of the runs whose key is among them is a duplicate and is
  * not kept. Only the runs go into the table; the earlier records are probed
  * against it, so the work for a few new rows after many old ones is one pass
@@ -69,8 +69,8 @@ export function dedupePartition(
  * ```ts
  * import { createDedupeTable, dedupeAfter } from "./dedupe.ts";
  * const kept = new Uint8Array([1, 0]);
- * const earlier = new Uint32Array([7, 0, 2, 0x6261, 9]); // "ab", row 0, kept before
- * const records = new Uint32Array([7, 0, 2, 0x6261, 9]); // "ab" again, row 1
+ * const earlier = new Uint32Array([7, 2, 0x6261, 9]); // "ab", kept before
+ * const records = new Uint32Array([7, 2, 0x6261, 9, 0]); // "ab" again, row 1
  * dedupeAfter([earlier], [{ records, rowOffset: 1 }], kept, createDedupeTable()); // 1
  * // kept is [1, 0]
  * ```
@@ -86,7 +86,7 @@ export function dedupeAfter(
   const slots = table.slots;
   let more = 0;
   for (const old of earlier) {
-    for (let i = 0; i < old.length; i += recordWords(old[i + 2])) {
+    for (let i = 0; i < old.length; i += keyWords(old[i + 1])) {
       const h0 = old[i];
       let slot = spreadOf(old, i) & mask;
       while (true) {
@@ -94,8 +94,8 @@ export function dedupeAfter(
         const owner = slots[at + 1];
         if (owner === 0) break;
         if (slots[at] === h0 && sameKey(runs[owner - 1].records, slots[at + 2], old, i)) {
-          const run = runs[owner - 1];
-          const row = run.rowOffset + run.records[slots[at + 2] + 1];
+          const run = runs[owner - 1], o = slots[at + 2];
+          const row = run.rowOffset + run.records[o + keyWords(run.records[o + 1])];
           // Earlier keys are distinct, so each new key is matched at most once.
           if (kept[row] === 1) {
             kept[row] = 0;
@@ -118,7 +118,7 @@ function fill(
 ): { duplicates: number; mask: number } {
   let count = 0;
   for (const { records } of runs) {
-    for (let i = 0; i < records.length; i += recordWords(records[i + 2])) count++;
+    for (let i = 0; i < records.length; i += recordWords(records[i + 1])) count++;
   }
   if (count === 0) return { duplicates: 0, mask: -1 };
   let size = 16;
@@ -130,8 +130,9 @@ function fill(
   let duplicates = 0;
   for (let run = 0; run < runs.length; run++) {
     const { records, rowOffset } = runs[run];
-    for (let i = 0; i < records.length; i += recordWords(records[i + 2])) {
+    for (let i = 0, size = 0; i < records.length; i += size) {
       const h0 = records[i];
+      size = recordWords(records[i + 1]);
       let slot = spreadOf(records, i) & mask;
       while (true) {
         const at = slot * SLOT_WORDS;
@@ -140,7 +141,7 @@ function fill(
           slots[at] = h0;
           slots[at + 1] = run + 1;
           slots[at + 2] = i;
-          kept[rowOffset + records[i + 1]] = 1;
+          kept[rowOffset + records[i + size - 1]] = 1;
           break;
         }
         if (slots[at] === h0 && sameKey(runs[owner - 1].records, slots[at + 2], records, i)) {
@@ -155,24 +156,24 @@ function fill(
 }
 
 /**
- * The records of the runs' kept rows, in row order, each with its day row
- * number (the run's `rowOffset` added): what a later
- * {@linkcode dedupeAfter} takes as `earlier`.
+ * The keys of the runs' kept rows (their records without the row, see
+ * `key_record.ts`), in row order: what a later {@linkcode dedupeAfter}
+ * takes as `earlier`.
  *
  * @example
  * ```ts
  * import { keptRecords } from "./dedupe.ts";
- * const records = new Uint32Array([7, 0, 2, 0x6261, 9, 8, 1, 2, 0x6463, 9]);
+ * const records = new Uint32Array([7, 2, 0x6261, 9, 0, 8, 2, 0x6463, 9, 1]);
  * keptRecords([{ records, rowOffset: 10 }], new Uint8Array(12).fill(1, 11));
- * // [8, 11, 2, 0x6463, 9]
+ * // [8, 2, 0x6463, 9]
  * ```
  */
 export function keptRecords(runs: readonly RecordRun[], kept: Uint8Array): Uint32Array {
   let words = 0;
   for (const { records, rowOffset } of runs) {
     for (let i = 0; i < records.length;) {
-      const n = recordWords(records[i + 2]);
-      if (kept[rowOffset + records[i + 1]] === 1) words += n;
+      const n = recordWords(records[i + 1]);
+      if (kept[rowOffset + records[i + n - 1]] === 1) words += n - 1;
       i += n;
     }
   }
@@ -180,9 +181,8 @@ export function keptRecords(runs: readonly RecordRun[], kept: Uint8Array): Uint3
   let at = 0;
   for (const { records, rowOffset } of runs) {
     for (let i = 0; i < records.length;) {
-      const n = recordWords(records[i + 2]);
-      const row = rowOffset + records[i + 1];
-      if (kept[row] === 1) at += copyRecord(records, i, rowOffset, out, at);
+      const n = recordWords(records[i + 1]);
+      if (kept[rowOffset + records[i + n - 1]] === 1) at += copyKey(records, i, out, at);
       i += n;
     }
   }

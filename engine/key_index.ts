@@ -19,7 +19,9 @@
  */
 
 import {
+  copyKey,
   copyRecord,
+  keyWords,
   MIN_RECORD_WORDS,
   recordWords,
   sameKey,
@@ -76,8 +78,8 @@ function bucketOf(h0: number, bits: number): number {
  * ```ts
  * import { SegmentBuilder } from "./key_index.ts";
  * const builder = new SegmentBuilder(8);
- * const sorted = builder.sort(new Uint32Array([0x02000000, 0, 1, 0x61, 9]));
- * const index = builder.index(); // index[2] is 0, index[3] is 5
+ * const sorted = builder.sort(new Uint32Array([0x02000000, 1, 0x61, 9]));
+ * const index = builder.index(); // index[2] is 0, index[3] is 4
  * ```
  */
 export class SegmentBuilder {
@@ -120,11 +122,11 @@ export class SegmentBuilder {
     }
   }
 
-  /** The records of one chunk, sorted by bucket (stable); counted for the index. */
+  /** The keys (records without their row) of one chunk, sorted by bucket (stable); counted for the index. */
   sort(records: Uint32Array): Uint32Array {
     const bits = this.bits;
     let n = 0, lo = Infinity, hi = -1;
-    for (let i = 0; i < records.length; i += recordWords(records[i + 2])) {
+    for (let i = 0; i < records.length; i += keyWords(records[i + 1])) {
       const b = bucketOf(records[i], bits);
       if (b < lo) lo = b;
       if (b > hi) hi = b;
@@ -133,8 +135,8 @@ export class SegmentBuilder {
     if (n === 0) return records;
     this.#check(lo, hi);
     const starts = new Float64Array(hi - lo + 2);
-    for (let i = 0; i < records.length; i += recordWords(records[i + 2])) {
-      const words = recordWords(records[i + 2]);
+    for (let i = 0; i < records.length; i += keyWords(records[i + 1])) {
+      const words = keyWords(records[i + 1]);
       starts[bucketOf(records[i], bits) - lo + 1] += words;
       this.#counts[bucketOf(records[i], bits) - this.#from] += words;
     }
@@ -142,7 +144,7 @@ export class SegmentBuilder {
     for (let b = 1; b < starts.length; b++) starts[b] += starts[b - 1];
     const out = new Uint32Array(records.length);
     for (let i = 0; i < records.length;) {
-      const words = recordWords(records[i + 2]);
+      const words = keyWords(records[i + 1]);
       const b = bucketOf(records[i], bits) - lo;
       let at = starts[b];
       for (let k = 0; k < words; k++) out[at++] = records[i + k];
@@ -153,10 +155,9 @@ export class SegmentBuilder {
   }
 
   /**
-   * The records of the runs' kept rows, each with its day row number (the
-   * run's `rowOffset` added), sorted by bucket, added to `filter` and
-   * counted for the index: what `keptRecords` and {@linkcode SegmentBuilder.sort}
-   * give, in fewer passes. Written at the start of `into` when given (it
+   * The keys of the runs' kept rows (their records without the row),
+   * sorted by bucket, added to `filter` and counted for the index: what
+   * `keptRecords` and {@linkcode SegmentBuilder.sort} give, in fewer passes. Written at the start of `into` when given (it
    * must have room), else into a new array.
    */
   sortKept(
@@ -185,8 +186,8 @@ export class SegmentBuilder {
     for (let r = 0; r < runs.length; r++) {
       const { records, rowOffset } = runs[r];
       for (let i = 0; i < records.length;) {
-        const size = recordWords(records[i + 2]);
-        if (kept[rowOffset + records[i + 1]] === 1) {
+        const size = recordWords(records[i + 1]);
+        if (kept[rowOffset + records[i + size - 1]] === 1) {
           const h0 = records[i];
           const b = h0 >>> shift;
           if (b < lo) lo = b;
@@ -195,8 +196,8 @@ export class SegmentBuilder {
           atOf[n] = i;
           bucketOfRecord[n] = b;
           n++;
-          words += size;
-          chunkCounts[b - from] += size;
+          words += size - 1;
+          chunkCounts[b - from] += size - 1;
           filter.addSlot(h0, spreadOf(records, i));
         }
         i += size;
@@ -222,16 +223,15 @@ export class SegmentBuilder {
       chunkCounts[b - from] = 0;
     }
     for (let k = 0; k < n; k++) {
-      const { records, rowOffset } = runs[runOf[k]];
       const b = bucketOfRecord[k] - lo;
-      starts[b] += copyRecord(records, atOf[k], rowOffset, out, starts[b]);
+      starts[b] += copyKey(runs[runOf[k]].records, atOf[k], out, starts[b]);
     }
     return out;
   }
 
   /**
    * Deduplicates one partition's runs (given in row order) and writes the
-   * kept rows' records, each with its day row number, sorted by bucket at
+   * kept rows' keys (their records without the row) sorted by bucket at
    * the start of `into`: what {@linkcode dedupePartition} and then
    * {@linkcode SegmentBuilder.sortKept} give, the first row of each key
    * marked in `kept`, added to `filter` and counted for the index.
@@ -243,7 +243,9 @@ export class SegmentBuilder {
    * second look at `kept`. The buckets' kept records are then moved down
    * together. A bucket of more than {@linkcode BUCKET_SCAN_RECORDS}
    * records (ids made to share their hashes' top bits) takes them all and
-   * goes through a hash table instead. `into` needs room for every record.
+   * goes through a hash table instead, its records whole, with their day
+   * row numbers, until their keys move down. `into` needs room for every
+   * record.
    * Returns the words written and the duplicates dropped.
    */
   dedupeSorted(
@@ -260,7 +262,7 @@ export class SegmentBuilder {
         const b = records[i] >>> shift;
         if (b < lo) lo = b;
         if (b > hi) hi = b;
-        i += recordWords(records[i + 2]);
+        i += recordWords(records[i + 1]);
       }
       total += records.length;
     }
@@ -278,7 +280,7 @@ export class SegmentBuilder {
     starts.fill(0, 0, hi - lo + 1);
     for (const { records } of runs) {
       for (let i = 0; i < records.length;) {
-        const size = recordWords(records[i + 2]);
+        const size = recordWords(records[i + 1]);
         starts[(records[i] >>> shift) - lo] += size;
         i += size;
       }
@@ -290,8 +292,8 @@ export class SegmentBuilder {
       at += words;
     }
     starts[hi - lo + 1] = at;
-    // Every record to its bucket in `into`, with its day row number. Records
-    // come in row order, so in a bucket of a few the first row of a key is
+    // Every record's key to its bucket in `into` (a large bucket's whole
+    // record, with its day row number). Records come in row order, so in a bucket of a few the first row of a key is
     // the one that finds no record of its key there yet: the others are
     // dropped on the way. A large bucket takes them all, for the hash table.
     const large = BUCKET_SCAN_RECORDS * UUID_RECORD_WORDS;
@@ -300,21 +302,21 @@ export class SegmentBuilder {
       for (let i = 0; i < records.length;) {
         const b = (records[i] >>> shift) - lo;
         const start = starts[b], end = ends[b];
-        const size = recordWords(records[i + 2]);
+        const size = recordWords(records[i + 1]);
         if (starts[b + 1] - start > large) {
           ends[b] = end + copyRecord(records, i, rowOffset, into, end);
         } else if (holdsKeyIn(into, start, end, records, i)) duplicates++;
         else {
-          copyRecord(records, i, rowOffset, into, end);
-          kept[rowOffset + records[i + 1]] = 1;
+          copyKey(records, i, into, end);
+          kept[rowOffset + records[i + size - 1]] = 1;
           filter.addSlot(records[i], spreadOf(records, i));
-          ends[b] = end + size;
+          ends[b] = end + size - 1;
         }
         i += size;
       }
     }
-    // The buckets' kept records moved down together, in bucket order; a
-    // large bucket's first rows of each key found through the hash table.
+    // The buckets' kept keys moved down together, in bucket order; a large
+    // bucket's first rows of each key found through the hash table.
     let out = 0;
     for (let b = 0; b <= hi - lo; b++) {
       const start = starts[b], end = ends[b], first = out;
@@ -325,11 +327,11 @@ export class SegmentBuilder {
           table,
         );
         for (let j = start; j < end;) {
-          const size = recordWords(into[j + 2]);
-          if (kept[into[j + 1]] === 1) {
+          const size = recordWords(into[j + 1]);
+          if (kept[into[j + size - 1]] === 1) {
             filter.addSlot(into[j], spreadOf(into, j));
-            into.copyWithin(out, j, j + size);
-            out += size;
+            into.copyWithin(out, j, j + size - 1);
+            out += size - 1;
           }
           j += size;
         }
@@ -368,8 +370,8 @@ export class SegmentBuilder {
 }
 
 /**
- * Whether one of the records in `region[start:end]` has the key of the
- * record at `records[i]`: the same id and instant (see `key_record.ts`).
+ * Whether one of the keys in `region[start:end]` (records without their
+ * row) is the key of the record at `records[i]`: the same id and instant (see `key_record.ts`).
  */
 function holdsKeyIn(
   region: Uint32Array,
@@ -378,7 +380,7 @@ function holdsKeyIn(
   records: Uint32Array,
   i: number,
 ): boolean {
-  for (let m = start; m < end; m += recordWords(region[m + 2])) {
+  for (let m = start; m < end; m += keyWords(region[m + 1])) {
     if (sameKey(region, m, records, i)) return true;
   }
   return false;
@@ -413,7 +415,7 @@ function readWords(file: Deno.FsFile, start: number, end: number): Uint32Array {
 }
 
 /**
- * The records of a segment whose first lane's top `chunkBits` bits are
+ * The keys of a segment whose first lane's top `chunkBits` bits are
  * `chunk` (`chunkBits` at least {@linkcode MIN_BUCKET_BITS}).
  *
  * @example
@@ -436,13 +438,13 @@ export function readChunk(segment: Segment, chunk: number, chunkBits: number): U
   const bucket = chunk >>> (chunkBits - bits);
   const all = readWords(segment.file, segment.index[bucket], segment.index[bucket + 1]);
   let words = 0;
-  for (let i = 0; i < all.length; i += recordWords(all[i + 2])) {
-    if (all[i] >>> (32 - chunkBits) === chunk) words += recordWords(all[i + 2]);
+  for (let i = 0; i < all.length; i += keyWords(all[i + 1])) {
+    if (all[i] >>> (32 - chunkBits) === chunk) words += keyWords(all[i + 1]);
   }
   const out = new Uint32Array(words);
   let at = 0;
   for (let i = 0; i < all.length;) {
-    const n = recordWords(all[i + 2]);
+    const n = keyWords(all[i + 1]);
     if (all[i] >>> (32 - chunkBits) === chunk) {
       out.set(all.subarray(i, i + n), at);
       at += n;
@@ -477,8 +479,8 @@ export function holdsKey(segment: Segment, records: Uint32Array, i: number): boo
  * ```ts
  * import { KeyFilter } from "./key_index.ts";
  * const filter = KeyFilter.sized(1000, 1 << 20);
- * filter.add(new Uint32Array([7, 0, 1, 0x61, 9])); // "a", row 0
- * filter.mayHold(new Uint32Array([7, 5, 1, 0x61, 9]), 0); // true: "a" again, row 5
+ * filter.add(new Uint32Array([7, 1, 0x61, 9])); // the key of "a" at second 9
+ * filter.mayHold(new Uint32Array([7, 1, 0x61, 9, 5]), 0); // true: that key, row 5
  * ```
  */
 export class KeyFilter {
@@ -525,9 +527,9 @@ export class KeyFilter {
     this.bytes[slot >>> 3] |= 1 << (slot & 7);
   }
 
-  /** Sets the slots of every record's key. */
+  /** Sets the slots of every key in `records` (keys: records without their row). */
   add(records: Uint32Array): void {
-    for (let i = 0; i < records.length; i += recordWords(records[i + 2])) {
+    for (let i = 0; i < records.length; i += keyWords(records[i + 1])) {
       this.addSlot(records[i], spreadOf(records, i));
     }
   }

@@ -174,7 +174,7 @@ export class KeyPartitions implements RecordSink {
   #place(records: Uint32Array, length: number, out: Uint32Array, next: Int32Array): void {
     const bits = this.#bits;
     for (let i = 0; i < length;) {
-      const words = recordWords(records[i + 2]);
+      const words = recordWords(records[i + 1]);
       const p = partitionOf(records[i], bits);
       let at = next[p];
       next[p] = at + words;

@@ -1,7 +1,7 @@
 /**
- * A day's key segment: the kept rows' key records sorted by bucket, which
- * later runs of the day deduplicate new objects against (see
- * `key_index.ts`). Built in blocks of partitions on the workers for a whole
+ * A day's key segment: the kept rows' keys (key records without the row)
+ * sorted by bucket, which later runs of the day deduplicate new objects
+ * against (see `key_index.ts`). Built in blocks of partitions on the workers for a whole
  * day in memory (`dedupe_blocks.ts`), or one partition at a time on this
  * thread for a spilled day and for new objects after a base.
  *
@@ -231,8 +231,9 @@ function dropKnown(
 ): { duplicates: number; lookups: number } {
   let duplicates = 0, lookups = 0;
   for (const { records, rowOffset } of runs) {
-    for (let i = 0; i < records.length; i += recordWords(records[i + 2])) {
-      const row = rowOffset + records[i + 1];
+    for (let i = 0, size = 0; i < records.length; i += size) {
+      size = recordWords(records[i + 1]);
+      const row = rowOffset + records[i + size - 1];
       if (kept[row] !== 1 || !filter.mayHold(records, i)) continue;
       lookups++;
       if (segments.some((segment) => holdsKey(segment, records, i))) {

@@ -13,7 +13,7 @@ import {
   SegmentBuilder,
 } from "../engine/key_index.ts";
 import { UUID_KEY } from "../engine/id_key.ts";
-import { recordWords, writeRecord } from "../engine/key_record.ts";
+import { keyWords, writeRecord } from "../engine/key_record.ts";
 import { createDedupeTable, dedupePartition } from "../engine/dedupe.ts";
 import { Rng } from "./_rng.ts";
 import { withTempDir } from "./_helpers.ts";
@@ -54,8 +54,9 @@ Deno.test("a segment finds its keys by lanes and bytes, and reads chunks back wh
     for (const r of records) byChunk[r[0] >>> 24].push(r);
     const builder = new SegmentBuilder(10);
     const filter = KeyFilter.sized(records.length, 1 << 20);
+    // A segment holds keys: records without their row.
     const written = byChunk.map((chunk) => {
-      const all = concat(chunk);
+      const all = concat(chunk.map((r) => r.subarray(0, r.length - 1)));
       filter.add(all);
       return builder.sort(all);
     });
@@ -69,14 +70,18 @@ Deno.test("a segment finds its keys by lanes and bytes, and reads chunks back wh
         // The same hash with other id bytes, another instant, or another
         // length, is another key.
         const other = r.slice();
-        other[3] ^= 1;
+        other[2] ^= 1;
         assert.equal(holdsKey(segment, other, 0), false);
         const later = r.slice();
-        later[later.length - 1] += 1;
+        later[later.length - 2] += 1; // the instant's last word, before the row
         assert.equal(holdsKey(segment, later, 0), false);
         const shorter = r.slice();
-        shorter[2] = (r[2] & 0x7fffffff) === UUID_KEY ? r[2] - UUID_KEY + 16 : r[2] + 100;
+        shorter[1] = (r[1] & 0x7fffffff) === UUID_KEY ? r[1] - UUID_KEY + 16 : r[1] + 100;
         assert.equal(holdsKey(segment, shorter, 0), false);
+        // Another row of the same key is the same key.
+        const again = r.slice();
+        again[again.length - 1] += 7;
+        assert.ok(holdsKey(segment, again, 0));
       }
       for (const chunkBits of [8, 9, 12]) {
         let words = 0;
@@ -85,13 +90,13 @@ Deno.test("a segment finds its keys by lanes and bytes, and reads chunks back wh
           for (
             let i = 0;
             i < chunk.length;
-            i += recordWords(chunk[i + 2])
+            i += keyWords(chunk[i + 1])
           ) {
             assert.equal(chunk[i] >>> (32 - chunkBits), c);
           }
           words += chunk.length;
         }
-        assert.equal(words, concat(records).length);
+        assert.equal(words, concat(records).length - records.length);
       }
     } finally {
       segment.file.close();
@@ -141,7 +146,7 @@ Deno.test("dedupeSorted keeps what a hash table then a sort keep, in small bucke
       for (let r = 0; r < 3000; r++) {
         const record = base[rng.int(base.length)].slice();
         if (flooded) record[0] = (record[0] & 0x000fffff) | 0x12300000;
-        record[1] = r;
+        record[record.length - 1] = r;
         rows.push(record);
       }
       const all = concat(rows);

@@ -64,7 +64,6 @@ function expected(blocks: RowBlock[], count: number, rowBase: number): number[][
       const short = nanos === 0 && seconds >= 0 && seconds < 2 ** 32;
       out[p].push(
         b.hashes[r * 4],
-        rowBase + b.firstRow + r,
         short ? b.keyLengths[r] : b.keyLengths[r] + 2 ** 31,
         ...b.keys.subarray(b.keyStarts[r], b.keyStarts[r + 1]),
         // The instant: whole seconds in one word, else low and high words
@@ -74,6 +73,7 @@ function expected(blocks: RowBlock[], count: number, rowBase: number): number[][
           (Math.floor(seconds / 2 ** 32) + 2 ** 32) % 2 ** 32,
           nanos,
         ]),
+        rowBase + b.firstRow + r,
       );
     }
   }
