@@ -255,52 +255,53 @@ export class SegmentBuilder {
     into: Uint32Array,
     table: { slots: Uint32Array },
   ): { words: number; duplicates: number } {
-    const shift = 32 - this.bits, from = this.#from;
+    // Buckets are counted from the builder's first (`base`), in one pass
+    // that also finds the range the records span.
+    const shift = 32 - this.bits, base = this.#from, span = this.#counts.length;
+    const sorting = this.#sorting;
+    if (sorting.starts.length < span + 1) {
+      sorting.starts = new Int32Array(span + 1); // zero between calls
+      sorting.ends = new Int32Array(span + 1);
+    }
+    const starts = sorting.starts, ends = sorting.ends;
     let lo = Infinity, hi = -1, total = 0;
     for (const { records } of runs) {
       for (let i = 0; i < records.length;) {
-        const b = records[i] >>> shift;
+        const b = (records[i] >>> shift) - base;
+        const size = recordWords(records[i + 1]);
         if (b < lo) lo = b;
         if (b > hi) hi = b;
-        i += recordWords(records[i + 1]);
+        if (b >= 0 && b < span) starts[b] += size;
+        i += size;
       }
       total += records.length;
     }
     if (hi < 0) return { words: 0, duplicates: 0 };
-    this.#check(lo, hi);
+    if (lo < 0 || hi >= span) {
+      starts.fill(0); // as between calls
+      this.#check(lo + base, hi + base);
+    }
     if (into.length < total) {
+      starts.fill(0, lo, hi + 1);
       throw new RangeError(`${total} words of records, room for ${into.length}`);
     }
-    const sorting = this.#sorting;
-    if (sorting.starts.length < hi - lo + 2) {
-      sorting.starts = new Int32Array(hi - lo + 2);
-      sorting.ends = new Int32Array(hi - lo + 2);
-    }
-    const starts = sorting.starts, ends = sorting.ends;
-    starts.fill(0, 0, hi - lo + 1);
-    for (const { records } of runs) {
-      for (let i = 0; i < records.length;) {
-        const size = recordWords(records[i + 1]);
-        starts[(records[i] >>> shift) - lo] += size;
-        i += size;
-      }
-    }
     let at = 0;
-    for (let b = 0; b <= hi - lo; b++) {
+    for (let b = lo; b <= hi; b++) {
       const words = starts[b];
       starts[b] = ends[b] = at;
       at += words;
     }
-    starts[hi - lo + 1] = at;
+    starts[hi + 1] = at;
     // Every record's key to its bucket in `into` (a large bucket's whole
-    // record, with its day row number). Records come in row order, so in a bucket of a few the first row of a key is
-    // the one that finds no record of its key there yet: the others are
-    // dropped on the way. A large bucket takes them all, for the hash table.
+    // record, with its day row number). Records come in row order, so in a
+    // bucket of a few the first row of a key is the one that finds no record
+    // of its key there yet: the others are dropped on the way. A large
+    // bucket takes them all, for the hash table.
     const large = BUCKET_SCAN_RECORDS * UUID_RECORD_WORDS;
     let duplicates = 0;
     for (const { records, rowOffset } of runs) {
       for (let i = 0; i < records.length;) {
-        const b = (records[i] >>> shift) - lo;
+        const b = (records[i] >>> shift) - base;
         const start = starts[b], end = ends[b];
         const size = recordWords(records[i + 1]);
         if (starts[b + 1] - start > large) {
@@ -318,7 +319,7 @@ export class SegmentBuilder {
     // The buckets' kept keys moved down together, in bucket order; a large
     // bucket's first rows of each key found through the hash table.
     let out = 0;
-    for (let b = 0; b <= hi - lo; b++) {
+    for (let b = lo; b <= hi; b++) {
       const start = starts[b], end = ends[b], first = out;
       if (starts[b + 1] - start > large) {
         duplicates += dedupePartition(
@@ -339,8 +340,9 @@ export class SegmentBuilder {
         if (out !== start) into.copyWithin(out, start, end);
         out += end - start;
       }
-      this.#counts[lo + b - from] += out - first;
+      this.#counts[b] += out - first;
     }
+    starts.fill(0, lo, hi + 2);
     return { words: out, duplicates };
   }
 
