@@ -30,10 +30,11 @@ import {
 import { type DedupedImpressions, dedupedImpressions } from "./deduped_impressions.ts";
 import { rawObjectFile, type RawPartition, rawPartition } from "./raw_partition.ts";
 import { hourlyCampaignCounts } from "./hourly_campaign_counts.ts";
+import { loadPackage } from "../resources/npm_package.ts";
 
 /** The Parquet writer, loaded when a Parquet file is written (it slows every start-up otherwise). */
 function writer(): Promise<typeof import("hyparquet-writer")> {
-  return import("hyparquet-writer");
+  return loadPackage(() => import("hyparquet-writer"));
 }
 
 /** The value of `published_parquet`: what was published. */

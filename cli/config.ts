@@ -7,6 +7,7 @@
  */
 
 import { UsageError } from "./errors.ts";
+import { loadPackage } from "../resources/npm_package.ts";
 /** One profile's settings, by profile key, checked and converted. */
 export type Profile = Record<string, unknown>;
 
@@ -48,7 +49,7 @@ export async function loadProfile(
   } catch (error) {
     throw new UsageError(`config ${path} is not valid JSON: ${(error as Error).message}`);
   }
-  const { configSchema } = await import("./config_schema.ts");
+  const { configSchema } = await loadPackage(() => import("./config_schema.ts"));
   const parsed = configSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -13,6 +13,7 @@ import { createGraph, SelectionError } from "../materializer/graph.ts";
 import { LockedError } from "../materializer/lock.ts";
 import { ParamError } from "../materializer/params.ts";
 import { StateError, type StateStore } from "../materializer/state.ts";
+import { MissingPackageError } from "../resources/npm_package.ts";
 import { leasesCommand } from "./leases_command.ts";
 import { sharedState, STATE_FLAGS, stateFromFlags } from "./state_option.ts";
 import { StorageError } from "../resources/errors.ts";
@@ -186,7 +187,7 @@ export async function main(args: string[], options: MainOptions): Promise<number
       error instanceof WarehouseError || error instanceof GzipError ||
       error instanceof LocalIoError || error instanceof PipesContextError ||
       error instanceof PipesWriterError || error instanceof PipesReportError ||
-      error instanceof StateError
+      error instanceof StateError || error instanceof MissingPackageError
     ) {
       io.stderr(`error: ${message}`);
       return EXIT_FAILURE;

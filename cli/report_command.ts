@@ -13,6 +13,7 @@ import type { CliIO } from "./io.ts";
 import { parseFlags } from "./options.ts";
 import type { StateStore } from "../materializer/state.ts";
 import { stateFromFlags } from "./state_option.ts";
+import { loadPackage } from "../resources/npm_package.ts";
 
 /** Flags of `report`. */
 export const REPORT_FLAGS = {
@@ -68,7 +69,7 @@ export async function writeReportFile(options: ReportFileOptions, io: CliIO): Pr
   try {
     // Loaded on demand: the charting libraries take a while to load, and
     // other commands never need them.
-    const { writeReport } = await import("../report/mod.ts");
+    const { writeReport } = await loadPackage(() => import("../report/mod.ts"));
     const { path, data } = await writeReport({
       cacheDir: options.cacheDir,
       state: options.state,

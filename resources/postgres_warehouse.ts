@@ -23,6 +23,7 @@ import {
   type WarehouseSummary,
 } from "./warehouse.ts";
 import { redact } from "./secrets.ts";
+import { loadPackage } from "./npm_package.ts";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS hourly_campaign_counts (
@@ -145,7 +146,7 @@ export async function openPostgresWarehouse(
     );
   }
   const uri = publicUri(location);
-  const { default: postgres } = await import("postgres");
+  const { default: postgres } = await loadPackage(() => import("postgres"));
   const sql: Sql = postgres(location, postgresClientOptions(location, options.password));
   const failed = (what: string, error: unknown) =>
     new WarehouseError(`${what} ${uri} failed: ${oneLine(error)}`, { cause: error });

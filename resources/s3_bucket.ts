@@ -20,6 +20,7 @@ import { type RetryPolicy, withRetries } from "./retry.ts";
 import { publicUrl, redact } from "./secrets.ts";
 import { createS3Client } from "./s3_client.ts";
 import { escapeText } from "../engine/escape_text.ts";
+import { loadPackage } from "./npm_package.ts";
 
 /** Options for {@linkcode openS3Bucket}. */
 export interface S3BucketOptions {
@@ -210,7 +211,7 @@ function unquote(etag: string | undefined): string {
  * ```
  */
 export async function openS3Bucket(options: S3BucketOptions): Promise<Bucket> {
-  const sdk = await import("@aws-sdk/client-s3");
+  const sdk = await loadPackage(() => import("@aws-sdk/client-s3"));
   const name = options.bucket;
   const client = options.client ?? await createS3Client(options);
   const policy = options.retry ?? { retries: 0 };

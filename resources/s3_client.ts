@@ -10,6 +10,7 @@
 
 import type { S3Client } from "@aws-sdk/client-s3";
 import { literalKeyMiddleware } from "./literal_key_path.ts";
+import { loadPackage } from "./npm_package.ts";
 
 /** Options for {@linkcode createS3Client}. */
 export interface S3ClientOptions {
@@ -32,8 +33,8 @@ export interface S3ClientOptions {
  * ```
  */
 export async function createS3Client(options: S3ClientOptions): Promise<S3Client> {
-  const sdk = await import("@aws-sdk/client-s3");
-  const { FetchHttpHandler } = await import("@smithy/fetch-http-handler");
+  const sdk = await loadPackage(() => import("@aws-sdk/client-s3"));
+  const { FetchHttpHandler } = await loadPackage(() => import("@smithy/fetch-http-handler"));
   const client = new sdk.S3Client({
     region: options.region ?? "us-east-1",
     ...(options.endpoint

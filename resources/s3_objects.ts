@@ -12,6 +12,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { StorageError } from "./errors.ts";
 import { type RetryPolicy, withRetries } from "./retry.ts";
 import { listingPages, storageError } from "./s3_bucket.ts";
+import { loadPackage } from "./npm_package.ts";
 
 /** A conditional write lost: the object changed (or exists) since it was read. */
 export class PreconditionFailedError extends StorageError {
@@ -148,7 +149,7 @@ export async function openObjectStore(
   options: ObjectStoreOptions & { client?: S3Client },
 ): Promise<ObjectStore> {
   const { bucket, prefix } = parseStateUri(options.uri);
-  const sdk = await import("@aws-sdk/client-s3");
+  const sdk = await loadPackage(() => import("@aws-sdk/client-s3"));
   const client = options.client ??
     await createS3Client({ ...options, timeoutMs: options.timeoutMs ?? 30_000 });
   let requests = 0;
