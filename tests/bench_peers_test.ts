@@ -144,3 +144,27 @@ Deno.test("bench/profile.ts puts samples in phases by the first matching frame f
   assert.equal(result.phases["hashing keys"].from, 0.001);
   assert.equal(result.phases["hashing keys"].to, 0.003);
 });
+
+Deno.test("the bench checks issue 16's 0.35 of DuckDB at 10M rows only, to three decimals", async () => {
+  const { checkTargets } = await import("../bench/report.ts");
+  const size = (rows: number, ours: number, duckdb: number) => ({
+    rows,
+    files: 4,
+    bytes: 1,
+    duplicates: 0,
+    lateRows: 0,
+    tools: {
+      ours: { status: "ok" as const, runs: [], seconds: ours },
+      duckdb: { status: "ok" as const, runs: [], seconds: duckdb },
+    },
+    agreement: { allAgree: true, byTool: {}, expectedTotal: 0 },
+  });
+  const floor = (rows: number, ours: number, duckdb: number) =>
+    checkTargets([size(rows, ours, duckdb)]).find((t) => t.name === "vs_duckdb_floor");
+  // 3.15 / 8.90 is 0.354: "0.35" to two decimals, and missed.
+  const missed = floor(10_000_000, 3.15, 8.9)!;
+  assert.equal(missed.status, "MISSED");
+  assert.match(missed.detail, /ratio 0\.354$/);
+  assert.equal(floor(10_000_000, 3.1, 8.9)!.status, "MET");
+  assert.equal(floor(2_000_000, 0.5, 1.5), undefined);
+});
