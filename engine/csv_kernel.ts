@@ -2,8 +2,10 @@
  * The CSV scanner's fast path: a small WebAssembly module
  * (`csv_kernel.wat`) that finds line ends and field starts 16 bytes at a
  * time with SIMD compares, for lines without a quote byte. The scanner in
- * `csv_reader.ts` copies each chunk into the kernel's memory, lets it index
- * the quote-free lines, and parses any line holding a quote itself.
+ * `csv_reader.ts` loads each chunk into the kernel's memory (in place when
+ * the chunk was read into one of the instance's read regions, else as a
+ * copy), lets it index the quote-free lines, and parses any line holding a
+ * quote itself.
  *
  * @module
  */
@@ -32,8 +34,15 @@ const ROW_BASE = 0;
 const PARSED_BASE = ROW_BASE + ROWS_PER_CALL * (KERNEL_MAX_FIELDS + 3) * 4;
 /** Bytes of a parsed row. */
 const PARSED_BYTES = 64;
-/** Then the data (page aligned). */
-const DATA_BASE = Math.ceil((PARSED_BASE + ROWS_PER_CALL * PARSED_BYTES) / PAGE) * PAGE;
+/** Bytes of a read region (see {@linkcode CsvKernel.region}). */
+export const REGION_BYTES = 1 << 20;
+/** Read regions an instance has. */
+export const REGIONS = 3;
+/** Then the read regions (page aligned), each with room for the kernel's overread. */
+const REGION_BASE = Math.ceil((PARSED_BASE + ROWS_PER_CALL * PARSED_BYTES) / PAGE) * PAGE;
+const REGION_STRIDE = REGION_BYTES + PAGE;
+/** Then the data copied in by {@linkcode CsvKernel.load} (page aligned). */
+const DATA_BASE = REGION_BASE + REGIONS * REGION_STRIDE;
 
 /** The required fields {@linkcode CsvKernel.parse} reads, and the field count a row must have. */
 export interface KernelFields {
@@ -102,6 +111,8 @@ export class CsvKernel {
   #parsedFloats: Float64Array;
   #stride = 0;
   #limit = 0;
+  /** Address of the data last loaded (a read region, or the data area). */
+  #base = DATA_BASE;
 
   /**
    * An instance this thread's finished scanners gave back (see
@@ -147,10 +158,35 @@ export class CsvKernel {
     this.#parsedFloats = new Float64Array(buffer, PARSED_BASE, (ROWS_PER_CALL * PARSED_BYTES) / 8);
   }
 
-  /** Copies `chunk` into the kernel's memory and returns that copy. */
+  /**
+   * Read region `index` (below {@linkcode REGIONS}) of this instance's
+   * memory, {@linkcode REGION_BYTES} long: bytes read into it are loaded
+   * without a copy. The view is valid until the memory grows, which only a
+   * {@linkcode CsvKernel.load} of more than the data area holds does.
+   */
+  region(index: number): Uint8Array {
+    if (!(index >= 0 && index < REGIONS)) throw new RangeError(`no read region ${index}`);
+    const buffer = this.#exports.memory.buffer;
+    return new Uint8Array(buffer, REGION_BASE + index * REGION_STRIDE, REGION_BYTES);
+  }
+
+  /**
+   * Makes `chunk` the data that positions refer to and returns it as the
+   * kernel sees it: in place when it lies in one of the read regions, else
+   * copied into the kernel's memory.
+   */
   load(chunk: Uint8Array): Uint8Array {
+    const at = chunk.byteOffset - REGION_BASE;
+    if (
+      chunk.buffer === this.#exports.memory.buffer && at >= 0 &&
+      at < REGIONS * REGION_STRIDE && (at % REGION_STRIDE) + chunk.length <= REGION_BYTES
+    ) {
+      this.#base = chunk.byteOffset;
+      return chunk;
+    }
     this.#reserve(chunk.length);
     this.#data.set(chunk);
+    this.#base = DATA_BASE;
     return this.#data.subarray(0, chunk.length);
   }
 
@@ -162,7 +198,8 @@ export class CsvKernel {
   scan(from: number, to: number, fields: number): number {
     this.#stride = fields + 3;
     this.#limit = fields;
-    return this.#exports.scan(DATA_BASE + from, DATA_BASE + to, fields, ROW_BASE, ROWS_PER_CALL);
+    const base = this.#base;
+    return this.#exports.scan(base + from, base + to, fields, ROW_BASE, ROWS_PER_CALL);
   }
 
   /**
@@ -206,7 +243,7 @@ export class CsvKernel {
 
   /** Where the last scan stopped: the first byte not indexed. */
   get next(): number {
-    return (this.#exports.next.value as number) - DATA_BASE;
+    return (this.#exports.next.value as number) - this.#base;
   }
 
   /** Why the last scan stopped, a {@linkcode KernelStop} value. */
@@ -216,7 +253,7 @@ export class CsvKernel {
 
   /** Offset of row `row`'s line feed. */
   rowEnd(row: number): number {
-    return this.#out[row * this.#stride] - DATA_BASE;
+    return this.#out[row * this.#stride] - this.#base;
   }
 
   /** Number of fields in row `row`. */
@@ -226,6 +263,6 @@ export class CsvKernel {
 
   /** Offset of the first byte of field `field` (at most `fields`) in row `row`. */
   fieldStart(row: number, field: number): number {
-    return this.#out[row * this.#stride + 2 + field] - DATA_BASE;
+    return this.#out[row * this.#stride + 2 + field] - this.#base;
   }
 }

@@ -129,6 +129,12 @@ export interface CsvScannerOptions {
   onRecord: (record: CsvRecord) => void;
   /** Whether a byte order mark may open the input (default true). */
   bom?: boolean;
+  /**
+   * The kernel instance for the fast path, which the caller keeps (by
+   * default one is acquired and released): chunks read into its read
+   * regions (`CsvKernel.region`) are scanned without a copy.
+   */
+  kernel?: CsvKernel;
 }
 
 // `ignoreBOM`: only the byte order mark at the very start of the input is
@@ -207,6 +213,7 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
   let sawQuotedField = false;
   // The fast path, once the caller limits the fields it reads.
   let kernel: CsvKernel | null = null;
+  const ownKernel = options.kernel === undefined;
   // Lines left to parse here before the kernel is tried again, after it
   // stopped on a quote (so quote-heavy input is not handed back and forth).
   let kernelHold = 0;
@@ -524,7 +531,7 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
         flushPending(true);
       } finally {
         pending = null;
-        if (kernel !== null) CsvKernel.release(kernel);
+        if (kernel !== null && ownKernel) CsvKernel.release(kernel);
         kernel = null;
       }
     },
@@ -538,9 +545,9 @@ export function createCsvScanner(options: CsvScannerOptions): CsvScanner {
       fieldLimit = Math.max(1, limit);
       if (fieldLimit <= KERNEL_MAX_FIELDS) {
         while (record.starts.length <= fieldLimit) grow();
-        kernel ??= CsvKernel.acquire();
+        kernel ??= options.kernel ?? CsvKernel.acquire();
       } else if (kernel !== null) {
-        CsvKernel.release(kernel);
+        if (ownKernel) CsvKernel.release(kernel);
         kernel = null;
       }
     },

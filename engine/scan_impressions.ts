@@ -189,6 +189,8 @@ export interface ScanOptions {
    * order mark is expected.
    */
   columns?: KnownColumns;
+  /** The CSV kernel instance to scan with, kept by the caller (see `CsvScannerOptions.kernel`). */
+  kernel?: CsvKernel;
 }
 
 /** Days since 1970-01-01 of a `YYYY-MM-DD` date. */
@@ -655,7 +657,11 @@ export function createImpressionScan(
     endRow(instant, campaign);
   }
 
-  const scanner = createCsvScanner({ onRecord, bom: options.columns === undefined });
+  const scanner = createCsvScanner({
+    onRecord,
+    bom: options.columns === undefined,
+    kernel: options.kernel,
+  });
   /** Past the last required column, the scanner only counts fields. */
   function readOnlyRequiredFields(): void {
     scanner.limitFields(Math.max(idColumn, datetimeColumn, campaignColumn) + 1);
