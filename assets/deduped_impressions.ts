@@ -88,7 +88,7 @@ export interface DedupedImpressions {
 const MAX_SEGMENTS = 8;
 
 /** The code version, part of what decides incremental runs. */
-const CODE_VERSION = "4"; // 3: key records of kept rows cached, for incremental days; 4: records hold the instant
+const CODE_VERSION = "5"; // 3: key records of kept rows cached, for incremental days; 4: records hold the instant; 5: the usual record has no header
 
 /** The mode of this run from the previous entry and the listing. */
 function modeOf(ctx: AssetContext, previous: EntryReader | null, objects: readonly ObjectInfo[]) {

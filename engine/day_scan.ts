@@ -22,7 +22,7 @@
  * @module
  */
 
-import { recordWords } from "./key_record.ts";
+import { recordSize } from "./key_record.ts";
 import { bucketBits, KeyFilter, type Segment, SegmentBuilder } from "./key_index.ts";
 import { type SegmentDay, segmentInBlocks, segmentOneByOne } from "./key_segment.ts";
 import { settled } from "./settled.ts";
@@ -222,7 +222,7 @@ interface RowSample {
  * task starts); 60 and a 40-byte id when there is nothing to measure.
  */
 async function sampleRows(object: DayObject): Promise<RowSample> {
-  const guess = { rowBytes: 60, recordBytes: recordWords(DEFAULT_ID_BYTES) * 4 };
+  const guess = { rowBytes: 60, recordBytes: recordSize(DEFAULT_ID_BYTES, 0, 0) * 4 };
   if (object.gzip || object.size === 0 || object.header.length === 0) return guess;
   const file = await Deno.open(object.path);
   try {
@@ -250,7 +250,7 @@ async function sampleRows(object: DayObject): Promise<RowSample> {
       if (lines > 0 && !quoted && idLength >= 0) {
         sampled++;
         const packed = packUuid(buffer, idStart, idStart + idLength, uuid, 0);
-        sampledWords += recordWords(packed ? UUID_KEY : idLength);
+        sampledWords += recordSize(packed ? UUID_KEY : idLength, 0, 0);
       }
       lines++;
       field = 0, fieldStart = i + 1, idLength = -1, quoted = false;

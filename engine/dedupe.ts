@@ -86,7 +86,7 @@ export function dedupeAfter(
   const slots = table.slots;
   let more = 0;
   for (const old of earlier) {
-    for (let i = 0; i < old.length; i += keyWords(old[i + 1])) {
+    for (let i = 0; i < old.length; i += keyWords(old, i)) {
       const h0 = old[i];
       let slot = spreadOf(old, i) & mask;
       while (true) {
@@ -95,7 +95,7 @@ export function dedupeAfter(
         if (owner === 0) break;
         if (slots[at] === h0 && sameKey(runs[owner - 1].records, slots[at + 2], old, i)) {
           const run = runs[owner - 1], o = slots[at + 2];
-          const row = run.rowOffset + run.records[o + keyWords(run.records[o + 1])];
+          const row = run.rowOffset + run.records[o + keyWords(run.records, o)];
           // Earlier keys are distinct, so each new key is matched at most once.
           if (kept[row] === 1) {
             kept[row] = 0;
@@ -118,7 +118,7 @@ function fill(
 ): { duplicates: number; mask: number } {
   let count = 0;
   for (const { records } of runs) {
-    for (let i = 0; i < records.length; i += recordWords(records[i + 1])) count++;
+    for (let i = 0; i < records.length; i += recordWords(records, i)) count++;
   }
   if (count === 0) return { duplicates: 0, mask: -1 };
   let size = 16;
@@ -132,7 +132,7 @@ function fill(
     const { records, rowOffset } = runs[run];
     for (let i = 0, size = 0; i < records.length; i += size) {
       const h0 = records[i];
-      size = recordWords(records[i + 1]);
+      size = recordWords(records, i);
       let slot = spreadOf(records, i) & mask;
       while (true) {
         const at = slot * SLOT_WORDS;
@@ -172,7 +172,7 @@ export function keptRecords(runs: readonly RecordRun[], kept: Uint8Array): Uint3
   let words = 0;
   for (const { records, rowOffset } of runs) {
     for (let i = 0; i < records.length;) {
-      const n = recordWords(records[i + 1]);
+      const n = recordWords(records, i);
       if (kept[rowOffset + records[i + n - 1]] === 1) words += n - 1;
       i += n;
     }
@@ -181,7 +181,7 @@ export function keptRecords(runs: readonly RecordRun[], kept: Uint8Array): Uint3
   let at = 0;
   for (const { records, rowOffset } of runs) {
     for (let i = 0; i < records.length;) {
-      const n = recordWords(records[i + 1]);
+      const n = recordWords(records, i);
       if (kept[rowOffset + records[i + n - 1]] === 1) at += copyKey(records, i, out, at);
       i += n;
     }

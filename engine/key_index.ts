@@ -126,7 +126,7 @@ export class SegmentBuilder {
   sort(records: Uint32Array): Uint32Array {
     const bits = this.bits;
     let n = 0, lo = Infinity, hi = -1;
-    for (let i = 0; i < records.length; i += keyWords(records[i + 1])) {
+    for (let i = 0; i < records.length; i += keyWords(records, i)) {
       const b = bucketOf(records[i], bits);
       if (b < lo) lo = b;
       if (b > hi) hi = b;
@@ -135,8 +135,8 @@ export class SegmentBuilder {
     if (n === 0) return records;
     this.#check(lo, hi);
     const starts = new Float64Array(hi - lo + 2);
-    for (let i = 0; i < records.length; i += keyWords(records[i + 1])) {
-      const words = keyWords(records[i + 1]);
+    for (let i = 0; i < records.length; i += keyWords(records, i)) {
+      const words = keyWords(records, i);
       starts[bucketOf(records[i], bits) - lo + 1] += words;
       this.#counts[bucketOf(records[i], bits) - this.#from] += words;
     }
@@ -144,7 +144,7 @@ export class SegmentBuilder {
     for (let b = 1; b < starts.length; b++) starts[b] += starts[b - 1];
     const out = new Uint32Array(records.length);
     for (let i = 0; i < records.length;) {
-      const words = keyWords(records[i + 1]);
+      const words = keyWords(records, i);
       const b = bucketOf(records[i], bits) - lo;
       let at = starts[b];
       for (let k = 0; k < words; k++) out[at++] = records[i + k];
@@ -186,7 +186,7 @@ export class SegmentBuilder {
     for (let r = 0; r < runs.length; r++) {
       const { records, rowOffset } = runs[r];
       for (let i = 0; i < records.length;) {
-        const size = recordWords(records[i + 1]);
+        const size = recordWords(records, i);
         if (kept[rowOffset + records[i + size - 1]] === 1) {
           const h0 = records[i];
           const b = h0 >>> shift;
@@ -268,7 +268,7 @@ export class SegmentBuilder {
     for (const { records } of runs) {
       for (let i = 0; i < records.length;) {
         const b = (records[i] >>> shift) - base;
-        const size = recordWords(records[i + 1]);
+        const size = recordWords(records, i);
         if (b < lo) lo = b;
         if (b > hi) hi = b;
         if (b >= 0 && b < span) starts[b] += size;
@@ -303,7 +303,7 @@ export class SegmentBuilder {
       for (let i = 0; i < records.length;) {
         const b = (records[i] >>> shift) - base;
         const start = starts[b], end = ends[b];
-        const size = recordWords(records[i + 1]);
+        const size = recordWords(records, i);
         if (starts[b + 1] - start > large) {
           ends[b] = end + copyRecord(records, i, rowOffset, into, end);
         } else if (holdsKeyIn(into, start, end, records, i)) duplicates++;
@@ -328,7 +328,7 @@ export class SegmentBuilder {
           table,
         );
         for (let j = start; j < end;) {
-          const size = recordWords(into[j + 1]);
+          const size = recordWords(into, j);
           if (kept[into[j + size - 1]] === 1) {
             filter.addSlot(into[j], spreadOf(into, j));
             into.copyWithin(out, j, j + size - 1);
@@ -382,7 +382,7 @@ function holdsKeyIn(
   records: Uint32Array,
   i: number,
 ): boolean {
-  for (let m = start; m < end; m += keyWords(region[m + 1])) {
+  for (let m = start; m < end; m += keyWords(region, m)) {
     if (sameKey(region, m, records, i)) return true;
   }
   return false;
@@ -440,13 +440,13 @@ export function readChunk(segment: Segment, chunk: number, chunkBits: number): U
   const bucket = chunk >>> (chunkBits - bits);
   const all = readWords(segment.file, segment.index[bucket], segment.index[bucket + 1]);
   let words = 0;
-  for (let i = 0; i < all.length; i += keyWords(all[i + 1])) {
-    if (all[i] >>> (32 - chunkBits) === chunk) words += keyWords(all[i + 1]);
+  for (let i = 0; i < all.length; i += keyWords(all, i)) {
+    if (all[i] >>> (32 - chunkBits) === chunk) words += keyWords(all, i);
   }
   const out = new Uint32Array(words);
   let at = 0;
   for (let i = 0; i < all.length;) {
-    const n = keyWords(all[i + 1]);
+    const n = keyWords(all, i);
     if (all[i] >>> (32 - chunkBits) === chunk) {
       out.set(all.subarray(i, i + n), at);
       at += n;
@@ -534,7 +534,7 @@ export class KeyFilter {
 
   /** Sets the slots of every key in `records` (keys: records without their row). */
   add(records: Uint32Array): void {
-    for (let i = 0; i < records.length; i += keyWords(records[i + 1])) {
+    for (let i = 0; i < records.length; i += keyWords(records, i)) {
       this.addSlot(records[i], spreadOf(records, i));
     }
   }

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { recordWords, UUID_RECORD_WORDS, writeRecord } from "./key_record.ts";
+import { recordSize, recordWords, UUID_RECORD_WORDS, writeRecord } from "./key_record.ts";
 import { INVALID_ROW, type RecordSink, type RowBlock } from "./scan_impressions.ts";
 
 /** Words of a chunk of appended records (4 MiB). */
@@ -108,7 +108,7 @@ export class KeyPartitions implements RecordSink {
     nanos: number,
   ): void {
     // The most a record of this id takes: a long instant.
-    const most = recordWords(0x8000_0000 | lengthWord);
+    const most = recordSize(lengthWord, -1, 1);
     let buffer = this.#buffer, i = this.#at;
     if (i + most > buffer.length) {
       buffer = this.#next(most);
@@ -174,12 +174,11 @@ export class KeyPartitions implements RecordSink {
   #place(records: Uint32Array, length: number, out: Uint32Array, next: Int32Array): void {
     const bits = this.#bits;
     for (let i = 0; i < length;) {
-      const words = recordWords(records[i + 1]);
+      const words = recordWords(records, i);
       const p = partitionOf(records[i], bits);
       let at = next[p];
       next[p] = at + words;
       if (words === UUID_RECORD_WORDS) {
-        out[at++] = records[i++];
         out[at++] = records[i++];
         out[at++] = records[i++];
         out[at++] = records[i++];

@@ -232,7 +232,7 @@ function dropKnown(
   let duplicates = 0, lookups = 0;
   for (const { records, rowOffset } of runs) {
     for (let i = 0, size = 0; i < records.length; i += size) {
-      size = recordWords(records[i + 1]);
+      size = recordWords(records, i);
       const row = rowOffset + records[i + size - 1];
       if (kept[row] !== 1 || !filter.mayHold(records, i)) continue;
       lookups++;
