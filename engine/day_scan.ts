@@ -228,32 +228,35 @@ async function sampleRows(object: DayObject): Promise<RowSample> {
   try {
     const buffer = new Uint8Array(SAMPLE_BYTES);
     const n = (await file.read(buffer)) ?? 0;
-    let id: number;
+    let id: number, datetime: number;
     try {
-      id = resolveColumns(object.key, object.header).id;
+      ({ id, datetime } = resolveColumns(object.key, object.header));
     } catch {
       return guess; // the scan reports the header
     }
     let lines = 0, sampled = 0, sampledWords = 0;
     const uuid = new Uint32Array(4);
-    let field = 0, fieldStart = 0, idStart = 0, idLength = -1, quoted = false;
+    let field = 0, fieldStart = 0, idStart = 0, idLength = -1, quoted = false, fraction = false;
     for (let i = 0; i < n; i++) {
       const b = buffer[i];
       if (b === 0x22) quoted = true;
+      else if (b === 0x2e && field === datetime) fraction = true;
       else if (b === 0x2c || b === 0x0a) {
         if (field === id) idStart = fieldStart, idLength = i - fieldStart;
         field++;
         fieldStart = i + 1;
       }
       if (b !== 0x0a) continue;
-      // The header is line 0; lines with a quote are not measured.
+      // The header is line 0; lines with a quote are not measured. A
+      // datetime with a fraction of a second counts as one whose record
+      // keeps nanoseconds (three words for the instant, not one).
       if (lines > 0 && !quoted && idLength >= 0) {
         sampled++;
         const packed = packUuid(buffer, idStart, idStart + idLength, uuid, 0);
-        sampledWords += recordSize(packed ? UUID_KEY : idLength, 0, 0);
+        sampledWords += recordSize(packed ? UUID_KEY : idLength, 0, fraction ? 1 : 0);
       }
       lines++;
-      field = 0, fieldStart = i + 1, idLength = -1, quoted = false;
+      field = 0, fieldStart = i + 1, idLength = -1, quoted = false, fraction = false;
     }
     if (lines < 16) return guess;
     return {

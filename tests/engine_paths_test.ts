@@ -121,3 +121,34 @@ Deno.test("byte-range splits give the same rows, and quoted files are parsed who
     }
   });
 });
+
+Deno.test("a day whose datetimes have fractions of a second is planned with its longer key records", async () => {
+  // Two days of the same bytes and rows: one at whole seconds, whose key
+  // records are 28 bytes, one at fractions of a second (nanoseconds kept:
+  // 40 bytes). A budget between what the two need in memory keeps the
+  // first there and spills the second, and both publish the counts of a
+  // reference scan.
+  await withTempDir(async (dir) => {
+    const uuid = (i: number) => `${i.toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
+    const rows = 50_000;
+    for (
+      const [name, datetime, campaign] of [["whole", "2021-01-30 01:00:00Z", "10"], [
+        "fraction",
+        "2021-01-30 01:00:00.5",
+        "1",
+      ]]
+    ) {
+      const root = `${dir}/${name}`;
+      const lines = ["IMPRESSION_ID,IMPRESSION_DATETIME,CAMPAIGN_ID,PAD"];
+      for (let i = 0; i < rows; i++) {
+        lines.push(`${uuid(i % 40_000)},${datetime},${campaign},${"x".repeat(90)}`);
+      }
+      await Deno.mkdir(`${root}/2021/01/30`, { recursive: true });
+      await Deno.writeTextFile(`${root}/2021/01/30/a.csv`, lines.join("\n") + "\n");
+      const expected = await reference(root);
+      const r = await runEnginePath(root, dir, name, "--workers", "2", "--memory-budget", "5MiB");
+      assert.equal(r.csv, expected);
+      assert.match(r.stderr, name === "whole" ? /spilled=false/ : /spilled=true/);
+    }
+  });
+});
