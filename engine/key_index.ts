@@ -401,6 +401,32 @@ function bitsOf(segment: Segment): number {
   return Math.log2(segment.index.length - 1);
 }
 
+/** A key segment's words that are not whole keys: the file was changed after it was written. */
+export class CorruptSegmentError extends Error {
+  /** Builds the error for a key at word `at` of a read of `words` words. */
+  constructor(at: number, words: number) {
+    super(
+      `a key segment is corrupt: the key at word ${at} of a bucket of ${words} words runs past its end`,
+    );
+    this.name = "CorruptSegmentError";
+  }
+}
+
+/**
+ * `keys` as read from a segment, checked to be whole keys: a segment is
+ * checked by its size only, and a changed header word would otherwise make
+ * a key of up to 2 GiB.
+ */
+function wholeKeys(keys: Uint32Array): Uint32Array {
+  let i = 0;
+  while (i < keys.length) {
+    const n = keys.length - i < 4 ? keys.length + 1 : keyWords(keys, i);
+    if (i + n > keys.length) throw new CorruptSegmentError(i, keys.length);
+    i += n;
+  }
+  return keys;
+}
+
 /** Words `start` to `end` of an open file of 32-bit words. */
 function readWords(file: Deno.FsFile, start: number, end: number): Uint32Array {
   const out = new Uint32Array(Math.max(0, end - start));
@@ -431,14 +457,16 @@ export function readChunk(segment: Segment, chunk: number, chunkBits: number): U
   const bits = bitsOf(segment);
   if (bits >= chunkBits) {
     const shift = bits - chunkBits;
-    return readWords(
+    return wholeKeys(readWords(
       segment.file,
       segment.index[chunk << shift],
       segment.index[(chunk + 1) << shift],
-    );
+    ));
   }
   const bucket = chunk >>> (chunkBits - bits);
-  const all = readWords(segment.file, segment.index[bucket], segment.index[bucket + 1]);
+  const all = wholeKeys(
+    readWords(segment.file, segment.index[bucket], segment.index[bucket + 1]),
+  );
   let words = 0;
   for (let i = 0; i < all.length; i += keyWords(all, i)) {
     if (all[i] >>> (32 - chunkBits) === chunk) words += keyWords(all, i);
@@ -470,7 +498,7 @@ export function readChunk(segment: Segment, chunk: number, chunkBits: number): U
  */
 export function holdsKey(segment: Segment, records: Uint32Array, i: number): boolean {
   const b = bucketOf(records[i], bitsOf(segment));
-  const bucket = readWords(segment.file, segment.index[b], segment.index[b + 1]);
+  const bucket = wholeKeys(readWords(segment.file, segment.index[b], segment.index[b + 1]));
   return holdsKeyIn(bucket, 0, bucket.length, records, i);
 }
 

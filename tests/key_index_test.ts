@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import {
+  CorruptSegmentError,
   holdsKey,
   KeyFilter,
   readChunk,
@@ -208,4 +209,36 @@ Deno.test("dedupeSorted keeps what a hash table then a sort keep, in small bucke
       assert.deepEqual([...got.index()], [...want.index()]);
     });
   }
+});
+
+Deno.test("a segment whose bytes were changed at its size is refused, not read as a 2 GiB key", async () => {
+  await withTempDir(async (dir) => {
+    const rng = new Rng(21);
+    const records = makeRecords(rng, 300);
+    const builder = new SegmentBuilder(8);
+    const keys = builder.sort(concat(records.map((r) => r.subarray(0, r.length - 1))));
+    // The first key of another form (a header word) gets a header of the longest id.
+    let at = 0;
+    while ((keys[at] & 1) === 1) at += 6;
+    const bad = keys.slice();
+    bad[at + 1] = 0x7ffffffe;
+    const path = `${dir}/keys.bin`;
+    await Deno.writeFile(path, new Uint8Array(bad.buffer));
+    const segment: Segment = { file: await Deno.open(path), index: builder.index() };
+    try {
+      const bucket = keys[at] >>> 24;
+      const victim = records.find((r) => r[0] === keys[at])!;
+      assert.throws(
+        () => holdsKey(segment, victim, 0),
+        (e: unknown) => e instanceof CorruptSegmentError && /runs past its end/.test(e.message),
+      );
+      assert.throws(() => readChunk(segment, bucket, 8), CorruptSegmentError);
+      assert.throws(() => readChunk(segment, bucket << 2, 10), CorruptSegmentError);
+      // Other buckets read as before.
+      const other = records.find((r) => r[0] >>> 24 !== bucket)!;
+      assert.ok(holdsKey(segment, other, 0));
+    } finally {
+      segment.file.close();
+    }
+  });
 });
