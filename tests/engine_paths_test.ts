@@ -12,6 +12,26 @@ import { writeSyntheticDay } from "../scripts/synthetic_day.ts";
 import { runEnginePath, withTempDir } from "./_helpers.ts";
 import { scanDay } from "../engine/day_scan.ts";
 import { createEntryWriter } from "../materializer/cache.ts";
+import { hashWords } from "../engine/hash128.ts";
+import { packUuid, UUID_BYTES } from "../engine/id_key.ts";
+
+/**
+ * Two nanosecond values at which `id` (a lowercase UUID) at `second` has
+ * the same first hash lane but for its lowest bit: the one a key record
+ * keeps. Found by birthday search (some 60,000 hashes).
+ */
+function laneTwins(id: string, second: number): [number, number] {
+  const words = new Uint32Array(4), lanes = new Uint32Array(4);
+  packUuid(new TextEncoder().encode(id), 0, 36, words, 0);
+  const seen = new Map<number, number>();
+  for (let nanos = 1;; nanos++) {
+    hashWords(words, 0, UUID_BYTES, second, nanos, lanes, 0);
+    const lane = (lanes[0] & ~1) >>> 0;
+    const twin = seen.get(lane);
+    if (twin !== undefined) return [twin, nanos];
+    seen.set(lane, nanos);
+  }
+}
 
 const DATE = "2021-01-30";
 
@@ -149,6 +169,73 @@ Deno.test("a day whose datetimes have fractions of a second is planned with its 
       const r = await runEnginePath(root, dir, name, "--workers", "2", "--memory-budget", "5MiB");
       assert.equal(r.csv, expected);
       assert.match(r.stderr, name === "whole" ? /spilled=false/ : /spilled=true/);
+    }
+  });
+});
+
+Deno.test("instants outside 1970-2106 and fractions of a second are keys of their own on every path", async (t) => {
+  // A key record keeps a whole second from 1970 to 2106 in one word, any
+  // other instant in three (seconds' low and high words, nanoseconds); the
+  // usual form (a UUID at a whole second) has no header. Rows whose instants
+  // share a low word (0 and 2^32 seconds), or differ only in nanoseconds,
+  // even with the same hash lane, must stay apart, and the same instant
+  // written two ways must not.
+  await withTempDir(async (dir) => {
+    const root = `${dir}/bucket`;
+    const a = "0a0b0c0d-0000-4000-8000-00000000000a";
+    const b = "0a0b0c0d-0000-4000-8000-00000000000b";
+    const second = Date.parse(`${DATE}T05:00:01Z`) / 1000;
+    const nine = (n: number) => String(n).padStart(9, "0");
+    const [n1, n2] = laneTwins(a, second);
+    const rows: string[] = [
+      // In the day, hour 5: five keys (two of one lane), four repeats.
+      `${a},${DATE} 05:00:01.${nine(n1)},7`,
+      `${a},${DATE} 05:00:01.${nine(n2)},7`,
+      `${a},${DATE} 05:00:01.${nine(n1)},7`,
+      `${a},${DATE} 05:00:00.5,7`,
+      `${a},${DATE} 05:00:00.5,7`,
+      `${a},${DATE} 05:00:00.500,7`,
+      `${a},${DATE} 05:00:00.500000001,7`,
+      `${a},${DATE} 05:00:00,7`,
+      `${a},${DATE} 05:00:00.000,7`,
+      // Other days: four keys, two repeats.
+      `${b},1969-12-31 23:59:59,7`,
+      `${b},1969-12-31 23:59:59,7`,
+      `${b},1970-01-01 00:00:00,7`,
+      `${b},2106-02-07 06:28:16,7`,
+      `${b},2106-02-07 06:28:15,7`,
+      `${b},2106-02-07T06:28:15Z,7`,
+    ];
+    // Three objects, the rows above split between the first and the last,
+    // with enough distinct rows at hour 10 for the parallel path to use
+    // workers and blocks.
+    const filler = 90_000;
+    await Deno.mkdir(`${root}/2021/01/30`, { recursive: true });
+    for (const [k, name] of ["a", "b", "c"].entries()) {
+      const lines = ["IMPRESSION_ID,IMPRESSION_DATETIME,CAMPAIGN_ID"];
+      if (k !== 1) lines.push(...rows.filter((_, i) => i % 2 === k / 2));
+      for (let i = k * filler / 3; i < (k + 1) * filler / 3; i++) {
+        lines.push(
+          `${i.toString(16).padStart(8, "0")}-1111-4000-8000-${"f".repeat(12)},${DATE} 10:00:00,7`,
+        );
+      }
+      await Deno.writeTextFile(`${root}/2021/01/30/${name}.csv`, lines.join("\n") + "\n");
+    }
+    const expected = "CAMPAIGN_ID,IMPRESSION_HOUR,IMPRESSION_COUNT\n7,5,5\n7,10,90000\n";
+    for (
+      const [name, flags] of [
+        ["single", ["--workers", "0"]],
+        ["parallel", ["--workers", "2"]],
+        ["spill", ["--workers", "2", "--memory-budget", "1MiB"]],
+      ] as const
+    ) {
+      await t.step(name, async () => {
+        const r = await runEnginePath(root, dir, name, ...flags);
+        assert.equal(r.csv, expected);
+        assert.match(r.stderr, /duplicates=6 lateRows=4 invalidRows=0/);
+        assert.match(r.stderr, name === "spill" ? /spilled=true/ : /spilled=false/);
+        assert.match(r.stderr, /objects=3 /);
+      });
     }
   });
 });
