@@ -122,7 +122,10 @@ export class SegmentBuilder {
     }
   }
 
-  /** The keys (records without their row) of one chunk, sorted by bucket (stable); counted for the index. */
+  /**
+   * The keys (records without their row) of one chunk, sorted by bucket
+   * (stable); counted for the index.
+   */
   sort(records: Uint32Array): Uint32Array {
     const bits = this.bits;
     let n = 0, lo = Infinity, hi = -1;
@@ -135,20 +138,19 @@ export class SegmentBuilder {
     if (n === 0) return records;
     this.#check(lo, hi);
     const starts = new Float64Array(hi - lo + 2);
-    for (let i = 0; i < records.length; i += keyWords(records, i)) {
-      const words = keyWords(records, i);
-      starts[bucketOf(records[i], bits) - lo + 1] += words;
-      this.#counts[bucketOf(records[i], bits) - this.#from] += words;
+    for (let i = 0, words = 0; i < records.length; i += words) {
+      words = keyWords(records, i);
+      const b = bucketOf(records[i], bits);
+      starts[b - lo + 1] += words;
+      this.#counts[b - this.#from] += words;
     }
     if (lo === hi) return records;
     for (let b = 1; b < starts.length; b++) starts[b] += starts[b - 1];
     const out = new Uint32Array(records.length);
     for (let i = 0; i < records.length;) {
-      const words = keyWords(records, i);
       const b = bucketOf(records[i], bits) - lo;
-      let at = starts[b];
-      for (let k = 0; k < words; k++) out[at++] = records[i + k];
-      starts[b] = at;
+      const words = copyKey(records, i, out, starts[b]);
+      starts[b] += words;
       i += words;
     }
     return out;
@@ -157,7 +159,8 @@ export class SegmentBuilder {
   /**
    * The keys of the runs' kept rows (their records without the row),
    * sorted by bucket, added to `filter` and counted for the index: what
-   * `keptRecords` and {@linkcode SegmentBuilder.sort} give, in fewer passes. Written at the start of `into` when given (it
+   * `keptRecords` and {@linkcode SegmentBuilder.sort} give, in fewer
+   * passes. Written at the start of `into` when given (it
    * must have room), else into a new array.
    */
   sortKept(
@@ -413,13 +416,13 @@ export class CorruptSegmentError extends Error {
 }
 
 /**
- * `keys` as read from a segment, checked to be whole keys: a segment is
- * checked by its size only, and a changed header word would otherwise make
- * a key of up to 2 GiB.
+ * The keys in words `start` to `end` of a segment's open file, checked to
+ * be whole keys: a segment is checked by its size only, and a changed
+ * header word would otherwise make a key of up to 2 GiB.
  */
-function wholeKeys(keys: Uint32Array): Uint32Array {
-  let i = 0;
-  while (i < keys.length) {
+function readKeys(file: Deno.FsFile, start: number, end: number): Uint32Array {
+  const keys = readWords(file, start, end);
+  for (let i = 0; i < keys.length;) {
     const n = keys.length - i < 4 ? keys.length + 1 : keyWords(keys, i);
     if (i + n > keys.length) throw new CorruptSegmentError(i, keys.length);
     i += n;
@@ -457,19 +460,18 @@ export function readChunk(segment: Segment, chunk: number, chunkBits: number): U
   const bits = bitsOf(segment);
   if (bits >= chunkBits) {
     const shift = bits - chunkBits;
-    return wholeKeys(readWords(
+    return readKeys(
       segment.file,
       segment.index[chunk << shift],
       segment.index[(chunk + 1) << shift],
-    ));
+    );
   }
   const bucket = chunk >>> (chunkBits - bits);
-  const all = wholeKeys(
-    readWords(segment.file, segment.index[bucket], segment.index[bucket + 1]),
-  );
+  const all = readKeys(segment.file, segment.index[bucket], segment.index[bucket + 1]);
   let words = 0;
-  for (let i = 0; i < all.length; i += keyWords(all, i)) {
-    if (all[i] >>> (32 - chunkBits) === chunk) words += keyWords(all, i);
+  for (let i = 0, n = 0; i < all.length; i += n) {
+    n = keyWords(all, i);
+    if (all[i] >>> (32 - chunkBits) === chunk) words += n;
   }
   const out = new Uint32Array(words);
   let at = 0;
@@ -498,7 +500,7 @@ export function readChunk(segment: Segment, chunk: number, chunkBits: number): U
  */
 export function holdsKey(segment: Segment, records: Uint32Array, i: number): boolean {
   const b = bucketOf(records[i], bitsOf(segment));
-  const bucket = wholeKeys(readWords(segment.file, segment.index[b], segment.index[b + 1]));
+  const bucket = readKeys(segment.file, segment.index[b], segment.index[b + 1]);
   return holdsKeyIn(bucket, 0, bucket.length, records, i);
 }
 

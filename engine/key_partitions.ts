@@ -8,7 +8,7 @@
  * @module
  */
 
-import { recordSize, recordWords, UUID_RECORD_WORDS, writeRecord } from "./key_record.ts";
+import { maxRecordWords, recordWords, UUID_RECORD_WORDS, writeRecord } from "./key_record.ts";
 import { INVALID_ROW, type RecordSink, type RowBlock } from "./scan_impressions.ts";
 
 /** Words of a chunk of appended records (4 MiB). */
@@ -107,8 +107,7 @@ export class KeyPartitions implements RecordSink {
     seconds: number,
     nanos: number,
   ): void {
-    // The most a record of this id takes: a long instant.
-    const most = recordSize(lengthWord, -1, 1);
+    const most = maxRecordWords(lengthWord);
     let buffer = this.#buffer, i = this.#at;
     if (i + most > buffer.length) {
       buffer = this.#next(most);

@@ -69,9 +69,9 @@ export function recordWords(records: Uint32Array, i: number): number {
   return keyWords(records, i) + 1;
 }
 
-/** Whether an id of length word `lengthWord` at `seconds` and `nanos` takes the usual form. */
-function usual(lengthWord: number, seconds: number, nanos: number): boolean {
-  return lengthWord === UUID_KEY && nanos === 0 && seconds >= 0 && seconds < TWO_32;
+/** Whether an instant is a whole second from 1970 to 2106: one word in a record. */
+function wholeSecond(seconds: number, nanos: number): boolean {
+  return nanos === 0 && seconds >= 0 && seconds < TWO_32;
 }
 
 /**
@@ -88,9 +88,23 @@ function usual(lengthWord: number, seconds: number, nanos: number): boolean {
  * ```
  */
 export function recordSize(lengthWord: number, seconds: number, nanos: number): number {
-  if (usual(lengthWord, seconds, nanos)) return UUID_RECORD_WORDS;
-  const long = nanos === 0 && seconds >= 0 && seconds < TWO_32 ? 0 : LONG_INSTANT;
-  return otherKeyWords((lengthWord | long) >>> 0) + 1;
+  if (!wholeSecond(seconds, nanos)) return maxRecordWords(lengthWord);
+  return lengthWord === UUID_KEY ? UUID_RECORD_WORDS : otherKeyWords(lengthWord) + 1;
+}
+
+/**
+ * The most words a record of an id of length word `lengthWord` takes,
+ * whatever its instant (three words of it).
+ *
+ * @example
+ * ```ts
+ * import { maxRecordWords } from "./key_record.ts";
+ * import { UUID_KEY } from "./id_key.ts";
+ * maxRecordWords(UUID_KEY); // 10
+ * ```
+ */
+export function maxRecordWords(lengthWord: number): number {
+  return otherKeyWords((lengthWord | LONG_INSTANT) >>> 0) + 1;
 }
 
 /**
@@ -117,7 +131,8 @@ export function writeRecord(
   seconds: number,
   nanos: number,
 ): number {
-  if (usual(lengthWord, seconds, nanos)) {
+  const whole = wholeSecond(seconds, nanos);
+  if (whole && lengthWord === UUID_KEY) {
     out[at] = h0 | 1;
     out[at + 1] = ids[idAt];
     out[at + 2] = ids[idAt + 1];
@@ -127,8 +142,7 @@ export function writeRecord(
     out[at + 6] = row;
     return UUID_RECORD_WORDS;
   }
-  const short = nanos === 0 && seconds >= 0 && seconds < TWO_32;
-  const header = short ? lengthWord : (lengthWord | LONG_INSTANT) >>> 0;
+  const header = whole ? lengthWord : (lengthWord | LONG_INSTANT) >>> 0;
   const words = idWords(lengthWord);
   out[at] = h0 & ~1;
   out[at + 1] = header;
@@ -137,7 +151,7 @@ export function writeRecord(
     for (let w = 0; w < words; w++) out[id + w] = ids[idAt + w];
   } else out.set(ids.subarray(idAt, idAt + words), id);
   let end = id + words;
-  if (short) out[end++] = seconds;
+  if (whole) out[end++] = seconds;
   else {
     out[end] = seconds >>> 0;
     out[end + 1] = Math.floor(seconds / TWO_32);
